@@ -1,0 +1,95 @@
+"""The ``symlearn`` command line.
+
+Each subcommand is a module in :mod:`symlearn.commands` that defines
+
+* ``NAME`` (the subcommand), ``HELP`` (one line), optionally ``DESCRIPTION`` (for ``--help``);
+* ``configure(parser)`` to add its arguments;
+* ``run(args) -> int`` returning the exit code;
+* optionally ``prepare_argv(argv) -> argv`` to rewrite its own arguments before argparse sees them.
+
+Modules are discovered, so a new subcommand is a new file. They import heavy dependencies inside
+``run`` so that ``symlearn --help`` and light commands start fast.
+
+Errors: a :class:`UsageError` (or ``KeyboardInterrupt``) becomes one sentence on stderr and exit
+code 2 (1 for :class:`CommandError`); never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from . import commands as _commands_package
+
+__all__ = ["main", "UsageError", "CommandError"]
+
+
+class UsageError(Exception):
+    """Bad input from the user: one sentence, exit code 2."""
+
+
+class CommandError(Exception):
+    """The command could not do its job (e.g. a missing TeX engine for ``--format pdf``): exit 1."""
+
+
+def _command_modules():
+    modules = []
+    for info in sorted(pkgutil.iter_modules(_commands_package.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{_commands_package.__name__}.{info.name}")
+        modules.append(module)
+    return modules
+
+
+def build_parser(modules=None) -> argparse.ArgumentParser:
+    modules = modules if modules is not None else _command_modules()
+    parser = argparse.ArgumentParser(
+        prog="symlearn",
+        description="Symbolic, machine-checked derivations of neural-network training.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"symlearn {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in modules:
+        child = sub.add_parser(
+            module.NAME,
+            help=module.HELP,
+            description=getattr(module, "DESCRIPTION", module.HELP),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.configure(child)
+        child.set_defaults(_module=module)
+    return parser
+
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    modules = _command_modules()
+    by_name = {m.NAME: m for m in modules}
+    if argv and argv[0] in by_name and hasattr(by_name[argv[0]], "prepare_argv"):
+        argv = [argv[0], *by_name[argv[0]].prepare_argv(argv[1:])]
+    parser = build_parser(modules)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._module.run(args) or 0)
+    except UsageError as error:
+        print(f"symlearn {args.command}: {error}", file=sys.stderr)
+        return 2
+    except CommandError as error:
+        print(f"symlearn {args.command}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"symlearn {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``symlearn`` CLI, one module each (see :mod:`symlearn.cli`)."""
