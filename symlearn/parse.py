@@ -1,0 +1,748 @@
+r"""Guarded LaTeX parsing: a student's formula in, a SymPy expression with symlearn's meaning out.
+
+The LaTeX grammar itself is latex2sympy2_extended's (ANTLR). This module owns the *conventions*,
+so that the parser's defaults never decide what a formula means:
+
+* ``\log`` and ``\ln`` are the natural log (latex2sympy2_extended reads ``\log`` as base 10);
+  ``\log_2`` / ``\log_{10}`` take the numeric base written.
+* ``e^{x}`` and ``\exp`` are the exponential; a bare ``e`` is Euler's number.
+* ``\sigma(...)`` is symlearn's logistic :class:`~symlearn.functions.sigmoid` (the parser makes
+  ``\sigma(z)`` an undefined function and ``\sigma(w x + b)`` a product); ``\sigma`` not followed
+  by a parenthesis is the variable ``sigma``. ``\operatorname{softplus}(...)``,
+  ``\operatorname{relu}(...)`` and ``\operatorname{sigmoid}(...)`` are the activations.
+* ``\gamma`` is the variable ``gamma`` (the parser makes it Euler's constant), ``I`` and ``E`` are
+  variables (not the imaginary unit or Euler's number); case is kept (``W`` is not ``w``).
+* ``\hat{y}``, ``\bar{x}``, ``\tilde{x}`` are the variables ``yhat``, ``xbar``, ``xtilde``
+  (SymPy prints these names back as ``\hat{y}`` ...).
+* Adjacent single letters multiply: ``w_1x_1`` is :math:`w_1 x_1`; ``f(x)`` is :math:`f \cdot x`.
+  Only the functions listed above (and ``\tanh``, ``\sinh``, ``\cosh``, ``\sin``, ``\cos``,
+  ``\tan``, ``\sqrt``, ``|x|``, ``\max``, ``\min``) exist: a user cannot invent a function by name.
+* ``\frac{\partial}{\partial w_1}\left( ... \right)`` (or ``\frac{d}{dx}( ... )``) is the
+  derivative of the parenthesized expression, evaluated.
+* ``\sum_{i=1}^{n} ...`` needs both limits; inside it ``x_i`` is the indexed ``x[i]``.
+* All variables are real.
+
+Security: no user string reaches ``eval``, ``sympify``, ``parse_expr`` or SymPy's ``parse_latex``.
+Before parsing, a scanner walks the string character by character and accepts only an allow-list
+of characters and commands (``\input``, ``\include``, ``\def``, ``\catcode`` ... and anything
+unknown are refused), limits its length, nesting and number sizes, and re-emits a canonical LaTeX
+in which every variable is spelt ``\variable{name}``. After parsing, the tree is rebuilt node by
+node from an allow-list of SymPy classes; anything else is refused.
+
+Every error is a :class:`ParseError`: one sentence naming the column and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sympy as sp
+
+from .functions import relu, sigmoid, softplus
+
+__all__ = [
+    "ParseError",
+    "parse_latex",
+    "parse_symbol",
+    "parse_condition",
+    "plain_name",
+    "MAX_LENGTH",
+]
+
+#: Longest accepted input, in characters: a gradient fits in far less; longer input is refused
+#: before any parsing so that a hostile string cannot make the parser work for long.
+MAX_LENGTH = 2000
+_MAX_DEPTH = 40
+_MAX_NUMBER_DIGITS = 20
+_MAX_EXPONENT = 1000
+
+GREEK = (
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi "
+    "rho varrho sigma tau upsilon phi varphi chi psi omega "
+    "Gamma Delta Theta Lambda Xi Sigma Upsilon Phi Psi Omega"
+).split()
+_GREEK = frozenset(GREEK)
+_ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
+            "widetilde": "tilde"}
+_SPACING = frozenset({"quad", "qquad", ",", ";", ":", "!", " ", "displaystyle"})
+_PLAIN_FUNCTIONS = frozenset({"exp", "tanh", "sinh", "cosh", "sin", "cos", "tan", "sqrt",
+                              "max", "min"})
+_NAMED_ACTIVATIONS = {"softplus": softplus, "sigmoid": sigmoid, "relu": relu, "ReLU": relu,
+                      "sigma": sigmoid}
+# Commands that read files, define macros or change the lexer: refused with their own message.
+_DANGEROUS = frozenset({
+    "input", "include", "includeonly", "def", "edef", "gdef", "xdef", "let", "catcode",
+    "newcommand", "renewcommand", "providecommand", "DeclareMathOperator", "csname", "endcsname",
+    "write", "immediate", "openin", "openout", "read", "usepackage", "documentclass", "special",
+    "expandafter", "begin", "end", "makeatletter", "verbatim", "lstinputlisting", "loop",
+})
+_KNOWN_COMMANDS = sorted(
+    {"frac", "dfrac", "tfrac", "cdot", "times", "left", "right", "log", "ln", "sum", "partial",
+     "operatorname", "mathrm", "pi", "lvert", "rvert", "quad", "qquad", *_PLAIN_FUNCTIONS,
+     *_GREEK, *_ACCENTS}
+)
+_ALLOWED_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 \t\n\r+-*/^_{}()[]|.,\\"
+)
+_OPEN = "([{"
+_CLOSE = ")]}"
+_PLACEHOLDER = "zzph"
+_VARIABLE = "zzvar"
+
+
+class ParseError(ValueError):
+    """Malformed or refused LaTeX: one sentence naming the column (1-based) and what was expected.
+
+    ``position`` is the 0-based character index in the string that was given.
+    """
+
+    def __init__(self, message: str, position: int = 0):
+        super().__init__(message)
+        self.position = position
+
+
+def _col(index: int) -> str:
+    return f"column {index + 1}"
+
+
+def plain_name(symbol: sp.Basic) -> str:
+    r"""The plain name of a variable, as used for JSON keys: ``w_1``, ``theta``, ``yhat``, ``x[2]``."""
+    if isinstance(symbol, sp.Indexed):
+        return f"{symbol.base}[{', '.join(str(i) for i in symbol.indices)}]"
+    return str(symbol)
+
+
+@dataclass
+class _Emitter:
+    """The canonical LaTeX being built, with the original index of every emitted character."""
+
+    text: list
+    origin: list
+
+    def emit(self, piece: str, at: int) -> None:
+        self.text.append(piece)
+        self.origin.extend([at] * len(piece))
+
+    def last_char(self) -> str:
+        for piece in reversed(self.text):
+            stripped = piece.rstrip()
+            if stripped:
+                return stripped[-1]
+        return ""
+
+    def value(self) -> str:
+        return "".join(self.text)
+
+
+class _Scanner:
+    """Scans one user string; holds the placeholders shared by its nested groups."""
+
+    def __init__(self, source: str, what: str):
+        self.s = source
+        self.what = what
+        self.placeholders: dict[str, sp.Expr] = {}
+        self.variables: dict[str, str] = {}  # placeholder token -> the variable's plain name
+
+    # ---- small helpers -------------------------------------------------------------------
+    def error(self, message: str, at: int) -> ParseError:
+        return ParseError(f"{self.what}: {message} at {_col(at)}", at)
+
+    def skip_space(self, i: int, hi: int) -> int:
+        while i < hi and self.s[i] in " \t\n\r":
+            i += 1
+        return i
+
+    def read_command(self, i: int) -> tuple[str, int]:
+        """The command starting at the backslash ``i``: (name, index after it)."""
+        j = i + 1
+        if j >= len(self.s):
+            raise self.error("expected a command name after '\\'", i)
+        if self.s[j].isalpha():
+            while j < len(self.s) and self.s[j].isalpha():
+                j += 1
+            if j < len(self.s) and self.s[j] == "*":  # \operatorname*
+                j += 1
+            return self.s[i + 1 : j].rstrip("*"), j
+        return self.s[j], j + 1
+
+    def matching(self, i: int, hi: int) -> int:
+        """Index of the delimiter closing the one at ``i`` (same kind), within ``[i, hi)``."""
+        opener = self.s[i]
+        closer = _CLOSE[_OPEN.index(opener)]
+        depth = 0
+        j = i
+        while j < hi:
+            c = self.s[j]
+            if c == "\\":
+                j += 2 if j + 1 < hi and not self.s[j + 1].isalpha() else 1
+                continue
+            if c == opener:
+                depth += 1
+            elif c == closer:
+                depth -= 1
+                if depth == 0:
+                    return j
+            j += 1
+        raise self.error(f"'{opener}' is never closed: expected '{closer}'", i)
+
+    def read_group(self, i: int, hi: int) -> tuple[int, int, int]:
+        r"""A parenthesized argument at ``i``: ``( .. )``, ``\left( .. \right)``, ``[ .. ]`` or
+        ``{ .. }``. Returns (inner start, inner end, index after it)."""
+        i = self.skip_space(i, hi)
+        if self.s.startswith("\\left", i):
+            j = self.skip_space(i + 5, hi)
+            if j < hi and self.s[j] in _OPEN:
+                close = self.matching(j, hi)
+                inner_end = close
+                if self.s[:close].rstrip().endswith("\\right"):
+                    inner_end = self.s[:close].rstrip().rfind("\\right")
+                return j + 1, inner_end, close + 1
+        if i < hi and self.s[i] in _OPEN:
+            close = self.matching(i, hi)
+            return i + 1, close, close + 1
+        raise self.error("expected a parenthesized argument '(...)'", i)
+
+    def read_braced_word(self, i: int) -> tuple[str, int]:
+        """``{word}`` at ``i`` (letters only): (word, index after it)."""
+        m = re.compile(r"\{\s*([A-Za-z]+)\s*\}").match(self.s, i)
+        if not m:
+            raise self.error("expected a name in braces such as '{softplus}'", i)
+        return m.group(1), m.end()
+
+    def read_subscript(self, i: int) -> tuple[str, int]:
+        """An optional subscript of a variable at ``i``: ('' or the plain subscript, next index)."""
+        if i >= len(self.s) or self.s[i] != "_":
+            return "", i
+        j = i + 1
+        if j < len(self.s) and self.s[j].isalnum():
+            return self.s[j], j + 1
+        m = re.compile(r"\{\s*([A-Za-z0-9]+)\s*\}").match(self.s, j)
+        if m:
+            return m.group(1), m.end()
+        m = re.compile(r"\{\s*\\(?:text|mathrm)\s*\{\s*([A-Za-z0-9]+)\s*\}\s*\}").match(self.s, j)
+        if m:
+            return m.group(1), m.end()
+        raise self.error("expected a subscript of letters or digits such as '_1' or '_{12}'", j)
+
+    def placeholder(self, value: sp.Expr) -> str:
+        name = f"{_PLACEHOLDER}{len(self.placeholders)}"
+        self.placeholders[name] = value
+        return rf"\variable{{{name}}}"
+
+    # ---- the scanner -----------------------------------------------------------------------
+    def convert(self, lo: int, hi: int) -> sp.Expr:
+        """Parse ``s[lo:hi]`` into a validated SymPy expression."""
+        out = _Emitter([], [])
+        self.scan(lo, hi, out)
+        canonical = out.value()
+        if not canonical.strip():
+            raise self.error("expected an expression, found nothing", lo)
+        raw = _run_parser(canonical, out.origin, self, lo)
+        return _rebuild(raw, self, lo)
+
+    def scan(self, lo: int, hi: int, out: _Emitter) -> None:
+        s = self.s
+        i = lo
+        depth = 0
+        while i < hi:
+            c = s[i]
+            if c not in _ALLOWED_CHARS:
+                shown = repr(c)
+                raise self.error(
+                    f"unexpected character {shown}; expected letters, digits, + - * / ^ _ ( ) "
+                    "[ ] { } | or a LaTeX command",
+                    i,
+                )
+            if c in " \t\n\r":
+                out.emit(" ", i)
+                i += 1
+            elif c == "\\":
+                i = self.scan_command(i, hi, out)
+            elif c.isalpha():
+                i = self.scan_letter(i, hi, out)
+            elif c.isdigit() or c == ".":
+                m = re.compile(r"[0-9]*\.?[0-9]+|[0-9]+\.?").match(s, i)
+                if m is None or not any(ch.isdigit() for ch in m.group()):
+                    raise self.error("expected a digit after '.'", i)
+                digits = m.group().rstrip(".")
+                if len(digits) > _MAX_NUMBER_DIGITS:
+                    raise self.error(f"number longer than {_MAX_NUMBER_DIGITS} digits", i)
+                if out.last_char().isdigit():
+                    out.emit(r" \cdot ", i)
+                out.emit(digits, i)
+                i = m.end()
+                # latex2sympy reads "2 3", "2(3)" and "2\frac{1}{2}" as mixed numbers (2 + ...):
+                # an explicit product keeps the meaning of adjacent factors.
+                j = self.skip_space(i, hi)
+                if j < hi and (s[j] in "([{" or s.startswith("\\frac", j)
+                               or s.startswith("\\dfrac", j) or s.startswith("\\tfrac", j)
+                               or s.startswith("\\left", j)):
+                    out.emit(r" \cdot ", i)
+            elif c in _OPEN:
+                depth += 1
+                if depth > _MAX_DEPTH:
+                    raise self.error(f"more than {_MAX_DEPTH} nested brackets", i)
+                out.emit(c, i)
+                i += 1
+            elif c in _CLOSE:
+                depth -= 1
+                out.emit(c, i)
+                i += 1
+            elif c == "^":
+                out.emit("^", i)
+                i = self.skip_space(i + 1, hi)
+                if i >= hi:
+                    raise self.error("expected an exponent after '^'", i)
+                if s[i] != "{":
+                    # LaTeX takes one token as the exponent (x^23 is x^2 3): brace it explicitly.
+                    out.emit("{", i)
+                    if s[i] == "\\":
+                        name, _ = self.read_command(i)
+                        if name not in _GREEK and name != "pi":
+                            raise self.error("expected '{' after '^'", i)
+                        i = self.scan_command(i, hi, out)
+                    elif s[i].isalnum():
+                        if s[i].isalpha():
+                            out.emit(self.variable_token(s[i]), i)
+                        else:
+                            out.emit(s[i], i)
+                        i += 1
+                    elif s[i] == "-" and i + 1 < hi and s[i + 1].isdigit():
+                        out.emit(s[i : i + 2], i)
+                        i += 2
+                    else:
+                        raise self.error("expected an exponent such as '^2' or '^{...}'", i)
+                    out.emit("}", i)
+            elif c == "_":
+                raise self.error("unexpected '_': a subscript must follow a variable", i)
+            elif c == ",":
+                out.emit(",", i)
+                i += 1
+            else:  # + - * / |
+                out.emit(c, i)
+                i += 1
+        if depth > 0:
+            raise self.error("a bracket is never closed: expected ')', ']' or '}'", hi)
+
+    def variable_token(self, name: str) -> str:
+        # Every variable reaches the parser as an opaque placeholder, so the parser's own ideas
+        # about names (I is the imaginary unit, E is e, x_{10} does not lex) never apply.
+        token = f"{_VARIABLE}{len(self.variables)}"
+        self.variables[token] = name
+        return rf"\variable{{{token}}}"
+
+    def scan_letter(self, i: int, hi: int, out: _Emitter) -> int:
+        s = self.s
+        c = s[i]
+        if c == "e" and not (i + 1 < hi and s[i + 1] == "_"):
+            # e^{x} is the exponential, a bare e is Euler's number (the course's convention).
+            if s[self.skip_space(i + 1, hi) : self.skip_space(i + 1, hi) + 1] == "^":
+                out.emit("e", i)
+            else:
+                out.emit(r"\exp(1)", i)
+            return i + 1
+        sub, j = self.read_subscript(i + 1)
+        name = c if not sub else f"{c}_{sub}"
+        out.emit(self.variable_token(name), i)
+        return j
+
+    def scan_command(self, i: int, hi: int, out: _Emitter) -> int:
+        s = self.s
+        name, j = self.read_command(i)
+        if name in _DANGEROUS:
+            raise self.error(f"the command \\{name} is not allowed in a formula", i)
+        if name in _SPACING:
+            out.emit(" ", i)
+            return j
+        if name in ("{", "}"):
+            out.emit("(" if name == "{" else ")", i)
+            return j
+        if name in ("left", "right"):
+            k = self.skip_space(j, hi)
+            if k < hi and s[k] in "()[]|":
+                return k
+            if s.startswith("\\{", k) or s.startswith("\\}", k):
+                return k
+            if s.startswith("\\lvert", k) or s.startswith("\\rvert", k):
+                return k
+            raise self.error(f"expected a delimiter such as '(' or '|' after \\{name}", k)
+        if name in ("lvert", "rvert"):
+            out.emit("|", i)
+            return j
+        if name in ("cdot", "times"):
+            out.emit(r"\cdot ", i)
+            return j
+        if name in ("frac", "dfrac", "tfrac"):
+            return self.scan_frac(i, j, hi, out)
+        if name in ("log", "ln"):
+            k = self.skip_space(j, hi)
+            if name == "log" and k < hi and s[k] == "_":
+                m = re.compile(r"_\s*(?:\{\s*([0-9]+|e)\s*\}|([0-9]|e))").match(s, k)
+                if not m:
+                    raise self.error(r"expected a numeric base such as \log_2 or \log_{10}", k)
+                base = m.group(1) or m.group(2)
+                if base == "e":
+                    out.emit(r"\ln ", i)
+                else:
+                    if int(base) < 2 or len(base) > 6:
+                        raise self.error("expected a log base of at least 2", k)
+                    out.emit(rf"\log_{{{int(base)}}} ", i)
+                return m.end()
+            # \log is the natural log in this course (latex2sympy would read base 10).
+            out.emit(r"\ln ", i)
+            return j
+        if name in _PLAIN_FUNCTIONS:
+            out.emit(f"\\{name}", i)
+            return j
+        if name == "pi":
+            out.emit(r"\pi ", i)
+            return j
+        if name == "sigma":
+            k = self.skip_space(j, hi)
+            if k < hi and (s[k] == "(" or s.startswith("\\left(", k) or s.startswith("\\left (", k)):
+                return self.scan_call(sigmoid, k, hi, out, i)
+            return self.scan_greek(name, i, j, out)
+        if name in _GREEK:
+            return self.scan_greek(name, i, j, out)
+        if name in _ACCENTS:
+            k = self.skip_space(j, hi)
+            if k < hi and s[k] == "{":
+                m = re.compile(r"\{\s*(\\?[A-Za-z]+)\s*\}").match(s, k)
+                end = m.end() if m else k
+                letter = m.group(1) if m else ""
+            else:
+                m = re.compile(r"\\?[A-Za-z]").match(s, k)
+                letter = m.group() if m else ""
+                if letter.startswith("\\"):
+                    m2 = re.compile(r"\\[A-Za-z]+").match(s, k)
+                    letter = m2.group()
+                end = k + len(letter)
+            base = letter.lstrip("\\")
+            if not (len(letter) == 1 and letter.isalpha()) and base not in _GREEK:
+                raise self.error(f"expected one letter in braces after \\{name}, as in \\{name}{{y}}", k)
+            sub, end = self.read_subscript(end)
+            symbol = base + _ACCENTS[name]
+            out.emit(self.variable_token(symbol if not sub else f"{symbol}_{sub}"), i)
+            return end
+        if name in ("operatorname", "mathrm", "text", "mathit"):
+            k = self.skip_space(j, hi)
+            word, end = self.read_braced_word(k)
+            if name == "mathrm" and word == "e":
+                return self.scan_letter_e_constant(i, end, hi, out)
+            if word in _NAMED_ACTIVATIONS:
+                after = self.skip_space(end, hi)
+                return self.scan_call(_NAMED_ACTIVATIONS[word], after, hi, out, i)
+            raise self.error(
+                f"unknown function \\{name}{{{word}}}; expected softplus, sigmoid or relu", k
+            )
+        if name == "sum":
+            return self.scan_sum(i, j, hi, out)
+        if name == "partial":
+            raise self.error(
+                r"expected \partial only in a derivative operator \frac{\partial}{\partial w}", i
+            )
+        shown = name if name.isalpha() else repr(name)
+        raise self.error(
+            f"unknown command \\{shown}; expected a known command such as \\frac, \\log, "
+            "\\exp, \\sigma, \\sum, \\cdot or a Greek letter",
+            i,
+        )
+
+    def scan_letter_e_constant(self, i: int, end: int, hi: int, out: _Emitter) -> int:
+        k = self.skip_space(end, hi)
+        out.emit("e" if k < hi and self.s[k] == "^" else r"\exp(1)", i)
+        return end
+
+    def scan_greek(self, name: str, i: int, j: int, out: _Emitter) -> int:
+        # Every Greek letter is a plain real variable (latex2sympy turns \gamma into EulerGamma).
+        sub, end = self.read_subscript(j)
+        out.emit(self.variable_token(name if not sub else f"{name}_{sub}"), i)
+        return end
+
+    def scan_call(self, function, k: int, hi: int, out: _Emitter, at: int) -> int:
+        inner_lo, inner_hi, end = self.read_group(k, hi)
+        argument = self.convert(inner_lo, inner_hi)
+        out.emit(self.placeholder(function(argument)), at)
+        return end
+
+    def scan_frac(self, i: int, j: int, hi: int, out: _Emitter) -> int:
+        s = self.s
+        k = self.skip_space(j, hi)
+        if k >= hi or s[k] != "{":
+            raise self.error(r"expected '{' after \frac, as in \frac{1}{2}", k)
+        op = re.compile(
+            r"\{\s*(\\partial|d)\s*\}\s*\{\s*(?:\\partial\s*|d)\s*([^{}]*|[^{}]*\{[^{}]*\})\s*\}"
+        ).match(s, k)
+        if op:
+            # A derivative operator applied to the parenthesized expression that follows it.
+            variable = parse_symbol(op.group(2), what=self.what, offset=op.start(2))
+            inner_lo, inner_hi, end = self.read_group(op.end(), hi)
+            inner = self.convert(inner_lo, inner_hi)
+            out.emit(self.placeholder(sp.diff(inner, variable)), i)
+            return end
+        if re.compile(r"\{\s*(\\partial|d)\b").match(s, k) and "\\partial" in s[k : k + 12]:
+            raise self.error(
+                r"a derivative such as \frac{\partial L}{\partial w} is not a formula here; "
+                r"expected the formula itself (or \frac{\partial}{\partial w}(...))",
+                i,
+            )
+        if out.last_char().isdigit():
+            out.emit(r" \cdot ", i)
+        out.emit(r"\frac", i)
+        return j
+
+    def scan_sum(self, i: int, j: int, hi: int, out: _Emitter) -> int:
+        m = re.compile(
+            r"\s*_\s*\{\s*([A-Za-z])\s*=\s*([0-9]{1,2}|[A-Za-z])\s*\}\s*\^\s*"
+            r"(?:\{\s*([0-9]{1,2}|[A-Za-z])\s*\}|([0-9]|[A-Za-z]))"
+        ).match(self.s, j)
+        if not m:
+            raise self.error(
+                r"\sum needs both limits, as in \sum_{i=1}^{n}, with a number or one letter each",
+                i,
+            )
+        index, lower, upper = m.group(1), m.group(2), m.group(3) or m.group(4)
+
+        def bound(text: str) -> str:
+            return text if text.isdigit() else self.variable_token(text)
+
+        out.emit(rf"\sum_{{{self.variable_token(index)}={bound(lower)}}}^{{{bound(upper)}}} ", i)
+        return m.end()
+
+
+def _run_parser(canonical: str, origin: list, scanner: _Scanner, lo: int) -> sp.Basic:
+    """Run latex2sympy2_extended on the canonical string; map its errors back to the input."""
+    from latex2sympy2_extended.latex2sympy2 import ConversionConfig, latex2sympy
+
+    config = ConversionConfig(lowercase_symbols=False, interpret_as_mixed_fractions=False)
+    try:
+        # normalization_config=None: the scanner above already normalized, and the parser's own
+        # normalization rewrites text (units, \left...) in ways that would move error columns.
+        return latex2sympy(canonical, normalization_config=None, conversion_config=config)
+    except RecursionError:
+        raise scanner.error("expression nested too deeply", lo) from None
+    except Exception as error:  # the parser raises bare Exception with a caret diagram
+        lines = str(error).split("\n")
+        column = None
+        if lines and lines[-1].endswith("^") and set(lines[-1][:-1]) <= {"~"}:
+            column = len(lines[-1]) - 1
+        at = origin[min(column, len(origin) - 1)] if column is not None and origin else lo
+        what = lines[0].strip() if lines and lines[0].strip() else "malformed expression"
+        if what.startswith("I expected something else") or what.startswith("I don't understand"):
+            what = "the formula cannot be read here"
+        return _raise(scanner.error(f"{what.rstrip('.')}; expected a well-formed expression", at))
+
+
+def _raise(error: Exception):
+    raise error
+
+
+_ALLOWED_FUNCS = {
+    sp.exp: sp.exp, sp.tanh: sp.tanh, sp.sinh: sp.sinh, sp.cosh: sp.cosh, sp.sin: sp.sin,
+    sp.cos: sp.cos, sp.tan: sp.tan, sp.Abs: sp.Abs, sigmoid: sigmoid, softplus: softplus,
+    relu: relu,
+}
+
+
+def _real_symbol(name: str) -> sp.Symbol:
+    return sp.Symbol(name, real=True)
+
+
+def _rebuild(node: sp.Basic, scanner: _Scanner, lo: int, bound: dict | None = None) -> sp.Expr:
+    """Rebuild the parser's unevaluated tree from allowed classes only (the post-parse guard)."""
+    bound = bound or {}
+
+    def refuse(what: str) -> ParseError:
+        return scanner.error(f"{what} is not supported; expected a real scalar formula", lo)
+
+    def walk(e):
+        if isinstance(e, sp.Symbol):
+            name = e.name
+            if name in scanner.placeholders:
+                return scanner.placeholders[name]
+            if name in bound:
+                return bound[name]
+            if name in scanner.variables:
+                return _real_symbol(scanner.variables[name])
+            raise refuse(f"the symbol {name!r}")
+        if isinstance(e, sp.Integer):
+            return sp.Integer(int(e))
+        if isinstance(e, sp.Rational):
+            return sp.Rational(int(e.p), int(e.q))
+        if isinstance(e, sp.Float):
+            return sp.Rational(str(e))  # exact: 0.1 means 1/10, not the binary double
+        if e is sp.pi or e is sp.E:
+            return e
+        if isinstance(e, sp.Add):
+            return sp.Add(*[walk(a) for a in e.args])
+        if isinstance(e, sp.Mul):
+            return sp.Mul(*[walk(a) for a in e.args])
+        if isinstance(e, sp.Pow):
+            base, exponent = walk(e.args[0]), walk(e.args[1])
+            _check_power(base, exponent, refuse)
+            return sp.Pow(base, exponent)
+        if isinstance(e, sp.log):
+            args = [walk(a) for a in e.args]
+            if len(args) == 2 and args[1] is not sp.E:
+                return sp.log(args[0]) / sp.log(args[1])
+            return sp.log(args[0])
+        if isinstance(e, (sp.Max, sp.Min)):
+            return e.func(*[walk(a) for a in e.args])
+        if isinstance(e, sp.Sum) and len(e.limits) == 1:
+            index, lower, upper = e.limits[0]
+            index_name = scanner.variables.get(str(index), "")
+            if not index_name:
+                raise refuse("a sum without a one-letter index")
+            index_symbol = sp.Symbol(index_name, integer=True)
+            inner = dict(bound)
+            inner[str(index)] = index_symbol
+            # Inside the sum, x_i is the i-th entry of x (an IndexedBase), not a separate symbol.
+            for symbol in e.function.free_symbols:
+                head, _, sub = scanner.variables.get(symbol.name, "").partition("_")
+                if sub == index_name and head and symbol.name not in inner:
+                    inner[symbol.name] = sp.IndexedBase(head, real=True)[index_symbol]
+            body = _rebuild(e.function, scanner, lo, inner)
+            low, up = walk(lower), walk(upper)
+            for limit in (low, up):
+                if limit.is_Integer and abs(int(limit)) > 100:
+                    raise refuse("a sum with more than 100 terms")
+            return sp.Sum(body, (index_symbol, low, up))
+        func = getattr(e, "func", None)
+        if func in _ALLOWED_FUNCS and isinstance(e, sp.Function):
+            return _ALLOWED_FUNCS[func](*[walk(a) for a in e.args])
+        if isinstance(e, (sp.Tuple, sp.FiniteSet, tuple, list)):
+            raise refuse("a list or set of values (a comma outside \\max)")
+        if isinstance(e, sp.Function):
+            raise refuse(f"the function {type(e).__name__}")
+        if isinstance(e, sp.Basic) and e.is_Relational:
+            raise refuse("an equation or inequality")
+        if e is sp.I or e in (sp.oo, -sp.oo, sp.zoo, sp.nan):
+            raise refuse(f"the constant {e}")
+        raise refuse(f"the construct {type(e).__name__}")
+
+    result = walk(node)
+    if not isinstance(result, sp.Expr):
+        raise refuse("a non-scalar result")
+    return result
+
+
+def _check_power(base: sp.Expr, exponent: sp.Expr, refuse) -> None:
+    """Refuse powers whose exact value would be astronomically large (a denial of service)."""
+    if exponent.free_symbols:
+        return
+    value = exponent.evalf(15)
+    if not value.is_real or not value.is_finite or abs(value) > _MAX_EXPONENT:
+        raise refuse(f"an exponent beyond ±{_MAX_EXPONENT}")
+    if not base.free_symbols:
+        magnitude = abs(base.evalf(15))
+        if magnitude.is_finite and magnitude > 1:
+            digits = float(value) * float(sp.log(magnitude, 10).evalf(15))
+            if abs(digits) > 10_000:
+                raise refuse("a number with more than 10000 digits")
+
+
+def _precheck(text, what: str) -> str:
+    if not isinstance(text, str):
+        raise ParseError(f"{what}: expected a LaTeX string, got {type(text).__name__} at column 1", 0)
+    if len(text) > MAX_LENGTH:
+        raise ParseError(
+            f"{what}: input longer than {MAX_LENGTH} characters at {_col(MAX_LENGTH)}", MAX_LENGTH
+        )
+    if not text.strip():
+        raise ParseError(f"{what}: empty input at column 1; expected a LaTeX formula", 0)
+    return text
+
+
+def _strip_dollars(text: str) -> tuple[int, int]:
+    """The range inside optional surrounding ``$...$`` or ``$$...$$``."""
+    lo, hi = 0, len(text)
+    stripped = text.strip()
+    for fence in ("$$", "$"):
+        if stripped.startswith(fence) and stripped.endswith(fence) and len(stripped) > 2 * len(fence):
+            lo = text.index(fence) + len(fence)
+            hi = text.rindex(fence)
+            break
+    return lo, hi
+
+
+def parse_latex(text: str, *, what: str = "formula") -> sp.Expr:
+    r"""Parse a LaTeX formula into a SymPy expression with symlearn's conventions (module docs).
+
+    ``what`` names the argument in error messages (``"loss"``, ``"claim"``).
+    Raises :class:`ParseError` (a ``ValueError``) naming the column and what was expected.
+
+    >>> parse_latex(r"\frac{1}{1+e^{-(w_1x_1+b)}}")
+    1/(1 + exp(-b - w_1*x_1))
+    """
+    text = _precheck(text, what)
+    lo, hi = _strip_dollars(text)
+    return _Scanner(text, what).convert(lo, hi)
+
+
+def parse_symbol(text: str, *, what: str = "variable", offset: int = 0) -> sp.Symbol:
+    r"""Parse a variable name: ``w_1``, ``w_{1}``, ``\theta``, ``theta``, ``\hat{y}``, ``yhat``.
+
+    Returns the real :class:`sympy.Symbol` that :func:`parse_latex` makes for the same variable.
+    Anything that is not one variable (``1x``, ``xy``, Python code) raises :class:`ParseError`.
+    """
+    text = _precheck(text, what)
+    stripped = text.strip()
+    # Plain spellings of Greek letters and accents, as typed on a command line without '\'.
+    m = re.fullmatch(r"([A-Za-z]+?)(hat|bar|tilde)?(_\{?[A-Za-z0-9]+\}?)?", stripped)
+    if m and len(m.group(1)) > 1 and m.group(1) in _GREEK:
+        stripped = "\\" + stripped
+        if m.group(2):
+            stripped = f"\\{m.group(2)}{{\\{m.group(1)}}}{m.group(3) or ''}"
+    elif m and len(m.group(1)) == 1 and m.group(2):
+        stripped = f"\\{m.group(2)}{{{m.group(1)}}}{m.group(3) or ''}"
+    scanner = _Scanner(stripped, what)
+    out = _Emitter([], [])
+    try:
+        scanner.scan(0, len(stripped), out)
+    except ParseError as error:
+        raise ParseError(
+            f"{what}: {text!r} is not a variable name such as w_1, b or \\theta at "
+            f"{_col(offset)}",
+            offset,
+        ) from error
+    tokens = re.findall(r"\\variable\{(%s[0-9]+)\}" % _VARIABLE, out.value())
+    if len(tokens) != 1 or out.value().strip() != f"\\variable{{{tokens[0]}}}":
+        raise ParseError(
+            f"{what}: {text!r} is not a variable name such as w_1, b or \\theta at "
+            f"{_col(offset)}",
+            offset,
+        )
+    return _real_symbol(scanner.variables[tokens[0]])
+
+
+_RELATION = re.compile(r"\\leq?|\\geq?|\\lt|\\gt|\\neq|<=|>=|!=|<|>")
+_RELATIONS = {"<": sp.Lt, "\\lt": sp.Lt, ">": sp.Gt, "\\gt": sp.Gt, "<=": sp.Le, "\\le": sp.Le,
+              "\\leq": sp.Le, ">=": sp.Ge, "\\ge": sp.Ge, "\\geq": sp.Ge, "!=": sp.Ne,
+              "\\neq": sp.Ne}
+
+
+def parse_condition(text: str, *, what: str = "assumption") -> list[sp.Basic]:
+    r"""Parse an assumption such as ``x>0``, ``0 < p < 1`` or ``\lambda \ge 0`` into relations."""
+    text = _precheck(text, what)
+    parts = []
+    operators = []
+    start = 0
+    for m in _RELATION.finditer(text):
+        parts.append((start, m.start()))
+        operators.append((m.group(), m.start()))
+        start = m.end()
+    parts.append((start, len(text)))
+    if not operators:
+        raise ParseError(f"{what}: expected a comparison such as 'x>0' at {_col(len(text))}", len(text))
+    scanner = _Scanner(text, what)
+    sides = []
+    for lo, hi in parts:
+        if not text[lo:hi].strip():
+            raise ParseError(f"{what}: expected an expression at {_col(lo)}", lo)
+        sides.append(scanner.convert(lo, hi))
+    relations = []
+    for k, (op, _) in enumerate(operators):
+        relation = _RELATIONS[op](sides[k], sides[k + 1], evaluate=False)
+        relations.append(relation)
+    return relations
