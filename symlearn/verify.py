@@ -300,7 +300,7 @@ def _hint_ratio(model, wrt, samples):
         return
     named = _name_constant(k)
     if named is None:
-        yield f"constant factor: the claim is {float(k):.6g} times the true derivative"
+        yield f"constant factor: the claim is {float(k):.12g} times the true derivative"
     elif named.startswith("1/") and "ln" not in named:
         yield (f"missing constant factor {named[2:]}: the claim is {named} times the true "
                "derivative")
@@ -318,13 +318,16 @@ def _hint_inner(model, wrt, samples):
         outer = sp.diff(model.loss.xreplace({node: node.func(dummy, *node.args[1:])}), dummy)
         outer = outer.xreplace({dummy: inner})
         inner_derivative = sp.diff(inner, wrt)
-        if inner_derivative == 1:
-            continue
-        candidate = model.truth + outer * (1 - inner_derivative)
-        if _agrees(model, candidate, samples):
-            yield (f"dropped inner derivative: the claim omits the chain-rule factor "
-                   f"{latex(inner_derivative)} = \\partial ({latex(inner)}) / "
-                   f"\\partial {latex(wrt)} inside {latex(node)}")
+        # The slip replaces g' by 1, or keeps only its sign (-x_1 becomes -1).
+        for kept, note in ((sp.S.One, ""), (sp.S.NegativeOne, " (keeping only its sign)")):
+            if inner_derivative == kept:
+                continue
+            candidate = model.truth + outer * (kept - inner_derivative)
+            if _agrees(model, candidate, samples):
+                yield (f"dropped inner derivative: the claim omits the chain-rule factor "
+                       f"{latex(inner_derivative)} = \\partial ({latex(inner)}) / "
+                       f"\\partial {latex(wrt)} inside {latex(node)}{note}")
+                return
 
 
 def _hint_variable(model, wrt, samples):

@@ -1,0 +1,328 @@
+r"""The verify_gradient corpus (issue 6): course derivations, half correct, half with one slip.
+
+Truth is decided here by an independent, hand-written SymPy twin of every case (the sigmoid is
+written as ``1/(1+exp(-t))``, sums as explicit ``Indexed`` sums), differentiated with
+``sympy.diff`` and compared at random points in this file's own way; the verifier's answers are
+then checked against the twin, never the other way round.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+import sympy as sp
+
+from symlearn.parse import ParseError
+from symlearn.verify import Verdict, verify_gradient
+
+R = dict(real=True)
+w, b, x, y, p, z, a, c = sp.symbols("w b x y p z a c", **R)
+w1, w2, x1, x2 = sp.symbols("w_1 w_2 x_1 x_2", **R)
+lam, theta, mu, sigma_var, yhat = sp.symbols("lambda theta mu sigma yhat", **R)
+n = sp.Symbol("n", **R)
+i = sp.Symbol("i", integer=True)
+X, Y = sp.IndexedBase("x"), sp.IndexedBase("y")
+
+
+def sig(t):
+    return 1 / (1 + sp.exp(-t))
+
+
+def mse_sum(body):
+    return sp.Sum(body, (i, 1, n))
+
+
+@dataclass
+class Case:
+    name: str
+    loss: str
+    wrt: str
+    claim: str
+    twin_wrt: sp.Symbol
+    twin_loss: sp.Expr
+    twin_claim: sp.Expr
+    slip: str | None = None  # the planted slip; None for a correct claim
+    domain: dict = field(default_factory=dict)  # symbol -> (lo, hi) for this file's sampling
+
+
+ZN = w1 * x1 + w2 * x2 + b
+ZL = w * x + b
+BCE = -y * sp.log(sig(ZL)) - (1 - y) * sp.log(1 - sig(ZL))
+MSE = (y - w * x - b) ** 2
+SUM_MSE = mse_sum((Y[i] - w * X[i]) ** 2) / n
+RIDGE = (y - w * x) ** 2 + lam * w**2
+PROB = {p: (0.05, 0.95)}
+
+S_N = r"\sigma(w_1x_1+w_2x_2+b)"
+BCE_TEX = r"-y\log(\sigma(w x + b)) - (1-y)\log(1-\sigma(w x+b))"
+
+CORRECT = [
+    Case("neuron_w1_quotient", r"\frac{1}{1+e^{-(w_1x_1+w_2x_2+b)}}", "w_1",
+         r"\frac{x_1 e^{-(w_1x_1+w_2x_2+b)}}{(1+e^{-(w_1x_1+w_2x_2+b)})^2}",
+         w1, sig(ZN), x1 * sp.exp(-ZN) / (1 + sp.exp(-ZN)) ** 2),
+    Case("neuron_b_sigma_form", r"\frac{1}{1+e^{-(w_1x_1+w_2x_2+b)}}", "b",
+         S_N + r"(1-" + S_N + ")", b, sig(ZN), sig(ZN) * (1 - sig(ZN))),
+    Case("sigmoid_w_two_exps", r"\sigma(wx+b)", "w", r"\frac{x}{(1+e^{-(wx+b)})(1+e^{wx+b})}",
+         w, sig(ZL), x / ((1 + sp.exp(-ZL)) * (1 + sp.exp(ZL)))),
+    Case("bce_w_expanded", BCE_TEX, "w", r"x\sigma(wx+b) - xy", w, BCE, x * sig(ZL) - x * y),
+    Case("bce_b_exp_form", BCE_TEX, "b", r"\frac{1}{1+e^{-(wx+b)}} - y", b, BCE, sig(ZL) - y),
+    Case("bce_p_one_fraction", r"-y\ln p - (1-y)\ln(1-p)", "p", r"\frac{p-y}{p(1-p)}",
+         p, -y * sp.log(p) - (1 - y) * sp.log(1 - p), (p - y) / (p * (1 - p)), domain=PROB),
+    Case("nll_leading_minus", r"-y\ln p", "p", r"-\frac{y}{p}", p, -y * sp.log(p), -y / p,
+         domain=PROB),
+    Case("mse_w_expanded", r"(y - wx - b)^2", "w", r"2wx^2 + 2bx - 2xy", w, MSE,
+         2 * w * x**2 + 2 * b * x - 2 * x * y),
+    Case("mse_b_flipped", r"(y - wx - b)^2", "b", r"2(wx + b - y)", b, MSE, 2 * (w * x + b - y)),
+    Case("half_mse_w", r"\frac{1}{2}(wx+b-y)^2", "w", r"x(wx+b) - xy", w,
+         (w * x + b - y) ** 2 / 2, x * (w * x + b) - x * y),
+    Case("sum_mse_w", r"\frac{1}{n}\sum_{i=1}^{n}(y_i - w x_i)^2", "w",
+         r"\frac{2}{n}\sum_{i=1}^{n}(w x_i^2 - x_i y_i)", w, SUM_MSE,
+         2 * mse_sum(w * X[i] ** 2 - X[i] * Y[i]) / n),
+    Case("softplus_w_exp_form", r"\operatorname{softplus}(wx+b)", "w",
+         r"\frac{x e^{wx+b}}{1+e^{wx+b}}", w, sp.log(1 + sp.exp(ZL)),
+         x * sp.exp(ZL) / (1 + sp.exp(ZL))),
+    Case("logistic_loss_w_sigma", r"\ln(1+e^{-y(wx+b)})", "w", r"-yx\sigma(-y(wx+b))", w,
+         sp.log(1 + sp.exp(-y * ZL)), -y * x * sig(-y * ZL)),
+    Case("ridge_w_grouped", r"(y-wx)^2 + \lambda w^2", "w", r"2w(x^2+\lambda) - 2xy", w, RIDGE,
+         2 * w * (x**2 + lam) - 2 * x * y),
+    Case("ridge_two_features_w2", r"(y - w_1x_1 - w_2x_2)^2 + \lambda(w_1^2+w_2^2)", "w_{2}",
+         r"2(\lambda w_2 - x_2(y - w_1x_1 - w_2x_2))", w2,
+         (y - w1 * x1 - w2 * x2) ** 2 + lam * (w1**2 + w2**2),
+         2 * (lam * w2 - x2 * (y - w1 * x1 - w2 * x2))),
+    Case("entropy_term_log_ep", r"-p\log p", "p", r"-\ln(e p)", p, -p * sp.log(p),
+         -sp.log(sp.E * p), domain=PROB),
+    Case("binary_entropy_log_ratio", r"-p\log p - (1-p)\log(1-p)", "p", r"\ln\frac{1-p}{p}", p,
+         -p * sp.log(p) - (1 - p) * sp.log(1 - p), sp.log((1 - p) / p), domain=PROB),
+    Case("log_abs_claim", r"\ln x", "x", r"\frac{1}{|x|}", x, sp.log(x), 1 / x,
+         domain={x: (0.1, 3)}),
+    Case("tanh_neuron_exp_form", r"\tanh(wx+b)", "w",
+         r"\frac{4x}{(e^{wx+b}+e^{-(wx+b)})^2}", w, sp.tanh(ZL),
+         4 * x / (sp.exp(ZL) + sp.exp(-ZL)) ** 2),
+    Case("log2_quotient", r"\log_2(1+x^2)", "x", r"\frac{2x}{(1+x^2)\ln 2}", x,
+         sp.log(1 + x**2) / sp.log(2), 2 * x / ((1 + x**2) * sp.log(2))),
+    Case("softmax_ce_as_sigma", r"-\ln\frac{e^{a}}{e^{a}+e^{c}}", "a", r"-\sigma(c-a)", a,
+         -sp.log(sp.exp(a) / (sp.exp(a) + sp.exp(c))), -sig(c - a)),
+    Case("gaussian_nll_sigma", r"\frac{(y-\mu)^2}{2\sigma^2} + \ln \sigma", r"\sigma",
+         r"\frac{\sigma^2 - (y-\mu)^2}{\sigma^3}", sigma_var,
+         (y - mu) ** 2 / (2 * sigma_var**2) + sp.log(sigma_var),
+         (sigma_var**2 - (y - mu) ** 2) / sigma_var**3, domain={sigma_var: (0.2, 3)}),
+    Case("hat_y_squared", r"(\hat{y} - y)^2", r"\hat{y}", r"2\hat{y} - 2y", yhat,
+         (yhat - y) ** 2, 2 * yhat - 2 * y),
+    Case("theta_plain_name", r"\frac{1}{2}\theta^2 x^2 - \theta x y", "theta", r"x(\theta x - y)",
+         theta, theta**2 * x**2 / 2 - theta * x * y, x * (theta * x - y)),
+]
+
+WRONG = [
+    Case("neuron_w1_dropped_x1", r"\frac{1}{1+e^{-(w_1x_1+w_2x_2+b)}}", "w_1",
+         S_N + r"(1-" + S_N + ")", w1, sig(ZN), sig(ZN) * (1 - sig(ZN)), slip="inner"),
+    Case("bce_w_dropped_x", BCE_TEX, "w", r"\sigma(wx+b) - y", w, BCE, sig(ZL) - y, slip="inner"),
+    Case("bce_w_sign", BCE_TEX, "w", r"x(y - \sigma(wx+b))", w, BCE, x * (y - sig(ZL)),
+         slip="sign"),
+    Case("mse_w_dropped_minus_x", r"(y - wx - b)^2", "w", r"2(y - wx - b)", w, MSE,
+         2 * (y - w * x - b), slip="inner"),
+    Case("mse_w_missing_2", r"(y - wx - b)^2", "w", r"-x(y - wx - b)", w, MSE,
+         -x * (y - w * x - b), slip="factor"),
+    Case("mse_w_b_sign", r"(y - wx - b)^2", "w", r"-2x(y - wx + b)", w, MSE,
+         -2 * x * (y - w * x + b), slip="term"),
+    Case("mse_w_eighth_digit", r"(y - wx - b)^2", "w", r"-2.0000001x(y - wx - b)", w, MSE,
+         -sp.Rational("2.0000001") * x * (y - w * x - b), slip="factor"),
+    Case("sum_mse_missing_1_over_n", r"\frac{1}{n}\sum_{i=1}^{n}(y_i - w x_i)^2", "w",
+         r"-2\sum_{i=1}^{n} x_i(y_i - w x_i)", w, SUM_MSE,
+         -2 * mse_sum(X[i] * (Y[i] - w * X[i])), slip="1/n"),
+    Case("sum_mse_missing_2", r"\frac{1}{n}\sum_{i=1}^{n}(y_i - w x_i)^2", "w",
+         r"-\frac{1}{n}\sum_{i=1}^{n} x_i(y_i - w x_i)", w, SUM_MSE,
+         -mse_sum(X[i] * (Y[i] - w * X[i])) / n, slip="factor"),
+    Case("ridge_w_missing_regularizer", r"(y-wx)^2 + \lambda w^2", "w", r"-2x(y-wx)", w, RIDGE,
+         -2 * x * (y - w * x), slip="term"),
+    Case("ridge_w_regularizer_halved", r"(y-wx)^2 + \lambda w^2", "w", r"-2x(y-wx) + \lambda w",
+         w, RIDGE, -2 * x * (y - w * x) + lam * w, slip="term"),
+    Case("ridge_w_wrt_lambda", r"(y-wx)^2 + \lambda w^2", "w", r"w^2", w, RIDGE, w**2,
+         slip="variable"),
+    Case("softplus_w_dropped_x", r"\operatorname{softplus}(wx+b)", "w", r"\sigma(wx+b)", w,
+         sp.log(1 + sp.exp(ZL)), sig(ZL), slip="inner"),
+    Case("softplus_b_sign", r"\operatorname{softplus}(wx+b)", "b", r"-\sigma(wx+b)", b,
+         sp.log(1 + sp.exp(ZL)), -sig(ZL), slip="sign"),
+    Case("entropy_missing_product_rule_term", r"-p\log p", "p", r"-\ln p", p, -p * sp.log(p),
+         -sp.log(p), slip="term", domain=PROB),
+    Case("binary_entropy_sign", r"-p\log p - (1-p)\log(1-p)", "p", r"\ln\frac{p}{1-p}", p,
+         -p * sp.log(p) - (1 - p) * sp.log(1 - p), sp.log(p / (1 - p)), slip="sign",
+         domain=PROB),
+    Case("log2_missing_ln2", r"\log_2 x", "x", r"\frac{1}{x}", x, sp.log(x) / sp.log(2), 1 / x,
+         slip="factor", domain={x: (0.1, 3)}),
+    Case("tanh_dropped_x", r"\tanh(wx+b)", "w", r"1-\tanh^2(wx+b)", w, sp.tanh(ZL),
+         1 - sp.tanh(ZL) ** 2, slip="inner"),
+    Case("tanh_term_sign", r"\tanh(wx+b)", "w", r"x(1+\tanh^2(wx+b))", w, sp.tanh(ZL),
+         x * (1 + sp.tanh(ZL) ** 2), slip="term"),
+    Case("gaussian_nll_term_sign", r"\frac{(y-\mu)^2}{2\sigma^2} + \ln \sigma", "sigma",
+         r"\frac{(y-\mu)^2}{\sigma^3} + \frac{1}{\sigma}", sigma_var,
+         (y - mu) ** 2 / (2 * sigma_var**2) + sp.log(sigma_var),
+         (y - mu) ** 2 / sigma_var**3 + 1 / sigma_var, slip="term",
+         domain={sigma_var: (0.2, 3)}),
+    Case("logistic_loss_wrt_b", r"\ln(1+e^{-y(wx+b)})", "w", r"-y\sigma(-y(wx+b))", w,
+         sp.log(1 + sp.exp(-y * ZL)), -y * sig(-y * ZL), slip="variable"),
+    Case("theta_term_sign", r"\frac{1}{2}\theta^2 x^2 - \theta x y", r"\theta",
+         r"\theta x^2 + xy", theta, theta**2 * x**2 / 2 - theta * x * y, theta * x**2 + x * y,
+         slip="term"),
+    Case("hat_y_sign", r"(\hat{y} - y)^2", "yhat", r"2(y - \hat{y})", yhat, (yhat - y) ** 2,
+         2 * (y - yhat), slip="sign"),
+    Case("neuron_b_gets_w1_partial", r"\frac{1}{1+e^{-(w_1x_1+w_2x_2+b)}}", "b",
+         r"x_1" + S_N + r"(1-" + S_N + ")", b, sig(ZN), x1 * sig(ZN) * (1 - sig(ZN)),
+         slip="variable"),
+]
+
+CORPUS = CORRECT + WRONG
+
+#: How a hint names each planted slip.
+SLIP_WORDS = {
+    "inner": "inner derivative",
+    "sign": "sign error",
+    "factor": "factor",
+    "variable": "wrong variable",
+    "1/n": "1/n",
+    "term": "term is off",
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# the twin: this file's own evaluation, independent of symlearn
+
+
+def _twin_instance(expr: sp.Expr, size: int) -> sp.Expr:
+    return expr.subs(n, size).doit() if expr.has(sp.Sum) else expr
+
+
+def _twin_points(case: Case, count: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    expr = _twin_instance(case.twin_loss + case.twin_claim, 3)
+    symbols = sorted(expr.free_symbols | expr.atoms(sp.Indexed), key=str)
+    symbols = [s for s in symbols if s not in (X.label, Y.label)]
+    points = []
+    for _ in range(count):
+        point = {}
+        for s in symbols:
+            lo, hi = case.domain.get(s, (-2.0, 2.0))
+            point[s] = sp.Rational(round(rng.uniform(lo, hi), 3)).limit_denominator(1000) or sp.S(1) / 7
+        points.append(point)
+    return points
+
+
+def _twin_values(case: Case, point: dict, size: int = 3):
+    truth = _twin_instance(sp.diff(case.twin_loss, case.twin_wrt), size)
+    claim = _twin_instance(case.twin_claim, size)
+    return truth.xreplace(point).evalf(40), claim.xreplace(point).evalf(40)
+
+
+def _twin_says_correct(case: Case) -> bool:
+    for point in _twin_points(case, 6, seed=7):
+        t, c_ = _twin_values(case, point)
+        if abs(t - c_) > 1e-20 * max(1, abs(t), abs(c_)):
+            return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def verdicts() -> dict[str, Verdict]:
+    return {case.name: verify_gradient(case.loss, case.wrt, case.claim) for case in CORPUS}
+
+
+def test_corpus_is_large_and_balanced():
+    assert len(CORPUS) >= 40
+    assert len(CORRECT) >= 20 and len(WRONG) >= 20
+    assert abs(len(CORRECT) - len(WRONG)) <= 2
+    assert len({case.name for case in CORPUS}) == len(CORPUS)
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
+def test_twin_agrees_with_the_planted_label(case):
+    # The corpus itself is right: the twin says correct exactly when no slip was planted.
+    assert _twin_says_correct(case) is (case.slip is None)
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
+def test_verdict_matches_the_twin(case, verdicts):
+    expected = "correct" if _twin_says_correct(case) else "wrong"
+    assert verdicts[case.name].verdict == expected
+
+
+@pytest.mark.parametrize("case", WRONG, ids=lambda case: case.name)
+def test_counterexample_is_a_true_counterexample(case, verdicts):
+    verdict = verdicts[case.name]
+    assert verdict.counterexample
+    size = int(verdict.counterexample.get("n", 3))
+    # Map the plain names back to this file's own symbols (x[2] -> X[2]).
+    names = {}
+    for s in _twin_instance(case.twin_loss + case.twin_claim, size).atoms(sp.Symbol, sp.Indexed):
+        names[str(s) if not isinstance(s, sp.Indexed) else f"{s.base}[{s.indices[0]}]"] = s
+    point = {names[k]: sp.Rational(str(v)) for k, v in verdict.counterexample.items()
+             if k in names and k != "n"}
+    t, c_ = _twin_values(case, point, size)
+    assert abs(t - c_) > 1e-12 * max(1, abs(t))
+    assert float(t) == pytest.approx(verdict.expected, rel=1e-9, abs=1e-12)
+    assert float(c_) == pytest.approx(verdict.claimed, rel=1e-9, abs=1e-12)
+
+
+def test_hint_names_the_planted_slip_on_at_least_80_percent(verdicts):
+    hits = [case.name for case in WRONG
+            if verdicts[case.name].hint and SLIP_WORDS[case.slip] in verdicts[case.name].hint]
+    misses = sorted({case.name for case in WRONG} - set(hits))
+    assert len(hits) >= 0.8 * len(WRONG), misses
+
+
+def test_correct_verdicts_carry_no_counterexample(verdicts):
+    for case in CORRECT:
+        verdict = verdicts[case.name]
+        assert verdict.counterexample is None and verdict.expected is None
+        assert verdict.derivative_latex
+
+
+def test_json_object_has_exactly_the_contract_fields(verdicts):
+    obj = verdicts["mse_w_missing_2"].to_json()
+    assert set(obj) == {"verdict", "counterexample", "expected", "claimed", "hint"}
+    assert obj["verdict"] == "wrong"
+
+
+def test_an_eighth_digit_slip_is_caught_and_round_off_is_not_a_slip():
+    # 0.1 + 0.2 style round-off must not refute; a relative 5e-8 change must be caught.
+    assert verify_gradient(r"0.1x + 0.2x", "x", r"0.3").verdict == "correct"
+    verdict = verify_gradient(r"x^3", "x", r"3.00000015x^2")
+    assert verdict.verdict == "wrong"
+    assert verdict.expected != verdict.claimed
+
+
+def test_assume_restricts_the_domain():
+    # sqrt(x^2) = |x|: its derivative is sign(x); the claim 1 is right only for x > 0.
+    assert verify_gradient(r"\sqrt{x^2}", "x", "1").verdict == "wrong"
+    assert verify_gradient(r"\sqrt{x^2}", "x", "1", assume=("x>0",)).verdict == "correct"
+
+
+def test_undetermined_when_the_claim_is_nowhere_defined():
+    verdict = verify_gradient(r"\sqrt{x}", "x", r"\frac{1}{\sqrt{-x}}")
+    assert verdict.verdict == "undetermined"
+    assert verdict.hint and "claim" in verdict.hint
+
+
+def test_derivative_operator_in_the_claim():
+    # The claim may use \frac{\partial}{\partial z}(...) of a known function.
+    verdict = verify_gradient(r"\sigma(wx+b)", "w",
+                              r"x\frac{\partial}{\partial b}(\sigma(wx+b))")
+    assert verdict.verdict == "correct"
+
+
+@pytest.mark.parametrize(
+    "loss, wrt, claim",
+    [("x^2", "1x", "2x"), ("x^2", "q", "2x"), ("x^2", "x", ""), ("", "x", "2x"),
+     ("x^2", "x", r"\input{secret}"), ("x^2", "x", "__import__('os')")],
+)
+def test_bad_input_raises_parse_error(loss, wrt, claim):
+    with pytest.raises(ParseError):
+        verify_gradient(loss, wrt, claim)
+
+
+def test_wrt_accepts_plain_and_braced_names():
+    for wrt in ("w_1", "w_{1}"):
+        assert verify_gradient(r"w_1^2", wrt, r"2w_{1}").verdict == "correct"
+    for wrt in (r"\theta", "theta"):
+        assert verify_gradient(r"\theta^2", wrt, r"2\theta").verdict == "correct"
