@@ -5,6 +5,8 @@ The public API is this explicit list of re-exports; implementation lives in the 
 
 __version__ = "0.1.0"
 
+from .calculus.chain import Graph as Graph
+from .calculus.chain import graph as graph
 from .compile import compile_function as compile_function
 from .derivation import Auto as Auto
 from .derivation import Custom as Custom
@@ -28,12 +30,14 @@ __all__ = [
     "Derivation",
     "DerivationError",
     "Figure",
+    "Graph",
     "Numeric",
     "Rounded",
     "Step",
     "StepCheckError",
     "Symbolic",
     "compile_function",
+    "graph",
     "latex",
     "log_sigmoid",
     "relu",

@@ -91,11 +91,23 @@ class CheckResult:
 # Evaluation helpers shared by the checks
 
 
+def _evaluate(expr):
+    """``expr.doit()``, but each derivative's argument is evaluated before it is differentiated
+    (SymPy differentiates an unevaluated matrix product such as ``Transpose(r) * r`` wrongly)."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    expr = expr.replace(
+        lambda e: isinstance(e, sp.Derivative),
+        lambda e: sp.diff(e.expr.doit(), *[v for v, c in e.variable_count for _ in range(c)]),
+    )
+    return expr.doit()
+
+
 def _expand_functions(expr):
     """Rewrite symlearn's activations to elementary functions so ``simplify`` can compare them."""
     if not isinstance(expr, sp.Basic):
         return expr
-    expr = expr.doit()
+    expr = _evaluate(expr)
     expr = expr.replace(
         lambda e: isinstance(e, (sigmoid, softplus, log_sigmoid)), lambda e: e.rewrite(sp.exp)
     )
@@ -176,8 +188,8 @@ def numeric_difference(
     """
     from .compile import lambdify_stable
 
-    lhs = _expand_sizes(sp.sympify(lhs).doit(), sizes)
-    rhs = _expand_sizes(sp.sympify(rhs).doit(), sizes)
+    lhs = _expand_sizes(_evaluate(sp.sympify(lhs)), sizes)
+    rhs = _expand_sizes(_evaluate(sp.sympify(rhs)), sizes)
     variables = sorted(_free(lhs) | _free(rhs), key=str)
     f = lambdify_stable(variables, [lhs, rhs])
     rng = np.random.default_rng(seed)
@@ -225,9 +237,13 @@ class Symbolic(Check):
         if relation != "=":
             return CheckResult(False, "symbolic", f"a symbolic check needs '=', not {relation!r}")
         difference = _expand_functions(sp.sympify(lhs)) - _expand_functions(sp.sympify(rhs))
-        difference = _expand_sizes(difference, context.sizes)
-        ok = _is_zero(difference)
-        return CheckResult(ok, "symbolic", "checked symbolically: simplify(lhs - rhs) = 0")
+        sized = _expand_sizes(difference, context.sizes)
+        ok = _is_zero(sized)
+        detail = "checked symbolically: simplify(lhs - rhs) = 0"
+        if sized != difference:
+            shape = " \\times ".join(str(v) for v in context.sizes.values())
+            detail += f", entry by entry on the ${shape}$ instance"
+        return CheckResult(ok, "symbolic", detail)
 
 
 @dataclass(frozen=True)
@@ -252,7 +268,7 @@ class Numeric(Check):
         used, worst = numeric_difference(
             lhs, rhs, domain=domain, sizes=context.sizes, points=self.points, seed=seed, rtol=self.rtol
         )
-        variables = _free(sp.sympify(lhs).doit()) | _free(sp.sympify(rhs).doit())
+        variables = _free(_evaluate(sp.sympify(lhs))) | _free(_evaluate(sp.sympify(rhs)))
         where = describe_domain(variables, domain, context.sizes)
         ok = used >= self.points and worst <= self.rtol
         detail = (
@@ -271,7 +287,7 @@ class Numeric(Check):
     def _inequality(self, lhs, rhs, relation, domain, context, seed):
         from .compile import lambdify_stable
 
-        lhs, rhs = sp.sympify(lhs).doit(), sp.sympify(rhs).doit()
+        lhs, rhs = _evaluate(sp.sympify(lhs)), _evaluate(sp.sympify(rhs))
         variables = sorted(_free(lhs) | _free(rhs), key=str)
         f = lambdify_stable(variables, [lhs, rhs])
         rng = np.random.default_rng(seed)
@@ -317,8 +333,13 @@ class Rounded(Check):
     digits: int
 
     def run(self, lhs, rhs, relation, context, index):
-        exact = sp.N(sp.sympify(lhs).doit(), 30)
-        shown = sp.N(sp.sympify(rhs), 30)
+        exact = sp.N(_evaluate(sp.sympify(lhs)), 30)
+        shown = sp.sympify(rhs)
+        if isinstance(shown, sp.Float):
+            # A displayed Float has few digits and so a coarse binary value; compare with the
+            # decimal it prints as.
+            shown = sp.Rational(str(shown))
+        shown = sp.N(shown, 30)
         if not (exact.is_number and shown.is_number):
             return CheckResult(False, "rounded", "both sides must be numbers")
         error = abs(float(exact - shown))
@@ -427,7 +448,7 @@ Block = Union[Section, Text, Steps, Table, Figure]
 
 @dataclass(frozen=True)
 class Derivation:
-    """An ordered, immutable document of checked steps.
+    r"""An ordered, immutable document of checked steps.
 
     Attributes:
         name: the derivation's command-line name (``sigmoid-neuron``).
@@ -436,6 +457,9 @@ class Derivation:
         blocks: the document, in order.
         domain: where numeric checks draw their random points (symbol -> Interval or (lo, hi)).
         sizes: numbers substituted for symbolic matrix dimensions in checks (``{n: 4, d: 3}``).
+        definitions: symbols the document defines (``{f: 1/(1 + exp(-z))}``); checks substitute
+            them, so a line such as $\partial f/\partial w_1 = \dots$ is checked for the $f$
+            the document means, not for an unrelated symbol.
     """
 
     name: str
@@ -444,6 +468,7 @@ class Derivation:
     blocks: tuple = ()
     domain: Mapping = field(default_factory=dict)
     sizes: Mapping = field(default_factory=dict)
+    definitions: Mapping = field(default_factory=dict)
 
     # -- builders: each returns a new Derivation ---------------------------------------------------
     def section(self, title: str) -> "Derivation":
@@ -491,10 +516,21 @@ class Derivation:
     def figures(self) -> tuple[Figure, ...]:
         return tuple(b for b in self.blocks if isinstance(b, Figure))
 
+    def _substitute(self, expr):
+        if not self.definitions or not isinstance(expr, sp.Basic):
+            return expr
+        for _ in range(len(self.definitions) + 1):
+            replaced = expr.xreplace(dict(self.definitions))
+            if replaced == expr:
+                break
+            expr = replaced
+        return expr
+
     def _check(self, step: Step, number: int) -> Step:
         if step.check is None:
             return step
         lhs, rhs = step.claim if step.claim is not None else (step.lhs, step.rhs)
+        lhs, rhs = self._substitute(lhs), self._substitute(rhs)
         try:
             result = step.check.run(lhs, rhs, step.relation, self, number)
         except Exception as error:  # a check that cannot run is a failed check

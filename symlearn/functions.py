@@ -20,7 +20,7 @@ import sympy as sp
 from sympy import S
 from sympy.core.function import ArgumentIndexError
 
-__all__ = ["sigmoid", "softplus", "relu", "log_sigmoid", "ACTIVATIONS"]
+__all__ = ["sigmoid", "softplus", "relu", "log_sigmoid", "log2", "ACTIVATIONS"]
 
 
 def _wrap(printer, name: str, arg, exp=None) -> str:
@@ -199,6 +199,32 @@ class log_sigmoid(_Activation):
         inner = printer._print(self.args[0])
         head = r"\log \sigma" if exp is None else rf"\left(\log \sigma\right)^{{{exp}}}"
         return rf"{head}\left({inner}\right)"
+
+
+class log2(sp.Function):
+    r"""The base-2 logarithm, kept as written ($\log_2 \tfrac34$, not $\log 3/\log 2 - 2$) so
+    that a document shows the bits the way the course writes them. ``doit()`` and ``evalf``
+    give SymPy's ``log(x, 2)``."""
+
+    nargs = 1
+
+    def doit(self, **hints):
+        arg = self.args[0].doit(**hints) if hints.get("deep", True) else self.args[0]
+        return sp.log(arg) / sp.log(2)
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return 1 / (self.args[0] * sp.log(2))
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return sp.log(x) / sp.log(2)
+
+    def _eval_evalf(self, prec):
+        return (sp.log(self.args[0]) / sp.log(2))._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        return _wrap(printer, r"\log_2", self.args[0], exp)
 
 
 #: Every activation by its name, for tables of cases (tests, documents, benchmarks).

@@ -6,7 +6,10 @@ It extends SymPy's ``LatexPrinter`` through its ``_print_<Class>`` hooks only:
   expression has one free symbol, and a course on gradients means the partial);
 * the derivative of a compound expression is written as the course writes it,
   ``\frac{\partial}{\partial w_1}\left\{ \dots \right\}``;
+* a matrix sum prints its positive terms first (``y - X theta``);
 * matrix symbols are bold (``\mathbf{X}``, ``\boldsymbol{\theta}``);
+* a Float made with few significant digits (a rounded value on display) keeps its trailing
+  zeros, ``3.00``;
 * in a product, plain factors come before sums, so
   ``diff(sigmoid(z), z)`` prints as ``\sigma(z) (1 - \sigma(z))``.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 __all__ = ["SymlearnLatexPrinter", "latex"]
 
@@ -57,6 +61,29 @@ class SymlearnLatexPrinter(LatexPrinter):
         else:
             body = rf"\mathbf{{{head}}}"
         return body if not rest else rf"{body}_{{{rest}}}"
+
+    def _print_MatAdd(self, expr: sp.MatAdd) -> str:
+        # Positive terms first, in their order, then the negative ones: y - X theta, not
+        # -X theta + y.
+        terms = sorted(expr.args, key=lambda t: t.could_extract_minus_sign())
+        tex = self._print(terms[0])
+        for term in terms[1:]:
+            if term.could_extract_minus_sign():
+                tex += " - " + self.parenthesize(-term, PRECEDENCE["Add"], strict=False)
+            else:
+                tex += " + " + self.parenthesize(term, PRECEDENCE["Add"], strict=False)
+        return tex
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        # A Float made with few significant digits is a displayed, rounded number ("3.00",
+        # "-0.1966"): print every digit it was given, trailing zeros included.
+        if expr._prec < 50:  # fewer than ~15 significant digits: deliberately rounded
+            saved, self._settings["full_prec"] = self._settings["full_prec"], True
+            try:
+                return super()._print_Float(expr)
+            finally:
+                self._settings["full_prec"] = saved
+        return super()._print_Float(expr)
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         factors = list(expr.as_ordered_factors())

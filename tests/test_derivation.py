@@ -1,0 +1,108 @@
+"""The derivation model: steps are checked when added; a wrong step fails naming the step."""
+
+import pytest
+import sympy as sp
+
+from symlearn import Custom, Derivation, Numeric, Rounded, Step, StepCheckError, Symbolic, sigmoid
+from symlearn.derivation import DerivationError, require_checked
+
+x, y = sp.symbols("x y", real=True)
+
+
+def test_symbolic_step_passes_and_records_how():
+    d = Derivation("t", "T").steps(Step(sp.sin(x) ** 2 + sp.cos(x) ** 2, 1, "Pythagoras"))
+    (step,) = d.all_steps()
+    assert step.result.passed and step.result.method == "symbolic"
+
+
+def test_auto_falls_back_to_numeric_and_says_so():
+    # simplify does not close sigma(x) = (1 + tanh(x/2)) / 2, the numeric test does.
+    d = Derivation("t", "T").steps(Step(sigmoid(x), (1 + sp.tanh(x / 2)) / 2, "tanh form"))
+    (step,) = d.all_steps()
+    assert step.result.passed
+    assert step.result.method in {"symbolic", "numeric"}
+    if step.result.method == "numeric":
+        assert "50 random points" in step.result.detail
+
+
+def test_wrong_step_fails_naming_the_step():
+    good = Step(sp.diff(x**3, x), 3 * x**2, "power rule")
+    wrong = Step(sp.diff(sigmoid(x), x), sigmoid(x) ** 2, "a planted slip")
+    with pytest.raises(StepCheckError) as info:
+        Derivation("planted", "T").steps(good, wrong)
+    message = str(info.value)
+    assert "step 2" in message and "'planted'" in message and "a planted slip" in message
+
+
+def test_numeric_check_uses_declared_domain():
+    # sqrt(x^2) = x holds only for x > 0: passes on (0, 5), fails on (-5, 5).
+    step = Step(sp.sqrt(x**2), x, "positive domain", check=Numeric())
+    Derivation("t", "T", domain={x: (0, 5)}).steps(step)
+    with pytest.raises(StepCheckError):
+        Derivation("t", "T", domain={x: (-5, 5)}).steps(step)
+
+
+def test_numeric_check_states_point_count():
+    d = Derivation("t", "T").steps(Step(sp.exp(x + y), sp.exp(x) * sp.exp(y), "", check=Numeric(points=64)))
+    assert "64 random points" in d.all_steps()[0].result.detail
+
+
+def test_rounded_check():
+    Derivation("t", "T").steps(Step(sp.exp(-1), sp.Float("0.37", 2), "", relation="approx", check=Rounded(2)))
+    with pytest.raises(StepCheckError):
+        Derivation("t", "T").steps(Step(sp.exp(-1), sp.Float("0.36", 2), "", relation="approx", check=Rounded(2)))
+
+
+def test_chain_checks_each_line_against_the_previous():
+    d = Derivation("t", "T").chain(
+        (x + 1) ** 2, (x**2 + 2 * x + 1, "expand"), ((x + 1) * (x + 1), "factor")
+    )
+    assert [s.continued for s in d.all_steps()] == [False, True]
+    with pytest.raises(StepCheckError, match="step 2"):
+        Derivation("t", "T").chain((x + 1) ** 2, (x**2 + 2 * x + 1, "expand"), (x**2 + 1, "slip"))
+
+
+def test_definitions_are_substituted_in_checks():
+    f = sp.Symbol("f")
+    d = Derivation("t", "T", definitions={f: x**2 * y})
+    d.steps(Step(sp.Derivative(f, x), 2 * x * y, "power rule"))
+    with pytest.raises(StepCheckError):
+        d.steps(Step(sp.Derivative(f, x), x * y, "slip"))
+
+
+def test_unchecked_step_cannot_be_rendered():
+    d = Derivation("t", "T").steps(Step(x, x + 0, "no check", check=None))
+    with pytest.raises(DerivationError, match="unchecked"):
+        require_checked(d)
+
+
+def test_custom_check_failing_raises():
+    with pytest.raises(StepCheckError):
+        Derivation("t", "T").steps(Step(x, y, "", check=Custom(lambda a, b, c: False, "never")))
+
+
+def test_builders_return_new_objects():
+    d0 = Derivation("t", "T")
+    d1 = d0.text("hello")
+    assert d0.blocks == () and len(d1.blocks) == 1
+
+
+def test_symbolic_check_rejects_non_equalities():
+    with pytest.raises(StepCheckError):
+        Derivation("t", "T").steps(Step(x**2, 0, "", relation=">=", check=Symbolic()))
+
+
+def test_inequality_checked_numerically():
+    Derivation("t", "T").steps(Step(x**2 + 1, 0, "", relation=">", check=Numeric()))
+    with pytest.raises(StepCheckError):
+        Derivation("t", "T").steps(Step(x, 0, "", relation=">", check=Numeric()))
+
+
+def test_matrix_identity_checked_on_instance():
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    A = sp.MatrixSymbol("A", n, d)
+    B = sp.MatrixSymbol("B", n, d)
+    doc = Derivation("t", "T", sizes={n: 3, d: 2})
+    doc.steps(Step((A + B).T, A.T + B.T, "transpose of a sum"))
+    with pytest.raises(StepCheckError):
+        doc.steps(Step((A.T * B).T, A.T * B, "slip: transpose dropped"))

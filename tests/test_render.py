@@ -1,0 +1,101 @@
+"""Renderers: LaTeX, Markdown, PDF; atomic writes; refusal to render unchecked derivations."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+from symlearn import Derivation, Step, sigmoid
+from symlearn.derivation import DerivationError
+from symlearn.printing.latex import latex
+from symlearn.render import tex_engine, to_latex, to_markdown, write_documents
+from symlearn.render._io import atomic_produce, atomic_write
+
+x = sp.Symbol("x")
+L, w1 = sp.symbols("L w_1")
+
+
+def small():
+    return (
+        Derivation("small", "A small derivation", summary="One step and a table.")
+        .section("Steps")
+        .text("The sigmoid's derivative, with 5% of the work and $x \\in \\mathbb{R}$:")
+        .chain(sp.Derivative(sigmoid(x), x), (sigmoid(x) * (1 - sigmoid(x)), "fdiff"))
+        .table(("name", "value"), [("half", sp.Rational(1, 2)), ("abs", sp.Abs(x))])
+    )
+
+
+def test_latex_printer_forces_partials():
+    assert latex(sp.Derivative(L, w1)) == r"\frac{\partial L}{\partial w_{1}}"
+    assert latex(sp.Derivative(x**2, x)).startswith(r"\frac{\partial}{\partial x}")
+
+
+def test_latex_document_uses_align_and_lists_checks():
+    tex = to_latex(small())
+    assert r"\begin{align*}" in tex and r"\end{align*}" in tex
+    assert r"\frac{\partial}{\partial x}" in tex
+    assert r"5\% of the work" in tex  # prose is escaped, math is not
+    assert "How each step was checked" in tex and "checked symbolically" in tex
+
+
+def test_markdown_math_renders_on_github():
+    md = to_markdown(small())
+    assert "$$\n\\begin{aligned}" in md
+    assert "$x \\in \\mathbb{R}$" in md
+    assert "\\vert" in md  # |x| escaped inside a table cell
+    assert md.startswith("# A small derivation")
+
+
+def test_unchecked_derivation_is_not_rendered(tmp_path):
+    d = Derivation("u", "U").steps(Step(x, x, "no check", check=None))
+    with pytest.raises(DerivationError):
+        to_latex(d)
+    with pytest.raises(DerivationError):
+        write_documents(d, tmp_path, ("md",))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "doc.tex"
+    atomic_write(target, "old")
+
+    def explode(tmp: Path):
+        tmp.write_text("half a fi")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_produce(target, explode)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.tex"]
+
+
+def test_write_tex_and_md(tmp_path):
+    written = write_documents(small(), tmp_path, ("tex", "md"))
+    names = sorted(p.name for p in written.files)
+    assert names == ["small.md", "small.tex"]
+
+
+@pytest.mark.skipif(tex_engine() is None, reason="no TeX engine installed")
+def test_pdf_compiles(tmp_path):
+    written = write_documents(small(), tmp_path, ("pdf",), pdf_required=True)
+    pdf = tmp_path / "small.pdf"
+    assert pdf in written.files and pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_missing_tex_engine_is_a_message_not_a_failure(tmp_path, monkeypatch):
+    monkeypatch.setattr("symlearn.render.tex_engine", lambda: None)
+    written = write_documents(small(), tmp_path, ("tex", "pdf"))
+    assert any("no TeX engine" in s for s in written.skipped)
+    assert (tmp_path / "small.tex").exists() and not (tmp_path / "small.pdf").exists()
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
+def test_graph_figure_is_drawn(tmp_path):
+    from symlearn import graph
+
+    q, f, y, z = sp.symbols("q f y z")
+    doc = graph(q=x + y, f=q * z).backward(at={x: -2, y: 5, z: -4}, name="g", title="G")
+    write_documents(doc, tmp_path, ("md",))
+    svg = (tmp_path / "figures" / "g-graph.svg").read_text()
+    assert "<svg" in svg and ("grad -4.00" in svg or "grad &#45;4.00" in svg)
