@@ -13,13 +13,26 @@ SymPy expression            printed as
 ``relu(x)``                 ``maximum(x, 0)``
 ``log(1 + exp(u))``         ``logaddexp(0, u)``
 ``log(1 + u)``              ``log1p(u)``
+``exp(u) - 1``              ``expm1(u)``
+``log(sigmoid(u))``         ``-logaddexp(0, -u)``
+``log(exp(a) + exp(b))``    ``logaddexp(a, b)``
+``logaddexp(a, b)``         ``logaddexp(a, b)``
+``logsumexp(a, b, c, ...)`` ``logaddexp(logaddexp(a, b), c)``, ...
+``xlogy(x, y)``             ``x*log(y)``, and ``0`` where ``x == 0``
+``Heaviside(u, h0)``        ``heaviside(u, h0)``
+``Max(a, b)``               ``maximum(a, b)``
 ==========================  =========================================
+
+``logaddexp`` subtracts the largest argument before exponentiating, so they are
+finite at arguments of magnitude 1000, where ``log(exp(a) + exp(b))`` overflows.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
+
+from ..functions import sigmoid
 
 __all__ = ["StableNumPyPrinter"]
 
@@ -49,4 +62,58 @@ class StableNumPyPrinter(NumPyPrinter):
             if isinstance(other, sp.exp):
                 return f"{self._np('logaddexp')}(0, {self._print(other.args[0])})"
             return f"{self._np('log1p')}({self._print(other)})"
+        if isinstance(arg, sigmoid):
+            return self._print_log_sigmoid(arg)
+        if isinstance(arg, sp.Add) and arg.args and all(isinstance(a, sp.exp) for a in arg.args):
+            return self._logsumexp([a.args[0] for a in arg.args])
         return super()._print_log(expr)
+
+    def _logsumexp(self, terms) -> str:
+        # Nested pairwise logaddexp: each one is stable, and it broadcasts like the arguments.
+        printed = [self._print(t) for t in terms]
+        result = printed[0]
+        for term in printed[1:]:
+            result = f"{self._np('logaddexp')}({result}, {term})"
+        return result
+
+    def _print_logaddexp(self, expr) -> str:
+        return self._logsumexp(expr.args)
+
+    def _print_logsumexp(self, expr) -> str:
+        return self._logsumexp(expr.args)
+
+    def _print_Add(self, expr) -> str:
+        # exp(u) - 1 -> expm1(u): exact for small u, where exp(u) - 1 cancels.
+        terms = list(expr.args)
+        if sp.S.NegativeOne in terms:
+            exps = [t for t in terms if isinstance(t, sp.exp)]
+            if exps:
+                rest = [t for t in terms if t is not sp.S.NegativeOne and t is not exps[0]]
+                head = f"{self._np('expm1')}({self._print(exps[0].args[0])})"
+                if not rest:
+                    return head
+                return f"({head} + {self._print(sp.Add(*rest))})"
+        return super()._print_Add(expr)
+
+    def _print_xlogy(self, expr) -> str:
+        x, y = (self._print(a) for a in expr.args)
+        where = self._np("where")
+        # log of 1 where x == 0, so no log(0) is ever evaluated; 0*log(1) is 0 there.
+        return f"({x})*{self._np('log')}({where}(({x}) == 0, 1.0, {y}))"
+
+    def _print_Heaviside(self, expr) -> str:
+        arg = self._print(expr.args[0])
+        h0 = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        return f"{self._np('heaviside')}({arg}, {self._print(sp.Float(h0))})"
+
+    def _print_Max(self, expr) -> str:
+        if len(expr.args) != 2:
+            return super()._print_Max(expr)
+        a, b = (self._print(x) for x in expr.args)
+        return f"{self._np('maximum')}({a}, {b})"
+
+    def _print_Min(self, expr) -> str:
+        if len(expr.args) != 2:
+            return super()._print_Min(expr)
+        a, b = (self._print(x) for x in expr.args)
+        return f"{self._np('minimum')}({a}, {b})"

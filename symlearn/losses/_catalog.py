@@ -1,0 +1,380 @@
+r"""The loss catalog: one :class:`~symlearn.losses._spec.LossSpec` per loss.
+
+Every loss named in the course (seed 003, "Lots of Puzzling Terms!", and seed 001's list) is one row
+here; the :class:`~symlearn.losses._spec.Loss` objects, their documents, the ``symlearn losses``
+listing, the tests and the benchmark all read this table. Signatures and defaults are those of
+``torch.nn.functional`` (torch 2.13), including the legacy ``size_average``/``reduce`` arguments.
+
+Symbols: $x$ is one element of the prediction (``input``; logits where the name says so), $y$ one
+element of the target.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from ..functions import log_sigmoid, relu, sigmoid, softplus
+from . import _structured as structured
+from ._functions import xlogy
+from ._spec import Check, LossSpec
+
+__all__ = ["SPECS"]
+
+x, y = sp.symbols("x y", real=True)
+x1, x2 = sp.symbols("x_1 x_2", real=True)
+delta = sp.Symbol("delta", positive=True)
+beta = sp.Symbol("beta", nonnegative=True)
+margin = sp.Symbol("m", real=True)
+pos_weight = sp.Symbol("p_w", positive=True)
+
+_unit = (-2.0, 2.0)
+
+
+def _is_sign(a):
+    return (a == 1) | (a == -1)
+
+
+def _positive_option(name):
+    def check(options):
+        if not options[name] > 0:
+            raise ValueError(f"{name}={options[name]!r} must be positive")
+
+    return check
+
+
+def _nonnegative_option(name):
+    def check(options):
+        if not options[name] >= 0:
+            raise ValueError(f"{name}={options[name]!r} must be non-negative")
+
+    return check
+
+
+# --- signatures: exactly torch.nn.functional's (names, order, defaults) ---------------------------
+def _sig_mse(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    return dict(locals())
+
+
+def _sig_l1(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    return dict(locals())
+
+
+def _sig_huber(input, target, reduction="mean", delta=1.0, weight=None):
+    return dict(locals())
+
+
+def _sig_smooth_l1(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    return dict(locals())
+
+
+def _sig_bce(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    return dict(locals())
+
+
+def _sig_bce_logits(
+    input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
+):
+    return dict(locals())
+
+
+def _sig_kl(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    return dict(locals())
+
+
+def _sig_hinge_embedding(
+    input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"
+):
+    return dict(locals())
+
+
+def _sig_margin_ranking(
+    input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"
+):
+    return dict(locals())
+
+
+def _sig_soft_margin(input, target, size_average=None, reduce=None, reduction="mean"):
+    return dict(locals())
+
+
+def _sig_multilabel(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    return dict(locals())
+
+
+def _sig_plain(input, target, reduction="mean"):
+    return dict(locals())
+
+
+# --- the elementwise rows ---------------------------------------------------------------------------
+_error = x - y
+
+SPECS: list[LossSpec] = [
+    LossSpec(
+        name="mse_loss",
+        title="Mean squared error (L2)",
+        latex_name=r"\operatorname{MSE}",
+        signature=_sig_mse,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        expr=_error**2,
+        textbook_grad=2 * (x - y),
+        weight="normalized",
+        torch="torch.nn.functional.mse_loss",
+        domain={"input": "real", "target": "real"},
+        notes="Seed 003, 'L1 and L2 Loss'; weighted 'mean' divides by the sum of the weights.",
+    ),
+    LossSpec(
+        name="l1_loss",
+        title="Mean absolute error (L1)",
+        latex_name=r"\operatorname{MAE}",
+        signature=_sig_l1,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        expr=sp.Abs(_error),
+        textbook_grad=sp.sign(x - y),
+        weight="normalized",
+        torch="torch.nn.functional.l1_loss",
+        domain={"input": "real", "target": "real"},
+        kink=r"at $x = y$ the gradient is $\operatorname{sign}(0) = 0$, as in PyTorch.",
+        notes="Seed 003, 'L1 and L2 Loss'.",
+    ),
+    LossSpec(
+        name="huber_loss",
+        title="Huber loss",
+        latex_name=r"L_{\delta}",
+        signature=_sig_huber,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        options={"delta": delta},
+        expr=sp.Piecewise(
+            (_error**2 / 2, sp.Abs(_error) <= delta),
+            (delta * (sp.Abs(_error) - delta / 2), True),
+        ),
+        textbook_grad=sp.Piecewise((x - y, sp.Abs(x - y) <= delta), (delta * sp.sign(x - y), True)),
+        weight="elementwise",
+        option_checks=_positive_option("delta"),
+        torch="torch.nn.functional.huber_loss",
+        domain={"input": "real", "target": "real", "delta": "> 0"},
+        kink=r"the gradient is continuous at $|x - y| = \delta$; both branches give $\pm\delta$.",
+        notes="Seed 003, 'Huber & Smoothed L1'; weighted 'mean' divides by the element count.",
+    ),
+    LossSpec(
+        name="smooth_l1_loss",
+        title="Smooth L1 loss",
+        latex_name=r"\operatorname{SmoothL1}_{\beta}",
+        signature=_sig_smooth_l1,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        options={"beta": beta},
+        expr=sp.Piecewise(
+            (_error**2 / (2 * beta), sp.Abs(_error) < beta),
+            (sp.Abs(_error) - beta / 2, True),
+        ),
+        textbook_grad=sp.Piecewise(((x - y) / beta, sp.Abs(x - y) < beta), (sp.sign(x - y), True)),
+        option_checks=_nonnegative_option("beta"),
+        torch="torch.nn.functional.smooth_l1_loss",
+        domain={"input": "real", "target": "real", "beta": ">= 0"},
+        kink=r"with $\beta = 0$ it is the L1 loss, and the gradient at $x = y$ is $\operatorname{sign}(0) = 0$.",
+        notes=r"Equal to the Huber loss divided by $\beta$ when $\delta = \beta$.",
+    ),
+    LossSpec(
+        name="binary_cross_entropy",
+        title="Binary cross-entropy on probabilities",
+        latex_name=r"\operatorname{BCE}",
+        signature=_sig_bce,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        expr=-(y * sp.log(x) + (1 - y) * sp.log(1 - x)),
+        textbook_grad=(x - y) / (x * (1 - x)),
+        # PyTorch clamps each log at -100 and the gradient's denominator at 1e-12
+        # (aten/src/ATen/native/Loss.cpp, binary_cross_entropy and its backward).
+        compiled_expr=-(y * sp.Max(sp.log(x), -100) + (1 - y) * sp.Max(sp.log(1 - x), -100)),
+        grad_expr=(x - y) / sp.Max(x * (1 - x), sp.Float(1e-12)),
+        weight="elementwise",
+        checks=(
+            Check("input", lambda a: (a >= 0) & (a <= 1), "a probability in [0, 1]"),
+            Check("target", lambda a: (a >= 0) & (a <= 1), "a probability in [0, 1]"),
+        ),
+        numeric_domain={x: (0.0, 1.0), y: (0.0, 1.0)},
+        torch="torch.nn.functional.binary_cross_entropy",
+        domain={"input": "[0, 1]", "target": "[0, 1]"},
+        notes="Seed 000, 'Other Loss Functions'; logs are clamped at -100 as in PyTorch.",
+    ),
+    LossSpec(
+        name="binary_cross_entropy_with_logits",
+        title="Binary cross-entropy with logits",
+        latex_name=r"\operatorname{BCE}_{\sigma}",
+        signature=_sig_bce_logits,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        expr=-pos_weight * y * log_sigmoid(x) - (1 - y) * log_sigmoid(-x),
+        optional_arrays={"pos_weight": pos_weight},
+        defaults_for_absent={"pos_weight": 1},
+        absent_forms={"pos_weight": (softplus(x) - y * x, sigmoid(x) - y)},
+        textbook_grad=sigmoid(x) - y,
+        weight="elementwise",
+        torch="torch.nn.functional.binary_cross_entropy_with_logits",
+        domain={"input": "real (logits)", "target": "[0, 1]", "pos_weight": "> 0"},
+        notes=r"Stable by construction: $\log\sigma$ is printed as $-\operatorname{logaddexp}(0, -x)$.",
+    ),
+    LossSpec(
+        name="kl_div",
+        title="Kullback-Leibler divergence",
+        latex_name=r"D_{\mathrm{KL}}",
+        signature=_sig_kl,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        expr=xlogy(y, y) - y * x,
+        textbook_grad=-y,
+        flags={"log_target": (sp.exp(y) * (y - x), -sp.exp(y))},
+        checks=(
+            Check("target", lambda a: a >= 0, "a probability (non-negative)", unless="log_target"),
+        ),
+        numeric_domain={y: (0.0, 1.0)},
+        torch="torch.nn.functional.kl_div",
+        domain={"input": "log-probabilities", "target": "probabilities (log_target=False)"},
+        reductions=("none", "mean", "sum", "batchmean"),
+        notes=(
+            r"Seed 003, 'Cross Entropy': $D_{KL}(p, q) = H(p, q) - H(p)$; input holds $\log q$. "
+            r"With log_target=True the target holds $\log p$ and the element is $e^{y}(y - x)$."
+        ),
+    ),
+    LossSpec(
+        name="hinge_embedding_loss",
+        title="Hinge embedding loss",
+        latex_name=r"\operatorname{HingeEmb}",
+        signature=_sig_hinge_embedding,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        options={"margin": margin},
+        expr=(1 + y) / 2 * x + (1 - y) / 2 * sp.Max(0, margin - x),
+        grad_expr=(1 + y) / 2 - (1 - y) / 2 * sp.Heaviside(margin - x, 1),
+        textbook_grad=sp.Piecewise((1, sp.Eq(y, 1)), (-sp.Heaviside(margin - x, 1), True)),
+        checks=(Check("target", _is_sign, "1 or -1"),),
+        numeric_domain={y: (-1.0, 1.0)},
+        torch="torch.nn.functional.hinge_embedding_loss",
+        domain={"input": "real (a distance)", "target": "{1, -1}"},
+        kink=r"at $x = m$ PyTorch's clamp_min passes the gradient: $-1$ for $y = -1$.",
+        notes=r"$\ell = x$ for $y = 1$ and $\max(0, m - x)$ for $y = -1$.",
+    ),
+    LossSpec(
+        name="margin_ranking_loss",
+        title="Margin ranking loss",
+        latex_name=r"\operatorname{MarginRank}",
+        signature=_sig_margin_ranking,
+        arrays=("input1", "input2", "target"),
+        symbols=(x1, x2, y),
+        options={"margin": margin},
+        expr=sp.Max(0, -y * (x1 - x2) + margin),
+        grad_expr=-y * sp.Heaviside(-y * (x1 - x2) + margin, 1),
+        textbook_grad=-y * sp.Heaviside(-y * (x1 - x2) + margin, 1),
+        checks=(Check("target", _is_sign, "1 or -1"),),
+        torch="torch.nn.functional.margin_ranking_loss",
+        domain={"input1": "real", "input2": "real", "target": "{1, -1}"},
+        kink=r"at $-y(x_1 - x_2) + m = 0$ PyTorch's clamp_min passes the gradient ($-y$).",
+        notes="The gradient is with respect to input1.",
+    ),
+    LossSpec(
+        name="soft_margin_loss",
+        title="Soft margin loss",
+        latex_name=r"\operatorname{SoftMargin}",
+        signature=_sig_soft_margin,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        expr=softplus(-y * x),
+        textbook_grad=-y * sigmoid(-y * x),
+        torch="torch.nn.functional.soft_margin_loss",
+        domain={"input": "real", "target": "real (usually 1 or -1)"},
+        notes=r"$\log(1 + e^{-yx})$, printed as $\operatorname{logaddexp}(0, -yx)$.",
+    ),
+    LossSpec(
+        name="multilabel_soft_margin_loss",
+        title="Multi-label soft margin loss",
+        latex_name=r"\operatorname{MultiLabelSoftMargin}",
+        signature=_sig_multilabel,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        expr=-(y * log_sigmoid(x) + (1 - y) * log_sigmoid(-x)),
+        compiled_expr=softplus(x) - y * x,
+        grad_expr=sigmoid(x) - y,
+        textbook_grad=sigmoid(x) - y,
+        weight="elementwise",
+        mean_over="last",
+        torch="torch.nn.functional.multilabel_soft_margin_loss",
+        domain={"input": "real (logits), shape (N, C)", "target": "{0, 1}, shape (N, C)"},
+        notes="Per sample, the mean over the C classes of the element; then the reduction over N.",
+    ),
+    LossSpec(
+        name="mean_squared_log_error",
+        title="Mean squared logarithmic error",
+        latex_name=r"\operatorname{MSLE}",
+        signature=_sig_plain,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        expr=(sp.log(1 + x) - sp.log(1 + y)) ** 2,
+        textbook_grad=2 * (sp.log(1 + x) - sp.log(1 + y)) / (1 + x),
+        checks=(
+            Check("input", lambda a: a > -1, "greater than -1"),
+            Check("target", lambda a: a > -1, "greater than -1"),
+        ),
+        numeric_domain={x: (-0.9, 5.0), y: (-0.9, 5.0)},
+        domain={"input": "> -1", "target": "> -1"},
+        notes=r"Seed 001: squashes the range of the outputs; $\log(1 + u)$ is printed as log1p.",
+    ),
+    LossSpec(
+        name="mean_absolute_percentage_error",
+        title="Mean absolute percentage error",
+        latex_name=r"\operatorname{MAPE}",
+        signature=_sig_plain,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        expr=sp.Abs(x - y) / sp.Abs(y),
+        textbook_grad=sp.sign(x - y) / sp.Abs(y),
+        checks=(Check("target", lambda a: a != 0, "non-zero"),),
+        domain={"input": "real", "target": "non-zero"},
+        kink=r"at $x = y$ the gradient is $\operatorname{sign}(0) = 0$, as for the L1 loss.",
+        notes="Seed 001: a relative error (a fraction, not multiplied by 100).",
+    ),
+    LossSpec(
+        name="logistic_loss",
+        title="Logistic loss",
+        latex_name=r"\operatorname{Logistic}",
+        signature=_sig_plain,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        expr=softplus(-y * x),
+        textbook_grad=-y * sigmoid(-y * x),
+        checks=(Check("target", _is_sign, "1 or -1"),),
+        numeric_domain={y: (-1.0, 1.0)},
+        domain={"input": "real (a score f)", "target": "{1, -1}"},
+        notes=r"Seed 001: $\log(1 + e^{-yf})$, stable as $\operatorname{logaddexp}(0, -yf)$.",
+    ),
+    LossSpec(
+        name="hinge_loss",
+        title="SVM hinge loss",
+        latex_name=r"\operatorname{Hinge}",
+        signature=_sig_plain,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        expr=relu(1 - y * x),
+        textbook_grad=-y * sp.Heaviside(1 - y * x, 0),
+        checks=(Check("target", _is_sign, "1 or -1"),),
+        numeric_domain={y: (-1.0, 1.0)},
+        domain={"input": "real (a score f)", "target": "{1, -1}"},
+        kink=r"at $yf = 1$ the gradient is $0$, the convention of torch.relu.",
+        notes=r"Seed 003, 'Hinge Loss': $\max(0, 1 - yf)$.",
+    ),
+]
+
+SPECS += structured.SPECS
+
+_ORDER = [
+    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "hinge_embedding_loss",
+    "ctc_loss", "cosine_embedding_loss", "margin_ranking_loss", "soft_margin_loss",
+    "multilabel_soft_margin_loss", "triplet_margin_loss", "mean_squared_log_error",
+    "mean_absolute_percentage_error", "linf_distance", "minkowski_distance", "logistic_loss",
+    "hinge_loss",
+]
+SPECS.sort(key=lambda s: _ORDER.index(s.name) if s.name in _ORDER else len(_ORDER))

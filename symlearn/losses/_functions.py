@@ -1,0 +1,87 @@
+r"""SymPy functions the loss catalog needs beyond :mod:`symlearn.functions`.
+
+* :class:`xlogy` -- $x \log y$ with the convention $0 \log 0 = 0$ (``torch.xlogy``), the entropy
+  term of the KL divergence;
+* :class:`logsumexp` -- $\log \sum_i e^{a_i}$, the normalizer of softmax cross-entropy.
+
+Each declares ``fdiff`` (so ``sympy.diff`` applies the chain rule through it), a rewrite to
+elementary functions (so the derivation checks can compare forms), and ``_latex``. Stable numpy
+code for them comes from :class:`symlearn.printing.numpy.StableNumPyPrinter`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.core.function import ArgumentIndexError
+
+__all__ = ["xlogy", "logsumexp", "softmax"]
+
+
+class xlogy(sp.Function):
+    r"""$x \log y$, defined as $0$ when $x = 0$ (as ``torch.xlogy`` and ``scipy.special.xlogy``)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_zero:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        if argindex == 1:
+            return sp.log(y)
+        if argindex == 2:
+            return x / y
+        raise ArgumentIndexError(self, argindex)
+
+    def _eval_rewrite_as_log(self, x, y, **kwargs):
+        return x * sp.log(y)
+
+    def _eval_evalf(self, prec):
+        return (self.args[0] * sp.log(self.args[1]))._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        x, y = (printer._print(a) for a in self.args)
+        body = rf"{x} \log\left({y}\right)"
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+
+class logsumexp(sp.Function):
+    r"""$\operatorname{logsumexp}(a_1, \dots, a_n) = \log \sum_i e^{a_i}$.
+
+    Its partial derivative in $a_k$ is $\operatorname{softmax}_k(a) = e^{a_k - \operatorname{logsumexp}(a)}$.
+    """
+
+    @classmethod
+    def eval(cls, *args):
+        if len(args) == 1:
+            return args[0]
+        return None
+
+    def fdiff(self, argindex=1):
+        if not 1 <= argindex <= len(self.args):
+            raise ArgumentIndexError(self, argindex)
+        return sp.exp(self.args[argindex - 1] - self)
+
+    def _eval_rewrite_as_exp(self, *args, **kwargs):
+        return sp.log(sp.Add(*[sp.exp(a) for a in args]))
+
+    _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_exp(*self.args)._eval_evalf(prec)
+
+    def _eval_is_extended_real(self):
+        return all(a.is_extended_real for a in self.args) or None
+
+    def _latex(self, printer, exp=None):
+        inner = ", ".join(printer._print(a) for a in self.args)
+        head = r"\operatorname{logsumexp}" if exp is None else rf"\operatorname{{logsumexp}}^{{{exp}}}"
+        return rf"{head}\left({inner}\right)"
+
+
+def softmax(k: int, *args):
+    r"""$\operatorname{softmax}_k(a) = e^{a_k - \operatorname{logsumexp}(a)}$ (``k`` counts from 0)."""
+    return sp.exp(args[k] - logsumexp(*args))

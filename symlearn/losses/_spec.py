@@ -1,0 +1,408 @@
+r"""The machinery behind the loss catalog: :class:`LossSpec` (one row of the table) and
+:class:`Loss` (the callable object built from a row).
+
+A loss is a per-element SymPy expression plus a reduction. For an *elementwise* loss the value and
+the gradient are compiled from that expression (``lambdify`` with explicit ordered arguments,
+``cse=True`` and the stable printer); the reduction is a sum, scaled for ``'mean'``:
+
+.. math::
+    L = \frac{1}{N} \sum_i \ell(x_i, y_i), \qquad
+    \frac{\partial L}{\partial x_i} = \frac{1}{N}\, \frac{\partial \ell}{\partial x}(x_i, y_i).
+
+The scale $1/N$ is an argument of the compiled gradient, so value and gradient take one pass each.
+Losses with structure that an elementwise ``lambdify`` cannot express (softmax over classes, norms
+over features, CTC's dynamic programming) give a ``structured`` numpy implementation instead; its
+mathematics is still derived symbolically in the loss's document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, NamedTuple
+
+import numpy as np
+import sympy as sp
+
+__all__ = ["Loss", "LossSpec", "Check", "resolve_reduction", "as_float_array"]
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def resolve_reduction(size_average, reduce, reduction, allowed=REDUCTIONS) -> str:
+    """``reduction``, after torch's legacy ``size_average``/``reduce`` mapping
+    (``torch.nn._reduction.legacy_get_string``)."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "none" if not reduce else ("mean" if size_average else "sum")
+    if reduction not in allowed:
+        raise ValueError(f"{reduction=} must be one of {', '.join(map(repr, allowed))}")
+    return reduction
+
+
+def as_float_array(value, name: str) -> np.ndarray:
+    """``value`` as a float64 array; a ValueError naming ``name`` if it is not numeric."""
+    if type(value) is np.ndarray and value.dtype == np.float64:
+        return value
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers, got {type(value).__name__}") from None
+    return array
+
+
+class Check(NamedTuple):
+    """A domain condition on one array argument, checked before evaluation.
+
+    Attributes:
+        argument: the argument's name (``"target"``).
+        holds: ``array -> bool array``, true where the value is allowed.
+        expected: what is allowed, in words ("in [0, 1]").
+    """
+
+    argument: str
+    holds: Callable[[np.ndarray], np.ndarray]
+    expected: str
+    unless: str | None = None  # skip the check when this boolean option is true
+
+
+def _check_domain(checks, arrays: Mapping[str, np.ndarray], bound: Mapping) -> None:
+    for check in checks:
+        if check.unless is not None and bound.get(check.unless):
+            continue
+        array = arrays.get(check.argument)
+        if array is None:
+            continue
+        with np.errstate(invalid="ignore"):
+            ok = check.holds(array)
+        if not np.all(ok):
+            bad = np.argwhere(~np.broadcast_to(ok, array.shape))
+            index = tuple(int(i) for i in bad[0]) if bad.size else ()
+            raise ValueError(
+                f"{check.argument} must be {check.expected}; got {check.argument}[{index}] = "
+                f"{array[index]!r} (shape {array.shape})"
+            )
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    r"""One row of the loss catalog.
+
+    Attributes:
+        name: the ``torch.nn.functional`` name (or the catalog's own, without a twin).
+        title: the loss in words ("Mean squared error").
+        latex_name: its name in formulas (``\operatorname{MSE}``).
+        signature: a function with the loss's exact signature (torch's names, order and defaults)
+            that returns its bound arguments as a dict; the :class:`Loss` calls it first.
+        arrays: the array arguments in order; the gradient is taken in the first.
+        symbols: the SymPy symbols standing for one element of each array (same order).
+        expr: the per-element loss in ``symbols`` and ``options`` (for structured losses, the
+            per-sample loss, for display).
+        options: scalar options (``{"delta": delta_symbol}``), passed to compiled functions.
+        optional_arrays: optional array arguments inside ``expr`` (``{"pos_weight": symbol}``);
+            absent ones are replaced by ``defaults_for_absent``.
+        grad_expr: the per-element derivative with PyTorch's convention at kinks, when it differs
+            from ``diff(expr, symbols[0])`` (whose value at a kink SymPy leaves undecided); the
+            document checks that it equals ``diff`` away from the kinks.
+        compiled_expr: the value as compiled, when PyTorch clamps it (BCE's log clamp at -100).
+        weight: how an elementwise ``weight`` enters: ``None`` (no weight argument),
+            ``"normalized"`` (mean divides by the sum of weights: mse, l1) or ``"elementwise"``
+            (mean divides by the element count).
+        mean_over: ``"elements"`` or ``"last"`` (mean over the last axis per sample, then the
+            reduction: multilabel soft margin). KL's ``'batchmean'`` divides by the first axis.
+        checks: domain checks on the array arguments.
+        option_checks: ``options dict -> None`` raising ValueError for bad options.
+        domain: argument -> its domain in words, for the catalog table.
+        absent_forms: ``{"pos_weight": (value, grad)}``: a simpler equal form of the value and the
+            derivative compiled when that optional array is absent (the document checks it).
+        flags: boolean options that change the expression: ``{"log_target": (expr, grad)}`` is the
+            per-element loss and its derivative when that option is true.
+        structured: numpy implementation ``(bound, reduction, want_value, want_grad) ->
+            (value, grad)`` for losses that are not elementwise.
+        torch: the twin's dotted name, or ``None``.
+        reductions: the reductions it accepts.
+        kink: one sentence on the subgradient convention at kinks, or ``""``.
+        notes: one sentence for the document (source, convention).
+    """
+
+    name: str
+    title: str
+    latex_name: str
+    signature: Callable[..., dict]
+    arrays: tuple[str, ...]
+    symbols: tuple
+    expr: Any
+    options: Mapping = field(default_factory=dict)
+    optional_arrays: Mapping = field(default_factory=dict)
+    defaults_for_absent: Mapping = field(default_factory=dict)
+    grad_expr: Any = None
+    textbook_grad: Any = None
+    compiled_expr: Any = None
+    weight: str | None = None
+    mean_over: str = "elements"
+    checks: tuple = ()
+    option_checks: Callable | None = None
+    domain: Mapping = field(default_factory=dict)
+    numeric_domain: Mapping = field(default_factory=dict)
+    structured: Callable | None = None
+    torch: str | None = None
+    reductions: tuple = REDUCTIONS
+    kink: str = ""
+    notes: str = ""
+    flags: Mapping = field(default_factory=dict)
+    absent_forms: Mapping = field(default_factory=dict)
+
+    @property
+    def is_elementwise(self) -> bool:
+        return self.structured is None
+
+    @cached_property
+    def derivative(self):
+        """The per-element derivative in the first argument, with PyTorch's kink convention."""
+        if self.grad_expr is not None:
+            return self.grad_expr
+        return sp.diff(self.expr, self.symbols[0])
+
+
+class _Kernel(NamedTuple):
+    value: Callable
+    grad: Callable
+    both: Callable
+
+
+def _share_softplus(exprs):
+    r"""Rewrite $\sigma(u)$ as $e^{u - \operatorname{softplus}(u)}$ where $\operatorname{softplus}(u)$
+    also occurs, so common-subexpression elimination computes the softplus once (both forms are
+    stable: the exponent is $\log\sigma(u) \le 0$)."""
+    from ..functions import sigmoid, softplus
+
+    present = set()
+    for e in exprs:
+        present |= {s.args[0] for s in e.atoms(softplus)}
+    if not present:
+        return exprs
+    return [
+        e.replace(
+            lambda a: isinstance(a, sigmoid) and a.args[0] in present,
+            lambda a: sp.exp(a.args[0] - softplus(a.args[0])),
+        )
+        for e in exprs
+    ]
+
+
+def _protect_log1p(expr):
+    r"""$\log(1 + u) \to \operatorname{log1p}(u)$ before common-subexpression elimination, which
+    would otherwise pull $1 + u$ out and hide the pattern from the stable printer."""
+    from sympy.codegen.cfunctions import log1p
+
+    return expr.replace(
+        lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.Add)
+        and sp.S.One in e.args[0].args and len(e.args[0].args) == 2,
+        lambda e: log1p(e.args[0] - 1),
+    )
+
+
+def _compile(args, exprs):
+    from ..compile import lambdify_stable
+
+    # factor_terms turns 2*x - 2*y back into 2*(x - y), so CSE shares x - y with the value.
+    exprs = [sp.factor_terms(_protect_log1p(sp.sympify(e))) for e in exprs]
+    return lambdify_stable(args, exprs, cse=True)
+
+
+class Loss:
+    r"""A loss of the catalog, called like its ``torch.nn.functional`` twin on numpy arrays.
+
+    ``loss(*args, **kwargs)`` returns the value, ``loss.grad(...)`` the gradient with respect to
+    the first argument (for ``reduction='none'``, the gradient of the sum of the outputs),
+    ``loss.value_and_grad(...)`` both. ``loss.expr`` is the SymPy expression, ``loss.spec`` the
+    catalog row, ``loss.derivation()`` the checked :class:`~symlearn.Derivation`.
+    """
+
+    def __init__(self, spec: LossSpec):
+        self.spec = spec
+        self.name = spec.name
+        self.__name__ = spec.name
+        self.__signature__ = __import__("inspect").signature(spec.signature)
+        self.__doc__ = _docstring(spec)
+        self._kernels: dict = {}
+
+    def __repr__(self) -> str:
+        return f"<Loss {self.name}{self.__signature__}>"
+
+    # -- the expression ----------------------------------------------------------------------------
+    @property
+    def expr(self):
+        """The per-element (or per-sample) SymPy expression of the loss."""
+        return self.spec.expr
+
+    @property
+    def torch(self) -> str | None:
+        return self.spec.torch
+
+    def derivation(self):
+        """The checked :class:`~symlearn.Derivation` of this loss (built on first call)."""
+        from ._documents import build_document
+
+        if "derivation" not in self._kernels:
+            self._kernels["derivation"] = build_document(self.spec)
+        return self._kernels["derivation"]
+
+    # -- numbers -----------------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        return self._evaluate(args, kwargs, True, False)[0]
+
+    def grad(self, *args, **kwargs) -> np.ndarray:
+        """The gradient with respect to the first argument (same arguments as the loss)."""
+        return self._evaluate(args, kwargs, False, True)[1]
+
+    def value_and_grad(self, *args, **kwargs):
+        """``(value, grad)`` in one evaluation."""
+        return self._evaluate(args, kwargs, True, True)
+
+    def _evaluate(self, args, kwargs, want_value, want_grad):
+        spec = self.spec
+        bound = spec.signature(*args, **kwargs)
+        reduction = resolve_reduction(
+            bound.pop("size_average", None), bound.pop("reduce", None), bound["reduction"],
+            spec.reductions,
+        )
+        if spec.structured is not None:
+            return spec.structured(bound, reduction, want_value, want_grad)
+        return self._elementwise(bound, reduction, want_value, want_grad)
+
+    def _kernel(self, present: tuple, flags: tuple = ()) -> _Kernel:
+        kernel = self._kernels.get((present, flags))
+        if kernel is None:
+            spec = self.spec
+            absent = {
+                symbol: spec.defaults_for_absent[name]
+                for name, symbol in spec.optional_arrays.items()
+                if name not in present
+            }
+            value = sp.sympify(spec.compiled_expr if spec.compiled_expr is not None else spec.expr)
+            grad = sp.sympify(spec.derivative)
+            for name, on in flags:
+                if on:
+                    value, grad = (sp.sympify(e) for e in spec.flags[name])
+            value, grad = value.subs(absent), grad.subs(absent)
+            for name, form in spec.absent_forms.items():
+                if name not in present:
+                    value, grad = (sp.sympify(e) for e in form)
+            weight, scale = sp.Symbol("weight_"), sp.Symbol("scale_")
+            if "weight" in present:
+                value, grad = weight * value, weight * grad
+            args = [*spec.symbols, *spec.options.values()]
+            args += [spec.optional_arrays[n] for n in present if n in spec.optional_arrays]
+            args += [weight, scale]
+            value_c, grad_c = _share_softplus([value, scale * grad])
+            both = _compile(args, [value_c, grad_c])
+            kernel = _Kernel(_compile(args, [value]), _compile(args, [scale * grad]), both)
+            self._kernels[(present, flags)] = kernel
+        return kernel
+
+    def _elementwise(self, bound, reduction, want_value, want_grad):
+        spec = self.spec
+        arrays = [as_float_array(bound[name], name) for name in spec.arrays]
+        shape = arrays[0].shape
+        for name, array in zip(spec.arrays[1:], arrays[1:]):
+            if array.shape != shape:
+                raise ValueError(
+                    f"{name} has shape {array.shape}; expected {shape}, the shape of "
+                    f"{spec.arrays[0]}"
+                )
+        named = dict(zip(spec.arrays, arrays))
+        present, extra = [], []
+        for name in spec.optional_arrays:
+            if bound.get(name) is not None:
+                extra.append(_broadcastable(as_float_array(bound[name], name), name, shape, spec))
+                named[name] = extra[-1]
+                present.append(name)
+        weight = 1.0
+        if spec.weight is not None and bound.get("weight") is not None:
+            weight = _broadcastable(as_float_array(bound["weight"], "weight"), "weight", shape, spec)
+            present.append("weight")
+        # numpy scalars: a division by an option of 0 gives inf in an unused branch, not an error.
+        options = [np.float64(bound[name]) for name in spec.options]
+        if spec.option_checks is not None:
+            spec.option_checks(dict(zip(spec.options, options)))
+        _check_domain(spec.checks, named, bound)
+        flags = tuple((name, bool(bound[name])) for name in spec.flags)
+
+        # The gradient's scale: 1 for 'sum'/'none', 1/(count) for 'mean'.
+        scale = 1.0
+        per_sample = spec.mean_over == "last" and len(shape) > 0
+        if per_sample:
+            scale = 1.0 / shape[-1]
+        if reduction == "batchmean":
+            scale = 1.0 / (shape[0] if shape else 1)
+        elif reduction == "mean":
+            if "weight" in present and spec.weight == "normalized":
+                scale = 1.0 / float(np.broadcast_to(weight, shape).sum())
+            else:
+                count = int(np.prod(shape[:-1] if per_sample else shape))
+                scale = scale / max(count, 0) if count else float("nan")
+        kernel = self._kernel(tuple(present), flags)
+        call = (*arrays, *options, *extra, weight, scale)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if want_value and want_grad:
+                value, grad = kernel.both(*call)
+            elif want_value:
+                (value,), grad = kernel.value(*call), None
+            else:
+                value, (grad,) = None, kernel.grad(*call)
+        if grad is not None and np.shape(grad) != shape:
+            grad = np.array(np.broadcast_to(grad, shape))
+        if value is not None:
+            value = _reduce(value, reduction, shape, scale, per_sample, spec)
+        return value, grad
+
+
+def _broadcastable(array, name, shape, spec):
+    try:
+        if np.broadcast_shapes(array.shape, shape) == shape:
+            return array
+    except ValueError:
+        pass
+    raise ValueError(
+        f"{name} has shape {array.shape}; expected a shape that broadcasts to {shape}, the shape "
+        f"of {spec.arrays[0]}"
+    )
+
+
+def _reduce(value, reduction, shape, scale, per_sample, spec):
+    value = np.asarray(value, dtype=np.float64)
+    if value.shape != shape:
+        value = np.broadcast_to(value, shape)
+    if per_sample:
+        value = value.sum(axis=-1) / shape[-1]
+        if reduction == "none":
+            return value
+        total = value.sum()
+        return total if reduction == "sum" else total * (scale * shape[-1])
+    if reduction == "none":
+        return value
+    total = value.sum()
+    return total if reduction == "sum" else total * scale  # 'mean' and 'batchmean'
+
+
+
+def _docstring(spec: LossSpec) -> str:
+    from ..printing.latex import latex
+
+    import inspect
+
+    twin = f"PyTorch twin: ``{spec.torch}``." if spec.torch else "No PyTorch twin."
+    domain = "; ".join(f"{k}: {v}" for k, v in spec.domain.items())
+    return (
+        f"{spec.name}{inspect.signature(spec.signature)}\n\n"
+        f"{spec.title}. {twin}\n\n"
+        f"Per element: $${latex(spec.expr)}$$\n\n"
+        f"Arguments (numpy arrays): {', '.join(spec.arrays)}; domains: {domain or 'all reals'}.\n"
+        f"Reduction: 'mean' (default), 'sum' or 'none'. ``.grad(...)`` (same arguments) returns "
+        f"the gradient with respect to {spec.arrays[0]}; ``.value_and_grad(...)`` both.\n"
+        + (f"\nAt kinks: {spec.kink}\n" if spec.kink else "")
+        + (f"\n{spec.notes}\n" if spec.notes else "")
+    )

@@ -1,0 +1,493 @@
+r"""Losses with structure across an axis: softmax over classes, norms over features, CTC.
+
+An elementwise ``lambdify`` cannot express a sum over the class axis or CTC's dynamic programme, so
+these losses are vectorized numpy written by hand, each following the formula its document derives
+symbolically (``symlearn.losses._documents``) and the reduction PyTorch uses. The SymPy expression
+of each (``Loss.expr``) is the per-sample loss, written with ``Sum`` and ``Indexed`` for display.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from ._spec import LossSpec, as_float_array
+
+__all__ = ["SPECS"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _finish(loss, grad, reduction, denominator, want_value, want_grad):
+    """Reduce per-sample ``loss`` and scale ``grad`` (the gradient of the sum) for 'mean'."""
+    value = None
+    if reduction == "mean":
+        if want_grad:
+            grad *= 1.0 / denominator
+        if want_value:
+            value = loss.sum() / denominator
+    elif want_value:
+        value = loss if reduction == "none" else loss.sum()
+    return value, grad
+
+
+def _class_indices(target, name, expected_shape, classes, ignore_index):
+    target = np.asarray(target)
+    if not np.issubdtype(target.dtype, np.integer):
+        raise ValueError(
+            f"{name} must hold integer class indices, got dtype {target.dtype} (shape {target.shape})"
+        )
+    if target.shape != expected_shape:
+        raise ValueError(
+            f"{name} has shape {target.shape}; expected {expected_shape}, the shape of input "
+            f"without its class axis"
+        )
+    valid = target != ignore_index
+    if target.size:
+        low, high = target[valid].min(initial=0), target[valid].max(initial=0)
+        if low < 0 or high >= classes:
+            bad = target[valid & ((target < 0) | (target >= classes))].flat[0]
+            raise ValueError(
+                f"{name} holds the class index {int(bad)}; expected indices in [0, {classes - 1}] "
+                f"(or ignore_index={ignore_index})"
+            )
+    return target, valid
+
+
+def _classes_last(z):
+    """Move the class axis (1, or 0 for a 1-D input) last, as a view."""
+    if z.ndim == 0:
+        raise ValueError("input must have a class axis; got a 0-d array")
+    return z if z.ndim <= 2 else np.moveaxis(z, 1, -1)
+
+
+def _classes_back(g, ndim):
+    return g if ndim <= 2 else np.moveaxis(g, -1, 1)
+
+
+def _weight_vector(weight, classes):
+    if weight is None:
+        return None
+    weight = as_float_array(weight, "weight")
+    if weight.shape != (classes,):
+        raise ValueError(f"weight has shape {weight.shape}; expected ({classes},), one per class")
+    return weight
+
+
+# ----------------------------------------------------------------------------------------------
+# Cross-entropy and NLL
+
+
+def _cross_entropy(bound, reduction, want_value, want_grad):
+    r"""Softmax cross-entropy, $\ell = \operatorname{logsumexp}(z) - z_y$, vectorized.
+
+    Log-softmax is computed as $z - \max z - \log\sum e^{z - \max z}$ (finite for any finite
+    logits); the gradient is $w_y(\operatorname{softmax}(z) - \operatorname{onehot}(y))$, with label
+    smoothing and probability targets as in PyTorch's ``cross_entropy``.
+    """
+    z = as_float_array(bound["input"], "input")
+    zt = _classes_last(z)
+    classes = zt.shape[-1]
+    smoothing = float(bound["label_smoothing"])
+    if not 0.0 <= smoothing <= 1.0:
+        raise ValueError(f"label_smoothing={smoothing!r} must be in [0, 1]")
+    weight = _weight_vector(bound["weight"], classes)
+    shifted = zt - zt.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    total = exp.sum(axis=-1, keepdims=True)
+    logp = shifted - np.log(total)
+    target = np.asarray(bound["target"])
+    if np.issubdtype(target.dtype, np.floating):  # class probabilities, shape of input
+        if target.shape != z.shape:
+            raise ValueError(
+                f"target has shape {target.shape}; probability targets need the shape of input "
+                f"{z.shape}"
+            )
+        probs = _classes_last(target.astype(np.float64, copy=False))
+        if smoothing:
+            probs = probs * (1 - smoothing) + smoothing / classes
+        weighted = probs if weight is None else probs * weight
+        loss = -(logp * weighted).sum(axis=-1)
+        grad = None
+        if want_grad:
+            grad = exp / total * weighted.sum(axis=-1, keepdims=True) - weighted
+            grad = _classes_back(grad, z.ndim)
+        denominator = z.size / classes if z.size else float("nan")
+        return _finish(loss, grad, reduction, denominator, want_value, want_grad)
+    target, valid = _class_indices(
+        target, "target", zt.shape[:-1], classes, int(bound["ignore_index"])
+    )
+    safe = np.where(valid, target, 0)[..., None]
+    w_t = valid.astype(np.float64) if weight is None else weight[safe[..., 0]] * valid
+    picked = np.take_along_axis(logp, safe, axis=-1)[..., 0]
+    loss = -(1 - smoothing) * w_t * picked
+    if smoothing:
+        all_classes = logp.sum(axis=-1) if weight is None else logp @ weight
+        loss = loss - smoothing / classes * all_classes * valid
+    grad = None
+    if want_grad:
+        # d/dz of -(1-eps) w_y log p_y - eps/C sum_c w_c log p_c, through log-softmax.
+        softmax = exp / total
+        weight_sum = classes if weight is None else weight.sum()
+        mass = (1 - smoothing) * w_t + smoothing / classes * weight_sum * valid
+        grad = softmax * mass[..., None]
+        np.put_along_axis(
+            grad, safe, np.take_along_axis(grad, safe, axis=-1) - ((1 - smoothing) * w_t)[..., None],
+            axis=-1,
+        )
+        if smoothing:
+            w = 1.0 if weight is None else weight
+            grad -= smoothing / classes * w * valid[..., None]
+        grad = _classes_back(grad, z.ndim)
+    return _finish(loss, grad, reduction, w_t.sum(), want_value, want_grad)
+
+
+def _nll_loss(bound, reduction, want_value, want_grad):
+    r"""Negative log-likelihood, $\ell = -w_y x_y$ for log-probabilities $x$; gradient $-w_y$ at
+    the target class and $0$ elsewhere; 'mean' divides by $\sum w_y$ (PyTorch)."""
+    x = as_float_array(bound["input"], "input")
+    xt = _classes_last(x)
+    classes = xt.shape[-1]
+    weight = _weight_vector(bound["weight"], classes)
+    target, valid = _class_indices(
+        bound["target"], "target", xt.shape[:-1], classes, int(bound["ignore_index"])
+    )
+    safe = np.where(valid, target, 0)[..., None]
+    w_t = valid.astype(np.float64) if weight is None else weight[safe[..., 0]] * valid
+    loss = -w_t * np.take_along_axis(xt, safe, axis=-1)[..., 0]
+    grad = None
+    if want_grad:
+        grad = np.zeros_like(xt)
+        np.put_along_axis(grad, safe, -w_t[..., None], axis=-1)
+        grad = _classes_back(grad, x.ndim)
+    return _finish(loss, grad, reduction, w_t.sum(), want_value, want_grad)
+
+
+# ----------------------------------------------------------------------------------------------
+# Embedding losses: cosine, triplet; distances over the last axis
+
+
+def _same_shape(names, arrays):
+    shape = arrays[0].shape
+    for name, array in zip(names[1:], arrays[1:]):
+        if array.shape != shape:
+            raise ValueError(
+                f"{name} has shape {array.shape}; expected {shape}, the shape of {names[0]}"
+            )
+    return shape
+
+
+def _sign_target(target, expected_shape):
+    target = as_float_array(target, "target")
+    if target.shape != expected_shape:
+        raise ValueError(
+            f"target has shape {target.shape}; expected {expected_shape}, one per row of input1"
+        )
+    bad = (target != 1) & (target != -1)
+    if np.any(bad):
+        raise ValueError(f"target must be 1 or -1; got {target[bad].flat[0]!r}")
+    return target
+
+
+_COSINE_EPSILON = 1e-12  # aten/src/ATen/native/Loss.cpp, cosine_embedding_loss
+
+
+def _cosine_embedding(bound, reduction, want_value, want_grad):
+    r"""$\ell = 1 - \cos(x_1, x_2)$ for $y = 1$, $\max(0, \cos(x_1, x_2) - m)$ for $y = -1$,
+    with $\cos = \frac{\langle x_1, x_2\rangle}{\sqrt{(\|x_1\|^2 + \epsilon)(\|x_2\|^2 + \epsilon)}}$
+    over the last axis ($\epsilon = 10^{-12}$, PyTorch's). Gradient in ``input1``:
+    $\frac{\partial \cos}{\partial x_1} = \frac{x_2}{\sqrt{ab}} - \cos \frac{x_1}{a}$,
+    $a = \|x_1\|^2 + \epsilon$, $b = \|x_2\|^2 + \epsilon$."""
+    a1 = as_float_array(bound["input1"], "input1")
+    a2 = as_float_array(bound["input2"], "input2")
+    shape = _same_shape(("input1", "input2"), (a1, a2))
+    if a1.ndim not in (1, 2):
+        raise ValueError(f"input1 has shape {shape}; expected (N, D) or (D,)")
+    target = _sign_target(bound["target"], shape[:-1])
+    margin = float(bound["margin"])
+    dot = (a1 * a2).sum(axis=-1)
+    sq1 = (a1 * a1).sum(axis=-1) + _COSINE_EPSILON
+    sq2 = (a2 * a2).sum(axis=-1) + _COSINE_EPSILON
+    root = np.sqrt(sq1 * sq2)
+    cos = dot / root
+    positive = target == 1
+    loss = np.where(positive, 1 - cos, np.maximum(cos - margin, 0.0))
+    grad = None
+    if want_grad:
+        # clamp_min passes the gradient at cos == margin (PyTorch's convention).
+        dloss_dcos = np.where(positive, -1.0, (cos - margin >= 0).astype(np.float64))
+        dcos = a2 / root[..., None] - (cos / sq1)[..., None] * a1
+        grad = dloss_dcos[..., None] * dcos
+    return _finish(loss, grad, reduction, loss.size, want_value, want_grad)
+
+
+def _p_norm(u, p):
+    """``(norm, d norm / d u)`` over the last axis; the gradient is 0 where the norm is 0."""
+    absolute = np.abs(u)
+    if p == 2:
+        norm = np.sqrt((u * u).sum(axis=-1))
+    elif p == 1:
+        norm = absolute.sum(axis=-1)
+    else:
+        norm = (absolute**p).sum(axis=-1) ** (1.0 / p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if p == 1:
+            grad = np.sign(u)
+        elif p == 2:
+            grad = u / norm[..., None]
+        else:
+            grad = np.sign(u) * absolute ** (p - 1) / norm[..., None] ** (p - 1)
+    grad = np.where((norm > 0)[..., None], grad, 0.0)
+    return norm, grad
+
+
+def _check_p(p):
+    p = float(p)
+    if not (np.isfinite(p) and p > 0):
+        raise ValueError(f"p={p!r} must be a positive finite number")
+    return p
+
+
+def _triplet_margin(bound, reduction, want_value, want_grad):
+    r"""$\ell = \max(0, m + d(a, p) - d(a, n))$ with $d(u, v) = \|u - v + \epsilon\|_p$ over the
+    last axis (``torch.pairwise_distance``); with ``swap``, $d(a, n)$ becomes
+    $\min(d(a, n), d(p, n))$. Gradient in ``anchor``:
+    $\nabla_a d(a, p) - \nabla_a d(a, n)$ where the hinge is active, with
+    $\nabla_u \|u\|_p = \operatorname{sign}(u)|u|^{p-1} / \|u\|_p^{p-1}$."""
+    names = ("anchor", "positive", "negative")
+    anchor, positive, negative = (as_float_array(bound[n], n) for n in names)
+    shape = _same_shape(names, (anchor, positive, negative))
+    if anchor.ndim not in (1, 2):
+        raise ValueError(f"anchor has shape {shape}; expected (N, D) or (D,)")
+    p, eps, margin = _check_p(bound["p"]), float(bound["eps"]), float(bound["margin"])
+    if not margin > 0:
+        raise ValueError(f"margin={margin!r} must be positive")
+    d_pos, g_pos = _p_norm(anchor - positive + eps, p)
+    d_neg, g_neg = _p_norm(anchor - negative + eps, p)
+    if bound["swap"]:
+        d_swap, _ = _p_norm(positive - negative + eps, p)
+        use_swap = d_swap < d_neg
+        d_neg = np.where(use_swap, d_swap, d_neg)
+        g_neg = np.where(use_swap[..., None], 0.0, g_neg)
+    hinge = margin + d_pos - d_neg
+    loss = np.maximum(hinge, 0.0)
+    grad = None
+    if want_grad:
+        grad = (hinge >= 0)[..., None] * (g_pos - g_neg)  # clamp_min: gradient passes at 0
+    return _finish(loss, grad, reduction, loss.size, want_value, want_grad)
+
+
+def _rows(bound):
+    x = as_float_array(bound["input"], "input")
+    t = as_float_array(bound["target"], "target")
+    shape = _same_shape(("input", "target"), (x, t))
+    if x.ndim == 0:
+        raise ValueError("input must have at least one axis (the vector's); got a 0-d array")
+    return x, t, shape
+
+
+def _linf_distance(bound, reduction, want_value, want_grad):
+    r"""$\ell = \max_i |x_i - y_i|$ over the last axis. Subgradient: $\operatorname{sign}(x_k -
+    y_k)$ at the maximizing $k$, shared equally between ties (the convention of
+    ``torch.amax`` and ``torch.linalg.vector_norm(ord=inf)``)."""
+    x, t, shape = _rows(bound)
+    difference = x - t
+    absolute = np.abs(difference)
+    loss = absolute.max(axis=-1)
+    grad = None
+    if want_grad:
+        at_max = absolute == loss[..., None]
+        grad = np.sign(difference) * at_max / at_max.sum(axis=-1, keepdims=True)
+    return _finish(loss, grad, reduction, loss.size, want_value, want_grad)
+
+
+def _minkowski_distance(bound, reduction, want_value, want_grad):
+    r"""$\ell = \left(\sum_i |x_i - y_i|^p\right)^{1/p}$ over the last axis; gradient
+    $\operatorname{sign}(d_i)|d_i|^{p-1}/\ell^{p-1}$, and $0$ where $\ell = 0$ (PyTorch's
+    convention for norms)."""
+    x, t, shape = _rows(bound)
+    p = _check_p(bound["p"])
+    loss, grad = _p_norm(x - t, p)
+    return _finish(loss, grad if want_grad else None, reduction, loss.size, want_value, want_grad)
+
+
+# ----------------------------------------------------------------------------------------------
+# Signatures (torch.nn.functional's)
+
+
+def _sig_cross_entropy(
+    input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+    reduction="mean", label_smoothing=0.0,
+):
+    return dict(locals())
+
+
+def _sig_nll(
+    input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+    reduction="mean",
+):
+    return dict(locals())
+
+
+def _sig_cosine(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+    return dict(locals())
+
+
+def _sig_triplet(
+    anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, size_average=None,
+    reduce=None, reduction="mean",
+):
+    return dict(locals())
+
+
+def _sig_ctc(
+    log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
+    zero_infinity=False,
+):
+    return dict(locals())
+
+
+def _sig_plain(input, target, reduction="mean"):
+    return dict(locals())
+
+
+def _sig_minkowski(input, target, p=2, reduction="mean"):
+    return dict(locals())
+
+
+# ----------------------------------------------------------------------------------------------
+# Display expressions (per sample)
+
+_i, _j = sp.symbols("i j", integer=True)
+_C, _D = sp.symbols("C D", integer=True, positive=True)
+_z = sp.IndexedBase("z")
+_xi = sp.IndexedBase("x")
+_yi = sp.IndexedBase("y")
+_w = sp.IndexedBase("w")
+_label = sp.Symbol("y", integer=True)
+_cos = sp.Symbol(r"\cos", real=True)
+_m = sp.Symbol("m", real=True)
+_p = sp.Symbol("p", positive=True)
+
+
+def _norm(u, p=_p):
+    return sp.Sum(sp.Abs(u) ** p, (_i, 1, _D)) ** (1 / p)
+
+
+def _ctc_spec():
+    from . import _ctc
+
+    return LossSpec(
+        name="ctc_loss",
+        title="Connectionist temporal classification",
+        latex_name=r"\operatorname{CTC}",
+        signature=_sig_ctc,
+        arrays=("log_probs", "targets", "input_lengths", "target_lengths"),
+        symbols=(),
+        expr=-sp.log(sp.Function(r"\alpha_T")(sp.Symbol("S'")) + sp.Function(r"\alpha_T")(
+            sp.Symbol("S'") - 1)),
+        structured=_ctc.ctc_loss,
+        torch="torch.nn.functional.ctc_loss",
+        domain={
+            "log_probs": "log-probabilities, (T, N, C) or (T, C)",
+            "targets": "labels in [0, C) other than blank",
+        },
+        notes=(
+            "Forward-backward in log space; the gradient follows PyTorch's (the gradient with "
+            "respect to the logits when log_probs = log_softmax(logits))."
+        ),
+    )
+
+
+SPECS = [
+    LossSpec(
+        name="cross_entropy",
+        title="Softmax cross-entropy",
+        latex_name=r"\operatorname{CE}",
+        signature=_sig_cross_entropy,
+        arrays=("input", "target"),
+        symbols=(),
+        expr=sp.log(sp.Sum(sp.exp(_z[_j]), (_j, 1, _C))) - _z[_label],
+        structured=_cross_entropy,
+        torch="torch.nn.functional.cross_entropy",
+        domain={
+            "input": "logits, (N, C) or (C,) or (N, C, d1, ...)",
+            "target": "class indices in [0, C) or probabilities of input's shape",
+        },
+        notes="Seed 003, 'Cross Entropy': $H(p, q) = -\\sum_i p_i \\log q_i$ with $q$ = softmax.",
+    ),
+    LossSpec(
+        name="nll_loss",
+        title="Negative log-likelihood",
+        latex_name=r"\operatorname{NLL}",
+        signature=_sig_nll,
+        arrays=("input", "target"),
+        symbols=(),
+        expr=-_w[_label] * _xi[_label],
+        structured=_nll_loss,
+        torch="torch.nn.functional.nll_loss",
+        domain={"input": "log-probabilities, (N, C) or (C,)", "target": "class indices in [0, C)"},
+        notes="Cross-entropy is nll_loss(log_softmax(z), y).",
+    ),
+    LossSpec(
+        name="cosine_embedding_loss",
+        title="Cosine embedding loss",
+        latex_name=r"\operatorname{CosEmb}",
+        signature=_sig_cosine,
+        arrays=("input1", "input2", "target"),
+        symbols=(),
+        expr=sp.Piecewise((1 - _cos, sp.Eq(_label, 1)), (sp.Max(0, _cos - _m), True)),
+        structured=_cosine_embedding,
+        torch="torch.nn.functional.cosine_embedding_loss",
+        domain={"input1": "(N, D) or (D,)", "input2": "shape of input1", "target": "{1, -1}"},
+        kink=r"at $\cos = m$ (for $y = -1$) PyTorch's clamp_min passes the gradient.",
+        notes="The gradient is with respect to input1.",
+    ),
+    LossSpec(
+        name="triplet_margin_loss",
+        title="Triplet margin loss",
+        latex_name=r"\operatorname{Triplet}",
+        signature=_sig_triplet,
+        arrays=("anchor", "positive", "negative"),
+        symbols=(),
+        expr=sp.Max(
+            0,
+            _m + _norm(sp.IndexedBase("a")[_i] - sp.IndexedBase("p")[_i])
+            - _norm(sp.IndexedBase("a")[_i] - sp.IndexedBase("n")[_i]),
+        ),
+        structured=_triplet_margin,
+        torch="torch.nn.functional.triplet_margin_loss",
+        domain={"anchor": "(N, D) or (D,)", "positive": "shape of anchor", "negative": "shape of anchor"},
+        kink="at a zero hinge PyTorch's clamp_min passes the gradient.",
+        notes="The gradient is with respect to anchor; distances add eps as torch.pairwise_distance.",
+    ),
+    LossSpec(
+        name="linf_distance",
+        title="L-infinity distance",
+        latex_name=r"L_{\infty}",
+        signature=_sig_plain,
+        arrays=("input", "target"),
+        symbols=(),
+        expr=sp.Max(*[sp.Abs(sp.Symbol(f"x_{k}") - sp.Symbol(f"y_{k}")) for k in (1, 2, 3)]),
+        structured=_linf_distance,
+        domain={"input": "(..., D)", "target": "shape of input"},
+        kink="ties share the gradient equally (torch.amax's convention).",
+        notes=r"Seed 001, 'Infinity Norm': $\max_i |x_i - y_i|$ over the last axis (shown for D = 3).",
+    ),
+    LossSpec(
+        name="minkowski_distance",
+        title="Minkowski (L_p) distance",
+        latex_name=r"L_p",
+        signature=_sig_minkowski,
+        arrays=("input", "target"),
+        symbols=(),
+        expr=_norm(_xi[_i] - _yi[_i]),
+        structured=_minkowski_distance,
+        domain={"input": "(..., D)", "target": "shape of input", "p": "> 0"},
+        kink=r"at $x = y$ the gradient is $0$ (PyTorch's convention for norms).",
+        notes="Seed 003, 'Regression: L_p Distances'; over the last axis.",
+    ),
+]
+SPECS.append(_ctc_spec())
