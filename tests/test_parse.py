@@ -1,0 +1,196 @@
+r"""Guarded LaTeX parsing: every trap of latex2sympy2_extended 1.11 named in issue 6, the guards,
+and a fuzz test. Expected values are SymPy expressions written by hand here."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from symlearn.functions import relu, sigmoid, softplus
+from symlearn.parse import (
+    MAX_LENGTH,
+    ParseError,
+    parse_condition,
+    parse_latex,
+    parse_symbol,
+)
+
+R = dict(real=True)
+w, b, x, y, z, p, W = sp.symbols("w b x y z p W", **R)
+w1, x1, w2, x2 = sp.symbols("w_1 x_1 w_2 x_2", **R)
+gamma, theta, sigma, yhat, I_, E_ = sp.symbols("gamma theta sigma yhat I E", **R)
+
+
+def same(a: sp.Expr, b_: sp.Expr) -> bool:
+    return sp.simplify(a - b_) == 0
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # symbols keep their case (the parser lowercases by default: W would become w)
+        ("W x", W * x),
+        # \log is natural, not base 10; \ln too; \log_2 takes its base
+        (r"\log x", sp.log(x)),
+        (r"\ln x", sp.log(x)),
+        (r"\log_2 x", sp.log(x) / sp.log(2)),
+        (r"\log_{10}(x)", sp.log(x) / sp.log(10)),
+        # \gamma is a variable, not Euler's constant
+        (r"\gamma x", gamma * x),
+        # \sigma(z) and \sigma(w x + b) are both the sigmoid (not an unknown function, not a product)
+        (r"\sigma(z)", sigmoid(z)),
+        (r"\sigma(w x + b)", sigmoid(w * x + b)),
+        (r"\sigma\left(w x + b\right)^2", sigmoid(w * x + b) ** 2),
+        (r"\sigma", sigma),
+        # \hat{y} is the variable yhat (SymPy prints it back as \hat{y})
+        (r"\hat{y}", yhat),
+        (r"\hat y", yhat),
+        # \frac{\partial}{\partial w_1}(...) is the derivative, evaluated
+        (r"\frac{\partial}{\partial w_1}(w_1^2 x_1)", 2 * w1 * x1),
+        (r"\frac{d}{dx}\left(x^3\right)", 3 * x**2),
+        (r"\operatorname{softplus}(z)", softplus(z)),
+        (r"\operatorname{relu}(z)", relu(z)),
+        # adjacent letters multiply; braced and plain subscripts are the same variable
+        ("w_1x_1", w1 * x1),
+        ("w_{1}x_{1}+w_2x_2", w1 * x1 + w2 * x2),
+        (r"e^{-(w_1x_1+b)}", sp.exp(-(w1 * x1 + b))),
+        (r"\exp(x)", sp.exp(x)),
+        ("e", sp.E),
+        (r"\mathrm{e}^x", sp.exp(x)),
+        # I and E are variables, not the imaginary unit and Euler's number
+        ("I x", I_ * x),
+        ("E", E_),
+        # the parser's mixed-number reading of 2\frac{1}{2} (= 5/2) is a product here
+        (r"2\frac{1}{2}", sp.Integer(1)),
+        (r"2\frac{x}{y}", 2 * x / y),
+        ("0.1x", x / 10),
+        ("x^23", 3 * x**2),  # LaTeX: one token in the exponent
+        (r"|x|", sp.Abs(x)),
+        (r"\left| x \right|", sp.Abs(x)),
+        (r"\sqrt{x}", sp.sqrt(x)),
+        (r"x\cdot y \times z", x * y * z),
+        (r"\frac{1}{1+e^{-(w x+b)}}", 1 / (1 + sp.exp(-(w * x + b)))),
+        (r"-y\log(\sigma(z)) - (1-y)\log(1-\sigma(z))",
+         -y * sp.log(sigmoid(z)) - (1 - y) * sp.log(1 - sigmoid(z))),
+        (r"\tanh^2(x)", sp.tanh(x) ** 2),
+        (r"\max(0, x)", sp.Max(0, x)),
+        ("$x^2$", x**2),
+        (r"\theta_1", sp.Symbol("theta_1", **R)),
+        (r"y_{\text{true}}", sp.Symbol("y_true", **R)),
+        ("x_{10}", sp.Symbol("x_10", **R)),
+    ],
+)
+def test_conventions(text, expected):
+    assert parse_latex(text) == expected or same(parse_latex(text), expected)
+
+
+def test_all_variables_are_real():
+    expr = parse_latex(r"w_1x_1 + \theta + \hat{y}")
+    assert all(s.is_real for s in expr.free_symbols)
+
+
+def test_sum_needs_both_limits_and_indexes_its_entries():
+    expr = parse_latex(r"\sum_{i=1}^{3} x_i")
+    X = sp.IndexedBase("x", real=True)
+    assert sp.simplify(expr.doit() - (X[1] + X[2] + X[3])) == 0
+    with pytest.raises(ParseError, match="both limits"):
+        parse_latex(r"\sum_i x_i")
+    with pytest.raises(ParseError, match="both limits"):
+        parse_latex(r"\sum_{i=1} x_i")
+
+
+@pytest.mark.parametrize(
+    "text, column",
+    [
+        (r"\input{/etc/passwd}", 1),
+        (r"x + \include{a}", 5),
+        (r"\def\x{1}", 1),
+        (r"\catcode`\^=7", 1),
+        (r"x + \foo", 5),
+        (r"\frac12", 6),
+        ("x_", 3),
+        ("(x", 3),
+        ("__import__('os')", 1),
+        (r"\sigma'(z)", 7),
+        ("x = 1", 3),
+        ("x + y; z", 6),
+        ("a,b", 1),
+        (r"f(x) \newcommand", 6),
+        (r"\frac{\partial L}{\partial w}", 1),
+    ],
+)
+def test_refused_input_names_the_column(text, column):
+    with pytest.raises(ParseError) as info:
+        parse_latex(text)
+    message = str(info.value)
+    assert f"column {column}" in message
+    assert "\n" not in message
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * (MAX_LENGTH + 1), r"9^{9^{9}}", "x^{10^{6}}"])
+def test_empty_long_and_explosive_input_is_refused(text):
+    with pytest.raises(ParseError):
+        parse_latex(text)
+
+
+def test_no_user_invented_functions():
+    # f(x) is f times x: only symlearn's named functions exist.
+    assert parse_latex("f(x)") == sp.Symbol("f", **R) * x
+    assert not parse_latex("f(x)").atoms(sp.core.function.AppliedUndef)
+    with pytest.raises(ParseError, match="unknown function"):
+        parse_latex(r"\operatorname{evil}(x)")
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [("w_1", "w_1"), ("w_{1}", "w_1"), (r"\theta", "theta"), ("theta", "theta"),
+     (r"\hat{y}", "yhat"), ("yhat", "yhat"), ("b", "b"), (r"\lambda", "lambda")],
+)
+def test_parse_symbol(text, name):
+    assert parse_symbol(text) == sp.Symbol(name, **R)
+
+
+@pytest.mark.parametrize("text", ["1x", "xy", "x+1", "__import__('os')", "", "e", r"\frac{1}{2}"])
+def test_parse_symbol_refuses_non_variables(text):
+    with pytest.raises(ParseError):
+        parse_symbol(text)
+
+
+def test_parse_condition():
+    assert parse_condition("x>0") == [sp.Gt(x, 0)]
+    assert parse_condition("0<p<1") == [sp.Lt(0, p), sp.Lt(p, 1)]
+    assert parse_condition(r"\lambda \ge 0") == [sp.Ge(sp.Symbol("lambda", **R), 0)]
+    with pytest.raises(ParseError):
+        parse_condition("x")
+
+
+ADVERSARIAL = [
+    r"\input{/etc/passwd}", r"\csname x\endcsname", r"\write18{rm -rf /}", "__import__('os').system('id')",
+    "lambda: 0", "exec('1')", r"\frac{", r"\left(", "}}}{{{", "^^^", "__", r"\\\\", "((((((((((",
+    "1e999999", "9" * 40, r"\sum_{i=1}^{99} x_i", r"\sigma(\sigma(\sigma(\sigma(x))))",
+    "x" + "^{2}" * 50, "(" * 60 + "x" + ")" * 60, "\x00", "é", r"\operatorname{eye}(100000)",
+]
+
+LATEXISH = st.lists(
+    st.sampled_from(list("xyzwbe12^_{}()[]+-*/|., ") + [
+        r"\frac", r"\sigma", r"\log", r"\ln", r"\exp", r"\sum", r"\partial", r"\input", r"\def",
+        r"\left(", r"\right)", r"\hat", r"\gamma", r"\operatorname{softplus}", r"\cdot", r"\sqrt",
+        "__import__", "eval", "'", "\\",
+    ]),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(LATEXISH, st.text(max_size=40), st.sampled_from(ADVERSARIAL)))
+def test_fuzz_parse_gives_an_expression_or_a_parse_error(text):
+    try:
+        result = parse_latex(text)
+    except ParseError as error:
+        assert "column" in str(error) and "\n" not in str(error)
+    else:
+        assert isinstance(result, sp.Expr)
+        assert not result.atoms(sp.core.function.AppliedUndef)
