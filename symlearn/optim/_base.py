@@ -330,6 +330,16 @@ class Optimizer:
         )
         constants = outputs[: compiled.n_constants]
         new_scalars = outputs[compiled.n_constants :]
+        values = {"count": count + 1}
+        for var, value in zip(compiled.scalar_state, new_scalars):
+            values[var.field] = float(value)
+        if isinstance(params, np.ndarray):  # fast path: one array, no tree to walk
+            result = compiled.arrays(
+                params, grads, *(getattr(state, s.field) for s in compiled.array_state), *constants
+            )
+            for var, value in zip(compiled.array_state, result[1:]):
+                values[var.field] = value
+            return result[0], state._replace(**values)
         g_leaves, structure = tree_flatten(grads)
         p_leaves, _ = tree_flatten(params)
         state_leaves = [tree_flatten(getattr(state, s.field))[0] for s in compiled.array_state]
@@ -339,11 +349,8 @@ class Optimizer:
             updates.append(result[0])
             for j, value in enumerate(result[1:]):
                 new_states[j].append(value)
-        values = {"count": count + 1}
         for var, leaves in zip(compiled.array_state, new_states):
             values[var.field] = tree_unflatten(structure, leaves)
-        for var, value in zip(compiled.scalar_state, new_scalars):
-            values[var.field] = float(value)
         new_state = state._replace(**values)
         return tree_unflatten(structure, updates), new_state
 
