@@ -23,6 +23,8 @@ from .functions import relu as relu
 from .functions import sigmoid as sigmoid
 from .functions import softplus as softplus
 from .printing.latex import latex as latex
+from .verify import Verdict as Verdict
+from .verify import verify_gradient as verify_gradient
 
 __all__ = [
     "Auto",
@@ -36,6 +38,7 @@ __all__ = [
     "Step",
     "StepCheckError",
     "Symbolic",
+    "Verdict",
     "compile_function",
     "graph",
     "latex",
@@ -43,4 +46,5 @@ __all__ = [
     "relu",
     "sigmoid",
     "softplus",
+    "verify_gradient",
 ]
