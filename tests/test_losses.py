@@ -486,3 +486,69 @@ def test_textbook_gradients():
     grad = sp.diff(losses.binary_cross_entropy_with_logits.expr.subs(pw, 1), x)
     assert sp.simplify((grad - (sigmoid(x) - y)).rewrite(sp.exp)) == 0
     assert sp.diff(losses.mse_loss.expr, x) == 2 * x - 2 * y
+
+
+# --------------------------------------------------------------------------------------------------
+# Documents, the derivation catalog and the CLI
+
+
+@pytest.mark.parametrize("name", list(losses.catalog))
+def test_every_loss_has_a_checked_derivation(name):
+    from symlearn.derivation import require_checked
+
+    document = losses.catalog[name].derivation()
+    assert document.name == name.replace("_", "-")
+    assert document.all_steps(), "a document without a checked step"
+    require_checked(document)
+
+
+def test_a_wrong_gradient_cannot_enter_a_document():
+    from symlearn.derivation import StepCheckError
+    from dataclasses import replace
+
+    from symlearn.losses._documents import _elementwise_document
+
+    x, y = losses.mse_loss.spec.symbols
+    wrong = replace(losses.mse_loss.spec, textbook_grad=x - y)  # the factor 2 is missing
+    with pytest.raises(StepCheckError):
+        _elementwise_document(wrong)
+
+
+def test_derivations_catalog_lists_every_loss_and_the_overview():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "derivations" / "losses.py"
+    spec = importlib.util.spec_from_file_location("derivations_losses", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    expected = {"losses-overview"} | {n.replace("_", "-") for n in losses.catalog}
+    assert set(module.CATALOG) == expected
+    summary, build = module.CATALOG["losses-overview"]
+    overview = build()
+    assert overview.figures() and len(overview.all_steps()) == 2
+
+
+def test_overview_figure_draws_an_svg(tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    from symlearn.losses._documents import build_overview
+
+    (figure,) = build_overview().figures()
+    target = tmp_path / "overview.svg"
+    figure.draw(target)
+    assert target.read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_cli_lists_the_catalog(capsys):
+    from symlearn.cli import main
+
+    assert main(["losses"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["name", "formula", "torch", "twin"]
+    assert len(lines) == 2 + len(losses.catalog)
+    assert any(line.startswith("hinge_loss") and " - " in line for line in lines)
+    assert main(["losses", "cross_entropy", "--latex"]) == 0
+    assert r"\sum_{j=1}^{C}" in capsys.readouterr().out
+    assert main(["losses", "no_such_loss"]) == 2
+    assert "unknown loss 'no_such_loss'" in capsys.readouterr().err

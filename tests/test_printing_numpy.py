@@ -1,0 +1,104 @@
+"""StableNumPyPrinter: each stable form against an independent reference (mpmath at 50 digits,
+or numpy's own special functions), at ordinary arguments and at magnitude 1000."""
+
+from __future__ import annotations
+
+import inspect
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from symlearn.compile import lambdify_stable
+from symlearn.functions import log_sigmoid, relu, sigmoid, softplus
+from symlearn.losses._functions import logsumexp, xlogy
+from symlearn.printing.numpy import StableNumPyPrinter
+
+a, b, c = sp.symbols("a b c", real=True)
+POINTS = np.array([-1000.0, -30.0, -1.5, -1e-12, 0.0, 1e-12, 2.0, 30.0, 1000.0])
+
+
+def exact(function, *values):
+    mpmath.mp.dps = 50
+    return float(function(*[mpmath.mpf(float(v)) for v in values]))
+
+
+CASES = [
+    ("softplus", softplus(a), lambda u: mpmath.log1p(mpmath.exp(u))),
+    ("sigmoid", sigmoid(a), lambda u: 1 / (1 + mpmath.exp(-u))),
+    ("log_sigmoid", log_sigmoid(a), lambda u: -mpmath.log1p(mpmath.exp(-u))),
+    ("log(sigmoid)", sp.log(sigmoid(a)), lambda u: -mpmath.log1p(mpmath.exp(-u))),
+    ("log(1 + exp)", sp.log(1 + sp.exp(a)), lambda u: mpmath.log1p(mpmath.exp(u))),
+    ("expm1", sp.exp(a) - 1, lambda u: mpmath.expm1(u) if u < 700 else mpmath.inf),
+    ("log1p", sp.log(1 + a), lambda u: mpmath.log1p(u) if u > -1 else mpmath.nan),
+]
+
+
+@pytest.mark.parametrize("name, expr, reference", CASES, ids=[c[0] for c in CASES])
+def test_stable_form_matches_high_precision_reference(name, expr, reference):
+    f = lambdify_stable([a], expr)
+    with np.errstate(all="ignore"):
+        got = np.asarray(f(POINTS), dtype=float)
+    expected = np.array([exact(reference, p) for p in POINTS])
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-13, atol=1e-300)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+
+
+def test_log_of_sum_of_exponentials_is_logsumexp():
+    expressions = [sp.log(sp.exp(a) + sp.exp(b)), logsumexp(a, b, c)]
+    values = (np.array([1000.0, -1000.0, 0.0]), np.array([999.0, -1001.0, 1.0]), 2.0)
+    for expr in expressions:
+        f = lambdify_stable([a, b, c], expr)
+        got = f(*values)
+        args = expr.args if isinstance(expr, logsumexp) else (a, b)
+        n = len(args)
+        expected = [
+            exact(lambda *u: mpmath.log(sum(mpmath.exp(v) for v in u)), *[values[k][i] if k < 2 else values[k] for k in range(n)])
+            for i in range(3)
+        ]
+        np.testing.assert_allclose(got, expected, rtol=1e-14)
+    # A naive lambdify of the same expression overflows.
+    with np.errstate(all="ignore"):
+        naive = sp.lambdify([a, b], sp.log(sp.exp(a) + sp.exp(b)), "numpy")(1000.0, 999.0)
+    assert not np.isfinite(naive)
+
+
+def test_logsumexp_derivative_is_softmax():
+    derivative = sp.diff(logsumexp(a, b, c), a)
+    expected = sp.exp(a) / (sp.exp(a) + sp.exp(b) + sp.exp(c))
+    assert sp.simplify(derivative.rewrite(sp.exp) - expected) == 0
+
+
+def test_xlogy_is_zero_at_zero_and_matches_x_log_y():
+    f = lambdify_stable([a, b], xlogy(a, b))
+    with np.errstate(all="raise"):  # no log(0) is ever evaluated
+        got = f(np.array([0.0, 0.5, 2.0]), np.array([0.0, 0.25, 3.0]))
+    np.testing.assert_allclose(got, [0.0, 0.5 * np.log(0.25), 2.0 * np.log(3.0)], rtol=1e-15)
+    assert sp.diff(xlogy(a, b), b) == a / b
+
+
+def test_heaviside_max_min_relu_print_as_numpy_ufuncs():
+    printer = StableNumPyPrinter()
+    assert printer.doprint(sp.Heaviside(a, 1)) == "numpy.heaviside(a, 1.0)"
+    assert printer.doprint(sp.Max(0, a)) == "numpy.maximum(0, a)"
+    assert printer.doprint(sp.Min(a, b)) == "numpy.minimum(a, b)"
+    f = lambdify_stable([a], [sp.Heaviside(a, 1), sp.Heaviside(a, 0), relu(a)])
+    np.testing.assert_array_equal(f(np.array([-1.0, 0.0, 2.0])), [[0, 1, 1], [0, 0, 1], [0, 0, 2]])
+
+
+def test_forms_are_printed_not_string_edited():
+    """Every stable form is a _print_<Class> method of the printer (SymPy's dispatch)."""
+    methods = {name for name, _ in inspect.getmembers(StableNumPyPrinter, inspect.isfunction)}
+    for cls in ("sigmoid", "softplus", "log_sigmoid", "relu", "log", "Add", "logsumexp",
+                "logaddexp", "xlogy", "Heaviside", "Max", "Min"):
+        assert f"_print_{cls}" in methods
+    source = inspect.getsource(StableNumPyPrinter)
+    assert ".replace(" not in source and "re.sub" not in source
+
+
+def test_expm1_keeps_other_terms():
+    f = lambdify_stable([a, b], sp.exp(a) - 1 + b)
+    np.testing.assert_allclose(f(1e-20, 2.0), 2.0 + 1e-20, rtol=1e-16)
+    assert "expm1" in StableNumPyPrinter().doprint(sp.exp(a) - 1 + b)
