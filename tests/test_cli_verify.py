@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,13 +109,17 @@ def test_help_documents_the_conventions():
         assert convention in result.stdout
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# No "explain" phase: it imports libcst, whose DeprecationWarning the warnings-as-errors setting
+# would turn into an internal error instead of a readable failure.
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
 @given(
     st.one_of(
-        st.text(max_size=25),
+        # A NUL byte cannot be a process argument at all, so no shell can send one.
+        st.text(max_size=25).filter(lambda t: "\x00" not in t),
         st.sampled_from([
             "__import__('os').system('touch PWNED')", r"\input{PWNED}", r"\write18{touch PWNED}",
-            "exec(\"open('PWNED','w')\")", "-" * 5, "--json", r"-\frac{", "\x00x",
+            "exec(\"open('PWNED','w')\")", "-" * 5, "--json", r"-\frac{", "x\x7f",
         ]),
     )
 )

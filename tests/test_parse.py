@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from symlearn.functions import relu, sigmoid, softplus
@@ -184,7 +184,8 @@ LATEXISH = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
 @given(st.one_of(LATEXISH, st.text(max_size=40), st.sampled_from(ADVERSARIAL)))
 def test_fuzz_parse_gives_an_expression_or_a_parse_error(text):
     try:
