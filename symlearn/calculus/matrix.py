@@ -1,0 +1,473 @@
+r"""Matrix calculus by a table of vector-Jacobian products, in the spirit of autograd's ``defvjp``.
+
+SymPy differentiates linear and quadratic ``MatrixSymbol`` forms, but not through elementwise
+activations (SymPy issue 21062: wrong shapes, uncompilable results). This module closes the gap.
+Each matrix operation has one rule: given the upstream gradient $G$ (the gradient of a scalar loss
+with respect to the operation's output, with the output's shape) it returns the gradient with
+respect to one operand, as a matrix expression. The rules read like a reference card:
+
+=======================================  ==============================================
+operation                                gradient with respect to the operand
+=======================================  ==============================================
+$C = A B$                                $\bar A = G B^T$, $\bar B = A^T G$
+$C = A^T$                                $\bar A = G^T$
+$C = A + B$                              $\bar A = G$, $\bar B = G$
+$C = c A$ (scalar $c$)                   $\bar A = c G$
+$C = A \circ B$                          $\bar A = G \circ B$, $\bar B = G \circ A$
+$C = f(A)$ elementwise                   $\bar A = G \circ f'(A)$ ($f'$ from ``fdiff``)
+$s = \operatorname{sum}(A)$              $\bar A = G\,\mathbf{1}\mathbf{1}^T$
+$\ell = \operatorname{logsumexp}_{row}(A)$  $\bar A = (G \mathbf{1}^T) \circ \operatorname{softmax}(A)$
+$S = \operatorname{softmax}_{row}(A)$    $\bar A = S \circ (G - ((G \circ S)\mathbf{1})\mathbf{1}^T)$
+$Y = \operatorname{logsoftmax}_{row}(A)$ $\bar A = G - \operatorname{softmax}(A) \circ ((G\mathbf{1})\mathbf{1}^T)$
+=======================================  ==============================================
+
+A bias broadcast over a batch is the product $\mathbf{1}_n \mathbf{b}^T$, so the matmul rule gives
+its gradient $\mathbf{1}_n^T G$, the column sums of $G$.
+
+:class:`MatrixGraph` names the intermediates of a model (``Z = X W + 1 b^T``, ``A = sigma(Z)``,
+``L = ...``), :meth:`MatrixGraph.backward` applies the table node by node, and
+:func:`compile_graph` prints the forward and backward assignments as one numpy function (each
+intermediate computed once). Every rule is tested against ``sympy.diff`` of the expanded scalar
+form of a small instance, and :meth:`MatrixGraph.check` does the same for a whole model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixExpr
+
+__all__ = [
+    "MatSum",
+    "LogSumExp",
+    "Softmax",
+    "LogSoftmax",
+    "RULES",
+    "Rule",
+    "elementwise",
+    "vjp",
+    "MatrixGraph",
+    "compile_graph",
+]
+
+
+def _ones(rows, cols):
+    return sp.OneMatrix(rows, cols)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reductions along rows, as matrix expressions SymPy can expand entry by entry
+
+
+class MatSum(MatrixExpr):
+    """The sum of all entries of ``A``, as a $1 \\times 1$ matrix."""
+
+    def __new__(cls, arg):
+        return super().__new__(cls, arg)
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return (sp.Integer(1), sp.Integer(1))
+
+    def _entry(self, i, j, **kwargs):
+        rows, cols = self.arg.shape
+        return sp.Add(*[self.arg._entry(r, c) for r in range(rows) for c in range(cols)])
+
+    def _latex(self, printer):
+        return rf"\operatorname{{sum}}\left({printer._print(self.arg)}\right)"
+
+
+class LogSumExp(MatrixExpr):
+    r"""Row-wise $\log \sum_j e^{A_{ij}}$, shape $(n, 1)$."""
+
+    def __new__(cls, arg):
+        return super().__new__(cls, arg)
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return (self.arg.shape[0], sp.Integer(1))
+
+    def _entry(self, i, j, **kwargs):
+        cols = self.arg.shape[1]
+        return sp.log(sp.Add(*[sp.exp(self.arg._entry(i, c)) for c in range(cols)]))
+
+    def _latex(self, printer):
+        return rf"\operatorname{{logsumexp}}\left({printer._print(self.arg)}\right)"
+
+
+class Softmax(MatrixExpr):
+    r"""Row-wise $e^{A_{ij}} / \sum_k e^{A_{ik}}$."""
+
+    def __new__(cls, arg):
+        return super().__new__(cls, arg)
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+    def _entry(self, i, j, **kwargs):
+        cols = self.arg.shape[1]
+        total = sp.Add(*[sp.exp(self.arg._entry(i, c)) for c in range(cols)])
+        return sp.exp(self.arg._entry(i, j)) / total
+
+    def _latex(self, printer):
+        return rf"\operatorname{{softmax}}\left({printer._print(self.arg)}\right)"
+
+
+class LogSoftmax(MatrixExpr):
+    r"""Row-wise $A_{ij} - \log \sum_k e^{A_{ik}}$."""
+
+    def __new__(cls, arg):
+        return super().__new__(cls, arg)
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+    def _entry(self, i, j, **kwargs):
+        cols = self.arg.shape[1]
+        return self.arg._entry(i, j) - sp.log(
+            sp.Add(*[sp.exp(self.arg._entry(i, c)) for c in range(cols)])
+        )
+
+    def _latex(self, printer):
+        return rf"\operatorname{{logsoftmax}}\left({printer._print(self.arg)}\right)"
+
+
+def elementwise(function, A) -> ElementwiseApplyFunction:
+    """``function`` (a SymPy function class such as ``sigmoid``) applied to every entry of ``A``."""
+    return ElementwiseApplyFunction(function, A)
+
+
+# --------------------------------------------------------------------------------------------------
+# The rule table
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one operation passes a gradient to its operands.
+
+    Attributes:
+        vjp: ``vjp(node, index, G)`` -> the gradient with respect to ``node.args[index]``.
+        latex: the rule as it appears on the reference card.
+    """
+
+    vjp: Callable
+    latex: str
+
+
+def _matmul_vjp(node, index, G):
+    scalars = [a for a in node.args if not getattr(a, "is_Matrix", False)]
+    matrices = [a for a in node.args if getattr(a, "is_Matrix", False)]
+    coefficient = sp.Mul(*scalars)
+    position = matrices.index(node.args[index])
+    left = sp.MatMul(*matrices[:position]) if position > 0 else None
+    right = sp.MatMul(*matrices[position + 1 :]) if position + 1 < len(matrices) else None
+    grad = coefficient * G
+    if left is not None:
+        grad = left.T * grad
+    if right is not None:
+        grad = grad * right.T
+    return grad
+
+
+def _elementwise_derivative(node):
+    d = node.function.variables[0]
+    derivative = sp.diff(node.function.expr, d)
+    return ElementwiseApplyFunction(sp.Lambda(d, derivative), node.expr)
+
+
+def _hadamard_vjp(node, index, G):
+    others = [a for i, a in enumerate(node.args) if i != index]
+    return sp.HadamardProduct(G, *others)
+
+
+def _row_broadcast(column, cols):
+    return column * _ones(1, cols)
+
+
+RULES: dict[type, Rule] = {
+    sp.MatMul: Rule(_matmul_vjp, r"C = AB:\ \bar{A} = G B^T,\ \bar{B} = A^T G"),
+    sp.MatAdd: Rule(lambda node, index, G: G, r"C = A + B:\ \bar{A} = \bar{B} = G"),
+    sp.Transpose: Rule(lambda node, index, G: G.T, r"C = A^T:\ \bar{A} = G^T"),
+    sp.HadamardProduct: Rule(_hadamard_vjp, r"C = A \circ B:\ \bar{A} = G \circ B"),
+    ElementwiseApplyFunction: Rule(
+        lambda node, index, G: sp.HadamardProduct(G, _elementwise_derivative(node)),
+        r"C = f(A):\ \bar{A} = G \circ f'(A)",
+    ),
+    MatSum: Rule(
+        lambda node, index, G: _ones(node.arg.shape[0], 1) * G * _ones(1, node.arg.shape[1]),
+        r"s = \operatorname{sum}(A):\ \bar{A} = G\,\mathbf{1}\mathbf{1}^T",
+    ),
+    LogSumExp: Rule(
+        lambda node, index, G: sp.HadamardProduct(
+            _row_broadcast(G, node.arg.shape[1]), Softmax(node.arg)
+        ),
+        r"\ell = \operatorname{logsumexp}(A):\ \bar{A} = (G\mathbf{1}^T) \circ \operatorname{softmax}(A)",
+    ),
+    Softmax: Rule(
+        lambda node, index, G: sp.HadamardProduct(
+            Softmax(node.arg),
+            G - _row_broadcast(sp.HadamardProduct(G, Softmax(node.arg)) * _ones(node.arg.shape[1], 1),
+                               node.arg.shape[1]),
+        ),
+        r"S = \operatorname{softmax}(A):\ \bar{A} = S \circ (G - ((G \circ S)\mathbf{1})\mathbf{1}^T)",
+    ),
+    LogSoftmax: Rule(
+        lambda node, index, G: G - sp.HadamardProduct(
+            Softmax(node.arg), _row_broadcast(G * _ones(node.arg.shape[1], 1), node.arg.shape[1])
+        ),
+        r"Y = \operatorname{logsoftmax}(A):\ \bar{A} = G - \operatorname{softmax}(A) \circ ((G\mathbf{1})\mathbf{1}^T)",
+    ),
+}
+
+
+def _is_ones(expr) -> bool:
+    return isinstance(expr, sp.OneMatrix)
+
+
+def _split_scalar(expr):
+    """``c * M`` -> (c, M) for a MatMul with a scalar coefficient; else (1, expr)."""
+    if isinstance(expr, sp.MatMul):
+        scalars = [a for a in expr.args if not getattr(a, "is_Matrix", False)]
+        matrices = [a for a in expr.args if getattr(a, "is_Matrix", False)]
+        if len(matrices) == 1:
+            return sp.Mul(*scalars), matrices[0]
+    return sp.Integer(1), expr
+
+
+def tidy(expr):
+    r"""Drop the ones and identities that the rules leave behind: $I G$ -> $G$,
+    $(c\,\mathbf{1}) \circ A$ -> $c A$, a $1 \times 1$ ones factor -> nothing."""
+    if not isinstance(expr, MatrixExpr) or isinstance(expr, sp.MatrixSymbol):
+        return expr
+    args = [tidy(a) if isinstance(a, MatrixExpr) else a for a in expr.args]
+    if isinstance(expr, sp.MatMul):
+        kept = [a for a in args if not (isinstance(a, sp.Identity) or (_is_ones(a) and a.shape == (1, 1)))]
+        matrices = [a for a in kept if getattr(a, "is_Matrix", False)]
+        if not matrices:
+            return expr
+        return sp.MatMul(*kept) if len(kept) > 1 else kept[0]
+    if isinstance(expr, sp.HadamardProduct):
+        coefficient, factors = sp.Integer(1), []
+        for a in args:
+            c, m = _split_scalar(a)
+            if _is_ones(m) and m.shape == expr.shape:
+                coefficient *= c
+            else:
+                coefficient *= c
+                factors.append(m)
+        if not factors:
+            return expr
+        core = sp.HadamardProduct(*factors) if len(factors) > 1 else factors[0]
+        return core if coefficient == 1 else coefficient * core
+    if isinstance(expr, ElementwiseApplyFunction):
+        return ElementwiseApplyFunction(expr.function, args[1])
+    return expr.func(*args)
+
+
+def _rule_for(node) -> Rule | None:
+    for cls in type(node).__mro__:
+        if cls in RULES:
+            return RULES[cls]
+    return None
+
+
+def _matrix_operands(node) -> list[int]:
+    if isinstance(node, ElementwiseApplyFunction):
+        return [1]  # args = (function, expr)
+    return [i for i, a in enumerate(node.args) if getattr(a, "is_Matrix", False)]
+
+
+def vjp(expr, G, wrt: Sequence) -> dict:
+    """Gradients of ``<G, expr>`` with respect to each symbol in ``wrt`` that ``expr`` uses.
+
+    Walks ``expr``'s tree from the root, applying :data:`RULES`; leaves not in ``wrt`` get
+    nothing. Returns ``{symbol: gradient expression}``.
+    """
+    targets = set(wrt)
+    out: dict = {}
+
+    def walk(node, upstream):
+        if node in targets:
+            out[node] = upstream if node not in out else out[node] + upstream
+            return
+        if isinstance(node, (sp.MatrixSymbol, sp.OneMatrix, sp.ZeroMatrix, sp.Identity)):
+            return
+        if not (node.free_symbols & targets):
+            return
+        rule = _rule_for(node)
+        if rule is None:
+            raise NotImplementedError(f"no matrix-calculus rule for {type(node).__name__}")
+        for index in _matrix_operands(node):
+            walk(node.args[index], rule.vjp(node, index, upstream))
+
+    walk(expr, G)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Models as graphs of named matrix intermediates
+
+
+@dataclass(frozen=True)
+class MatrixGraph:
+    """Named matrix intermediates: ``nodes[i] = (MatrixSymbol, definition)``; the last is the
+    $1 \\times 1$ loss. Inputs are the matrix symbols that are not nodes."""
+
+    nodes: tuple
+
+    @property
+    def output(self):
+        return self.nodes[-1][0]
+
+    @property
+    def definitions(self) -> dict:
+        return dict(self.nodes)
+
+    def expand(self, expr):
+        """``expr`` written in the inputs only."""
+        for name, definition in reversed(self.nodes):
+            expr = expr.xreplace({name: definition})
+        return expr
+
+    def adjoint(self, symbol) -> sp.MatrixSymbol:
+        """The symbol that holds the loss's gradient with respect to ``symbol`` (``dZ``)."""
+        return sp.MatrixSymbol(f"d{symbol.name}", *symbol.shape)
+
+    def backward(self, wrt: Sequence) -> tuple:
+        """The backward pass as assignments ``(adjoint symbol, expression)``, output first.
+
+        Each node's adjoint is the sum of what its consumers send it, each by one rule of the
+        table, so the expressions use the nodes and earlier adjoints by name.
+        """
+        names = [n for n, _ in self.nodes]
+        wanted = set(wrt)
+        contributions: dict = {}
+        assignments = []
+        for name, definition in reversed(self.nodes):
+            if name == self.output:
+                upstream = sp.Identity(1)
+            else:
+                parts = contributions.get(name)
+                if not parts:
+                    continue
+                upstream = tidy(sp.MatAdd(*parts) if len(parts) > 1 else parts[0])
+                assignments.append((self.adjoint(name), upstream))
+                upstream = self.adjoint(name)
+            targets = [s for s in definition.free_symbols
+                       if isinstance(s, sp.MatrixSymbol) and (s in names or s in wanted)]
+            for symbol, grad in vjp(definition, upstream, targets).items():
+                contributions.setdefault(symbol, []).append(grad)
+        for symbol in wrt:
+            parts = contributions.get(symbol, [])
+            grad = (sp.MatAdd(*parts) if len(parts) > 1 else parts[0]) if parts else sp.ZeroMatrix(*symbol.shape)
+            assignments.append((self.adjoint(symbol), tidy(grad)))
+        return tuple(assignments)
+
+    def gradient(self, symbol, wrt: Sequence):
+        """The gradient with respect to ``symbol`` written in the inputs only."""
+        assignments = self.backward(wrt)
+        expr = dict(assignments)[self.adjoint(symbol)]
+        for adjoint, definition in reversed(assignments):
+            expr = expr.xreplace({adjoint: definition})
+        return self.expand(expr)
+
+    def check(self, wrt: Sequence, sizes: Mapping) -> bool:
+        """The backward pass equals ``sympy.diff`` of the expanded scalar loss, entry by entry,
+        on the instance ``sizes`` (dimension symbol -> int)."""
+        loss = self.expand(self.output).xreplace(dict(sizes)).as_explicit()[0, 0]
+        for symbol in wrt:
+            grad = self.gradient(symbol, wrt).xreplace(dict(sizes)).as_explicit()
+            sized = symbol.xreplace(dict(sizes))
+            for i in range(sized.shape[0]):
+                for j in range(sized.shape[1]):
+                    truth = sp.diff(loss, sized[i, j])
+                    if not _same(truth, grad[i, j]):
+                        return False
+        return True
+
+
+def _same(a, b) -> bool:
+    """Equal when identical; otherwise by randomized identity testing at 20 points with mpmath
+    (``expand`` of activations is slow and decides nothing more)."""
+    if a == b:
+        return True
+    if not (a.has(sp.Function) or b.has(sp.Function)) and sp.expand(a - b) == 0:
+        return True
+    from ..derivation import _expand_functions
+
+    difference = _expand_functions(a) - _expand_functions(b)
+    elements = difference.atoms(sp.matrices.expressions.matexpr.MatrixElement)
+    difference = difference.xreplace({e: sp.Dummy(str(e)) for e in elements})
+    symbols = sorted(difference.free_symbols, key=str)
+    f = sp.lambdify(symbols, difference, "mpmath")
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        value = f(*rng.uniform(-2, 2, len(symbols)))
+        if abs(complex(value)) > 1e-10:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------------
+# Compilation: forward and backward assignments as one numpy function
+
+
+def compile_graph(graph: MatrixGraph, args: Sequence, wrt: Sequence, *, name: str = "loss_and_grad"):
+    r"""One numpy function ``f(*args) -> (loss, {symbol name: gradient})``.
+
+    Every intermediate and adjoint is computed once, in order; the code is printed by
+    :class:`~symlearn.printing.matrix.MatrixNumPyPrinter`. ``args`` fixes the argument order;
+    dimension symbols are read from the arguments' shapes at run time.
+    """
+    from ..printing.matrix import HELPERS, MatrixNumPyPrinter
+
+    dims: dict = {}
+    for a in args:
+        for axis, d in enumerate(a.shape):
+            if isinstance(d, sp.Symbol) and d not in dims:
+                dims[d] = f"{a.name}.shape[{axis}]"
+    printer = MatrixNumPyPrinter(dims=dims)
+    lines = [f"def {name}({', '.join(a.name for a in args)}):"]
+    for node, definition in graph.nodes:
+        lines.append(f"    {node.name} = {printer.doprint(definition)}")
+        printer = MatrixNumPyPrinter(dims=dims, named={**printer._named, definition: node.name})
+    for adjoint, definition in graph.backward(wrt):
+        lines.append(f"    {adjoint.name} = {printer.doprint(definition)}")
+    grads = ", ".join(f"{s.name!r}: {graph.adjoint(s).name}" for s in wrt)
+    lines.append(f"    return float(numpy.asarray({graph.output.name}).reshape(-1)[0]), {{{grads}}}")
+    source = "\n".join(lines) + "\n"
+    namespace: dict = {"numpy": np}
+    exec(compile(HELPERS, "<symlearn:helpers>", "exec"), namespace)
+    exec(compile(source, f"<symlearn:{name}>", "exec"), namespace)  # our printer's code only
+    function = namespace[name]
+    shapes = ", ".join(f"{a.name}: {a.shape[0]} x {a.shape[1]}" for a in args)
+    function.__doc__ = (
+        f"{name}({', '.join(a.name for a in args)}) -> (loss, gradients)\n\n"
+        f"Arguments, in order, with shapes: {shapes}.\n"
+        f"Gradients with respect to: {', '.join(s.name for s in wrt)}.\n\n"
+        f"Generated code:\n{source}"
+    )
+    function.source = source
+    return function

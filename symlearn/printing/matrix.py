@@ -1,0 +1,139 @@
+r"""A NumPy printer for matrix expressions with elementwise activations and row reductions.
+
+Extends :class:`~symlearn.printing.numpy.StableNumPyPrinter` through ``_print_<Class>`` hooks:
+
+* ``f(A)`` elementwise prints the scalar printer's stable form of ``f`` applied to the array;
+* products with a ones-matrix print as sums and broadcasts (``1^T G`` is ``G.sum(axis=0)``), not
+  as multiplications by a matrix of ones;
+* row-wise log-sum-exp, softmax and log-softmax call the stable helpers in :data:`HELPERS`,
+  which subtract the row maximum first;
+* dimension symbols print as the argument shapes they come from (``n`` -> ``X.shape[0]``).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from .numpy import StableNumPyPrinter
+
+__all__ = ["MatrixNumPyPrinter", "HELPERS", "RawCode"]
+
+#: Stable row-wise reductions used by the printed code (numpy only).
+HELPERS = '''
+def _logsumexp(a):
+    m = numpy.max(a, axis=1, keepdims=True)
+    return m + numpy.log(numpy.sum(numpy.exp(a - m), axis=1, keepdims=True))
+
+
+def _softmax(a):
+    e = numpy.exp(a - numpy.max(a, axis=1, keepdims=True))
+    return e / numpy.sum(e, axis=1, keepdims=True)
+
+
+def _log_softmax(a):
+    return a - _logsumexp(a)
+'''
+
+
+class RawCode(sp.Symbol):
+    """A symbol that prints as the code it is named by (an already printed array expression)."""
+
+
+class MatrixNumPyPrinter(StableNumPyPrinter):
+    """Prints matrix expressions as numpy array code; ``dims`` maps dimension symbols to code."""
+
+    def __init__(self, settings=None, dims=None, named=None):
+        super().__init__(settings)
+        self._dims = dict(dims or {})
+        # Definitions already computed under a name (the graph's intermediates): print the name.
+        self._named = dict(named or {})
+
+    def _print(self, expr, **kwargs) -> str:
+        if expr in self._named:
+            return self._named[expr]
+        return super()._print(expr, **kwargs)
+
+    def _print_RawCode(self, expr) -> str:
+        return expr.name
+
+    def _print_Symbol(self, expr) -> str:
+        if expr in self._dims:
+            return self._dims[expr]
+        return super()._print_Symbol(expr)
+
+    def _print_MatrixSymbol(self, expr) -> str:
+        return expr.name
+
+    def _shape(self, expr) -> str:
+        rows, cols = expr.shape
+        return f"({self._print(rows)}, {self._print(cols)})"
+
+    def _print_OneMatrix(self, expr) -> str:
+        return f"{self._np('ones')}({self._shape(expr)})"
+
+    def _print_Identity(self, expr) -> str:
+        return f"{self._np('eye')}({self._print(expr.shape[0])})"
+
+    def _print_ZeroMatrix(self, expr) -> str:
+        return f"{self._np('zeros')}({self._shape(expr)})"
+
+    def _print_Transpose(self, expr) -> str:
+        return f"({self._print(expr.arg)}).T"
+
+    def _print_MatAdd(self, expr) -> str:
+        return "(" + " + ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_HadamardProduct(self, expr) -> str:
+        return "(" + " * ".join(self._print(a) for a in expr.args) + ")"
+
+    def _print_ElementwiseApplyFunction(self, expr: ElementwiseApplyFunction) -> str:
+        variable = expr.function.variables[0]
+        body = expr.function.expr
+        # f'(Z) written with f(Z) inside (sigma' = sigma (1 - sigma)) reuses a named f(Z).
+        for definition, name in self._named.items():
+            if isinstance(definition, ElementwiseApplyFunction) and definition.expr == expr.expr:
+                inner = definition.function.expr.xreplace({definition.function.variables[0]: variable})
+                body = body.xreplace({inner: RawCode(name)})
+        body = body.xreplace({variable: RawCode(f"({self._print(expr.expr)})")})
+        return self._print(body)
+
+    def _print_MatSum(self, expr) -> str:
+        return f"{self._np('sum')}({self._print(expr.arg)}, keepdims=True)"
+
+    def _print_LogSumExp(self, expr) -> str:
+        return f"_logsumexp({self._print(expr.arg)})"
+
+    def _print_Softmax(self, expr) -> str:
+        return f"_softmax({self._print(expr.arg)})"
+
+    def _print_LogSoftmax(self, expr) -> str:
+        return f"_log_softmax({self._print(expr.arg)})"
+
+    def _print_MatMul(self, expr) -> str:
+        scalars = [a for a in expr.args if not getattr(a, "is_Matrix", False)]
+        matrices = [a for a in expr.args if getattr(a, "is_Matrix", False)]
+        code, shape = self._print(matrices[0]), matrices[0].shape
+        first_is_ones = isinstance(matrices[0], sp.OneMatrix)
+        for factor in matrices[1:]:
+            rows, cols = shape[0], factor.shape[1]
+            if isinstance(factor, sp.Identity):
+                pass
+            elif isinstance(factor, sp.OneMatrix):
+                # A 1 (k x m): the row sums of A, repeated m times.
+                code = f"{self._np('sum')}({code}, axis=1, keepdims=True)"
+                if cols != 1:
+                    code = f"{self._np('broadcast_to')}({code}, ({self._print(rows)}, {self._print(cols)}))"
+            elif first_is_ones:
+                # 1 (n x k) B: the column sums of B, repeated n times.
+                inner = self._print(factor)
+                code = inner if factor.shape[0] == 1 else f"{self._np('sum')}({inner}, axis=0, keepdims=True)"
+                if rows != 1:
+                    code = f"{self._np('broadcast_to')}({code}, ({self._print(rows)}, {self._print(cols)}))"
+            else:
+                code = f"({code} @ {self._print(factor)})"
+            first_is_ones = False
+            shape = (rows, cols)
+        if scalars:
+            code = f"({self._print(sp.Mul(*scalars))}) * {code}"
+        return code
