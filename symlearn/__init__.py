@@ -23,6 +23,7 @@ from .functions import relu as relu
 from .functions import sigmoid as sigmoid
 from .functions import softplus as softplus
 from .printing.latex import latex as latex
+from . import optim as optim
 from .verify import Verdict as Verdict
 from .verify import verify_gradient as verify_gradient
 
@@ -43,6 +44,7 @@ __all__ = [
     "graph",
     "latex",
     "log_sigmoid",
+    "optim",
     "relu",
     "sigmoid",
     "softplus",
