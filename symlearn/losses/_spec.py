@@ -207,12 +207,29 @@ def _protect_log1p(expr):
     )
 
 
+def _cse_sharing_functions(exprs):
+    """``sympy.cse``, after naming each softplus/log-sigmoid that occurs in several expressions,
+    so that it is computed once and used as is (plain ``cse`` would share its negation and
+    print extra sign flips)."""
+    from ..functions import log_sigmoid, softplus
+
+    counts: dict = {}
+    for e in exprs:
+        for f in e.atoms(softplus, log_sigmoid):
+            counts[f] = counts.get(f, 0) + 1
+    shared = [f for f, k in sorted(counts.items(), key=lambda item: str(item[0])) if k > 1]
+    names = [(sp.Symbol(f"_shared{i}"), f) for i, f in enumerate(shared)]
+    exprs = [e.xreplace({f: name for name, f in names}) for e in exprs]
+    replacements, reduced = sp.cse(exprs)
+    return names + replacements, reduced
+
+
 def _compile(args, exprs):
     from ..compile import lambdify_stable
 
     # factor_terms turns 2*x - 2*y back into 2*(x - y), so CSE shares x - y with the value.
     exprs = [sp.factor_terms(_protect_log1p(sp.sympify(e))) for e in exprs]
-    return lambdify_stable(args, exprs, cse=True)
+    return lambdify_stable(args, exprs, cse=_cse_sharing_functions)
 
 
 class Loss:

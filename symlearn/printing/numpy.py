@@ -93,7 +93,19 @@ class StableNumPyPrinter(NumPyPrinter):
                 if not rest:
                     return head
                 return f"({head} + {self._print(sp.Add(*rest))})"
-        return super()._print_Add(expr)
+        # Positive terms first, then subtractions: ``x - s`` rather than ``-s + x``, which numpy
+        # evaluates as two passes (a negation, then an addition).
+        ordered = self._as_ordered_terms(expr)
+        positive = [t for t in ordered if not t.could_extract_minus_sign()]
+        negative = [t for t in ordered if t.could_extract_minus_sign()]
+        if not positive or not negative:
+            return super()._print_Add(expr)
+        from sympy.printing.precedence import PRECEDENCE
+
+        out = " + ".join(self.parenthesize(t, PRECEDENCE["Add"]) for t in positive)
+        for term in negative:
+            out += " - " + self.parenthesize(-term, PRECEDENCE["Add"], strict=True)
+        return out
 
     def _print_xlogy(self, expr) -> str:
         x, y = (self._print(a) for a in expr.args)
