@@ -1,52 +1,71 @@
 """symlearn: symbolic, machine-checked derivations of neural-network training.
 
-The public API is this explicit list of re-exports; implementation lives in the submodules.
+The public API is the explicit table below: each public name and the submodule it comes from.
+Names are imported on first use (PEP 562), so ``symlearn --help`` and ``symlearn verify`` do not
+pay for modules they do not use.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-from .calculus.chain import Graph as Graph
-from .calculus.chain import graph as graph
-from .compile import compile_function as compile_function
-from .derivation import Auto as Auto
-from .derivation import Custom as Custom
-from .derivation import Derivation as Derivation
-from .derivation import DerivationError as DerivationError
-from .derivation import Figure as Figure
-from .derivation import Numeric as Numeric
-from .derivation import Rounded as Rounded
-from .derivation import Step as Step
-from .derivation import StepCheckError as StepCheckError
-from .derivation import Symbolic as Symbolic
-from .functions import log_sigmoid as log_sigmoid
-from .functions import relu as relu
-from .functions import sigmoid as sigmoid
-from .functions import softplus as softplus
-from .printing.latex import latex as latex
-from . import optim as optim
-from .verify import Verdict as Verdict
-from .verify import verify_gradient as verify_gradient
+#: public name -> (submodule, attribute); ``None`` as attribute re-exports the submodule itself.
+_EXPORTS: dict[str, tuple[str, str | None]] = {
+    "Auto": (".derivation", "Auto"),
+    "Custom": (".derivation", "Custom"),
+    "Derivation": (".derivation", "Derivation"),
+    "DerivationError": (".derivation", "DerivationError"),
+    "Figure": (".derivation", "Figure"),
+    "Numeric": (".derivation", "Numeric"),
+    "Rounded": (".derivation", "Rounded"),
+    "Step": (".derivation", "Step"),
+    "StepCheckError": (".derivation", "StepCheckError"),
+    "Symbolic": (".derivation", "Symbolic"),
+    "Graph": (".calculus.chain", "Graph"),
+    "graph": (".calculus.chain", "graph"),
+    "MatrixGraph": (".calculus.matrix", "MatrixGraph"),
+    "compile_function": (".compile", "compile_function"),
+    "log_sigmoid": (".functions", "log_sigmoid"),
+    "relu": (".functions", "relu"),
+    "sigmoid": (".functions", "sigmoid"),
+    "softplus": (".functions", "softplus"),
+    "latex": (".printing.latex", "latex"),
+    "Verdict": (".verify", "Verdict"),
+    "verify_gradient": (".verify", "verify_gradient"),
+    "losses": (".losses", None),
+    "optim": (".optim", None),
+}
 
-__all__ = [
-    "Auto",
-    "Custom",
-    "Derivation",
-    "DerivationError",
-    "Figure",
-    "Graph",
-    "Numeric",
-    "Rounded",
-    "Step",
-    "StepCheckError",
-    "Symbolic",
-    "Verdict",
-    "compile_function",
-    "graph",
-    "latex",
-    "log_sigmoid",
-    "optim",
-    "relu",
-    "sigmoid",
-    "softplus",
-    "verify_gradient",
-]
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    try:
+        module_name, attribute = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'symlearn' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name, __name__)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value  # cache: later lookups are plain attribute reads
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from . import losses, optim
+    from .calculus.chain import Graph, graph
+    from .calculus.matrix import MatrixGraph
+    from .compile import compile_function
+    from .derivation import (
+        Auto, Custom, Derivation, DerivationError, Figure, Numeric, Rounded, Step, StepCheckError,
+        Symbolic,
+    )
+    from .functions import log_sigmoid, relu, sigmoid, softplus
+    from .printing.latex import latex
+    from .verify import Verdict, verify_gradient
