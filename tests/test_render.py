@@ -99,3 +99,11 @@ def test_graph_figure_is_drawn(tmp_path):
     write_documents(doc, tmp_path, ("md",))
     svg = (tmp_path / "figures" / "g-graph.svg").read_text()
     assert "<svg" in svg and ("grad -4.00" in svg or "grad &#45;4.00" in svg)
+
+
+@pytest.mark.skipif(tex_engine() is None, reason="no TeX engine installed")
+def test_document_without_steps_compiles(tmp_path):
+    doc = Derivation("prose", "Only prose").text("Nothing to check here.").table(("a",), [("b",)])
+    assert "How each step was checked" not in to_latex(doc)
+    write_documents(doc, tmp_path, ("pdf",), pdf_required=True)
+    assert (tmp_path / "prose.pdf").read_bytes().startswith(b"%PDF")

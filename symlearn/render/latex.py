@@ -81,11 +81,12 @@ def to_latex(derivation: Derivation, figures: Mapping[str, str | None] | None = 
             out.append(_table(block))
         elif isinstance(block, Figure):
             out.append(_figure(block, figures))
-    out.append(r"\section*{How each step was checked}")
-    out.append(r"\begin{enumerate}\setlength{\itemsep}{0pt}\small")
-    for i, step in enumerate(derivation.all_steps(), start=1):
-        out.append(rf"\item[({i})] {prose_to_latex(step.result.detail)}.")
-    out.append(r"\end{enumerate}")
+    if derivation.all_steps():
+        out.append(r"\section*{How each step was checked}")
+        out.append(r"\begin{enumerate}\setlength{\itemsep}{0pt}\small")
+        for i, step in enumerate(derivation.all_steps(), start=1):
+            out.append(rf"\item[({i})] {prose_to_latex(step.result.detail)}.")
+        out.append(r"\end{enumerate}")
     out.append(r"\end{document}")
     return "\n".join(out) + "\n"
 

@@ -55,7 +55,8 @@ def to_markdown(derivation: Derivation, figures: Mapping[str, str | None] | None
                 out += [f"*(Figure `{block.name}` omitted: {why}.)*", ""]
             else:
                 out += [f"![{block.name}]({path})", "", f"*{prose_to_markdown(block.caption)}*", ""]
-    out += ["## How each step was checked", ""]
-    for i, step in enumerate(derivation.all_steps(), start=1):
-        out.append(f"{i}. {prose_to_markdown(step.result.detail)}.")
+    if derivation.all_steps():
+        out += ["## How each step was checked", ""]
+        for i, step in enumerate(derivation.all_steps(), start=1):
+            out.append(f"{i}. {prose_to_markdown(step.result.detail)}.")
     return "\n".join(out) + "\n"
