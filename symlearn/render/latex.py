@@ -98,9 +98,11 @@ def _table(table: Table) -> str:
         rows.append(" & ".join(_math(cell) for cell in row) + r" \\")
     body = "\n".join(rows)
     caption = f"\n\\\\[2pt]{{\\small {prose_to_latex(table.caption)}}}" if table.caption else ""
+    # A table wider than the text is scaled down to the text width, never cut off.
     return (
-        f"\\begin{{center}}\n\\begin{{tabular}}{{{columns}}}\n\\toprule\n{body}\n\\bottomrule\n"
-        f"\\end{{tabular}}{caption}\n\\end{{center}}"
+        "\\begin{center}\n\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
+        f"\\begin{{tabular}}{{{columns}}}\n\\toprule\n{body}\n\\bottomrule\n"
+        f"\\end{{tabular}}}}{caption}\n\\end{{center}}"
     )
 
 
