@@ -1,0 +1,256 @@
+r"""Vectorized mini-batch training on compiled functions.
+
+:func:`fit` derives the model's gradient once, through the matrix rule table
+(:class:`~symlearn.calculus.matrix.MatrixGraph`), compiles it to one numpy function, and then
+runs only numpy in its inner loop: per epoch a shuffled order of the rows, per batch one call of
+``loss_and_grad(X_b, T_b, *masks, *params)`` and one ``optimizer.update`` (``symlearn.optim``:
+SGD with momentum, Adam, ..., with any learning-rate schedule given as the optimizer's ``lr``).
+
+Reproducibility: with ``seed=s``, the initial parameters are ``model.init(s)``, epoch ``e``'s row
+order is the ``e``-th ``permutation(n)`` drawn from ``numpy.random.default_rng(s)``, and the
+dropout masks come from a separate generator ``numpy.random.default_rng([s, 1])``. Batches are
+consecutive slices of that order (the last may be smaller), as a PyTorch ``DataLoader`` with a
+sampler of the same order would cut them.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .neurons import Model, Objective, objective
+
+__all__ = ["TrainingError", "History", "FitResult", "fit", "loss_curve"]
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. the loss became NaN or infinite); the message is one sentence."""
+
+
+@dataclass
+class History:
+    """Per-epoch records (lists of floats, one entry per epoch).
+
+    Attributes:
+        loss: the mean training loss over the epoch's batches (weighted by batch size), as seen
+            by the optimizer (with dropout and the L2 term).
+        accuracy: training-set accuracy at the end of the epoch (classification only; empty
+            for regression).
+        val_loss, val_accuracy: the same on ``validation``, if given.
+        batch_loss: every batch's loss, in order (for parity checks).
+    """
+
+    loss: list = field(default_factory=list)
+    accuracy: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_accuracy: list = field(default_factory=list)
+    batch_loss: list = field(default_factory=list)
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns.
+
+    Attributes:
+        params: the final parameters, ``{name: array}`` (``W1`` of shape ``(d, h1)``, ``b1``
+            ``(1, h1)``, ...).
+        history: a :class:`History`.
+        objective: the compiled training graph (model, loss, L2).
+        epochs: the number of epochs run; seconds: the wall time of the training loop.
+    """
+
+    params: dict
+    history: History
+    objective: Objective
+    epochs: int
+    seconds: float
+
+    def predict(self, X) -> np.ndarray:
+        """The model's outputs (logits for classification), shape ``(n, k)``, dropout off."""
+        X = np.asarray(X, dtype=np.float64)
+        T = np.zeros((X.shape[0], self.objective.model.out_features))
+        _, output = self.objective.evaluate(X, T, *_ordered(self.objective, self.params))
+        return output
+
+    def evaluate(self, X, y) -> dict:
+        """``{"loss": ..., "accuracy": ...}`` for classification, ``{"loss": ..., "mse": ...}``
+        for regression, on ``X`` ``(n, d)`` and ``y`` ``(n,)``; dropout off, no L2 term."""
+        X = np.asarray(X, dtype=np.float64)
+        return _evaluate(self.objective, self.params, X, self.objective.targets(y))
+
+
+def _ordered(obj: Objective, params: Mapping) -> list:
+    return [params[p.name] for p in obj.model.params]
+
+
+def _evaluate(obj: Objective, params: Mapping, X: np.ndarray, T: np.ndarray) -> dict:
+    """Metrics at ``params`` on inputs ``X`` and the graph's target matrix ``T``."""
+    loss, output = obj.evaluate(X, T, *_ordered(obj, params))
+    metrics = {"loss": float(loss)}
+    if obj.target_kind == "labels":
+        metrics["accuracy"] = float(np.mean(np.argmax(output, axis=1) == np.argmax(T, axis=1)))
+    elif obj.target_kind == "binary":
+        metrics["accuracy"] = float(np.mean((output > 0) == (T > 0.5)))
+    else:
+        metrics["mse"] = float(np.mean((output - T) ** 2))
+    return metrics
+
+
+def _check_positive_int(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}={value!r} must be a positive integer")
+
+
+def fit(
+    model: Model,
+    loss,
+    optimizer,
+    X,
+    y,
+    *,
+    epochs: int = 10,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int = 0,
+    params: Mapping | None = None,
+    l2: float = 0.0,
+    validation: tuple | None = None,
+    progress: bool = True,
+) -> FitResult:
+    r"""Train ``model`` on ``(X, y)`` by mini-batch gradient steps; returns a :class:`FitResult`.
+
+    Args:
+        model: a :mod:`symlearn.neurons` model (``affine``, ``neuron``, ``mlp``, ...).
+        loss: a loss name with a matrix form (``"cross_entropy"``,
+            ``"binary_cross_entropy_with_logits"``, ``"mse_loss"``) or the ``symlearn.losses``
+            object of that name.
+        optimizer: a ``symlearn.optim`` optimizer (``sgd(lr=0.1, momentum=0.9)``, ``adam()``);
+            a learning-rate schedule is its ``lr`` (a function of the step count).
+        X: inputs, shape ``(n, d)``.
+        y: targets, shape ``(n,)``: class labels ``0..k-1`` for ``cross_entropy``, 0/1 for
+            ``binary_cross_entropy_with_logits``, reals for ``mse_loss`` (or ``(n, k)``).
+        epochs, batch_size, shuffle, seed: see the module docstring for the exact order.
+        params: initial parameters ``{name: array}`` (default ``model.init(seed)``); not modified.
+        l2: an L2 term $\frac{\lambda}{2}\sum_l\|\mathbf{W}^{(l)}\|^2$ added to the loss.
+        validation: ``(X_val, y_val)`` evaluated after every epoch.
+        progress: show a tqdm progress bar on stderr.
+
+    Raises:
+        TrainingError: the loss became NaN or infinite (one sentence naming epoch and batch).
+    """
+    _check_positive_int("epochs", epochs)
+    _check_positive_int("batch_size", batch_size)
+    obj = objective(model, loss, l2)
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != model.in_features:
+        raise ValueError(
+            f"X of shape {X.shape} does not fit the model: expected (n, {model.in_features})"
+        )
+    T = obj.targets(y)
+    if T.shape[0] != X.shape[0]:
+        raise ValueError(f"y has {T.shape[0]} rows but X has {X.shape[0]}")
+    rows = X.shape[0]
+    current = {k: np.array(v, dtype=np.float64) for k, v in (params or model.init(seed)).items()}
+    missing = [p.name for p in model.params if p.name not in current]
+    if missing:
+        raise ValueError(f"params is missing {missing[0]!r}; the model needs {[p.name for p in model.params]}")
+    names = [p.name for p in model.params]
+    # All parameters live in one flat float64 vector, each one a reshaped view of its slice, so the
+    # optimizer takes its single-array fast path: one compiled update per step, not one per leaf.
+    shapes = [current[n].shape for n in names]
+    bounds = np.cumsum([0] + [int(np.prod(s)) for s in shapes])
+    flat = np.concatenate([current[n].ravel() for n in names])
+
+    def views(vector):
+        return [vector[a:b].reshape(s) for a, b, s in zip(bounds[:-1], bounds[1:], shapes)]
+
+    loss_and_grad = obj.loss_and_grad  # compiled once, before the clock starts
+    obj.evaluate  # noqa: B018 - compile the evaluator too
+    order_rng = np.random.default_rng(seed)
+    mask_rng = np.random.default_rng([seed, 1])
+    state = optimizer.init(flat)
+    history = History()
+    classification = obj.target_kind != "values"
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(range(epochs), desc=f"{model.name} / {obj.loss}", unit="epoch",
+               disable=not progress, file=sys.stderr, leave=False)
+    if validation is not None:
+        X_val = np.asarray(validation[0], dtype=np.float64)
+        T_val = obj.targets(validation[1])
+    start = time.perf_counter()
+    # Overflow on the way to an infinite loss is reported by the finiteness check below, in one
+    # sentence, rather than as numpy warnings.
+    with bar, np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for epoch in bar:
+            order = order_rng.permutation(rows) if shuffle else np.arange(rows)
+            total = 0.0
+            for batch, begin in enumerate(range(0, rows, batch_size), start=1):
+                index = order[begin : begin + batch_size]
+                masks = model.draw_masks(len(index), mask_rng) if model.masks else ()
+                value, grads = loss_and_grad(X[index], T[index], *masks, *views(flat))
+                if not math.isfinite(value):
+                    raise TrainingError(
+                        f"the loss became {value} at epoch {epoch + 1}, batch {batch}; try a "
+                        f"learning rate smaller than {optimizer.hyperparameters.get('lr')!r}"
+                    )
+                history.batch_loss.append(value)
+                total += value * len(index)
+                gradient = np.concatenate([grads[n].ravel() for n in names])
+                updates, state = optimizer.update(gradient, state, flat)
+                flat = flat + updates
+            current = dict(zip(names, views(flat)))
+            history.loss.append(total / rows)
+            if classification:
+                history.accuracy.append(_evaluate(obj, current, X, T)["accuracy"])
+            if validation is not None:
+                metrics = _evaluate(obj, current, X_val, T_val)
+                history.val_loss.append(metrics["loss"])
+                if classification:
+                    history.val_accuracy.append(metrics["accuracy"])
+            bar.set_postfix(loss=f"{history.loss[-1]:.4g}")
+    seconds = time.perf_counter() - start
+    return FitResult(current, history, obj, epochs, seconds)
+
+
+def loss_curve(history: History, path=None, *, title: str | None = None):
+    """A matplotlib figure of the training (and validation) loss per epoch, and the accuracy on
+    a second axis when there is one; saved to ``path`` if given. Returns the figure."""
+    import matplotlib
+
+    if path is not None:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    epochs = np.arange(1, len(history.loss) + 1)
+    ax.plot(epochs, history.loss, marker="o", ms=3, label="training loss")
+    if history.val_loss:
+        ax.plot(epochs, history.val_loss, marker="s", ms=3, label="validation loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if history.accuracy:
+        right = ax.twinx()
+        right.plot(epochs, history.accuracy, color="#2ca02c", ls="--", label="training accuracy")
+        if history.val_accuracy:
+            right.plot(epochs, history.val_accuracy, color="#d62728", ls="--",
+                       label="validation accuracy")
+        right.set_ylabel("accuracy")
+        lines = ax.get_legend_handles_labels()
+        more = right.get_legend_handles_labels()
+        ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="center right")
+    else:
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path)
+        plt.close(fig)
+    return fig

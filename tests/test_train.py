@@ -1,0 +1,197 @@
+"""symlearn.train: parity with PyTorch (float64), held-out accuracy on real data, the diabetes
+weights against numpy.linalg.lstsq, the NaN early stop, and the loss-curve figure.
+
+References are independent: the same model and optimizer written in PyTorch (fed the same
+initial weights and the same batch order), numpy.linalg.lstsq, plain numpy in the test.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from symlearn import data, neurons, optim
+from symlearn.functions import relu, sigmoid
+from symlearn.train import History, TrainingError, fit, loss_curve
+
+EPOCHS, BATCH, SEED = 5, 16, 3
+
+
+def _problem(rows=100, features=6, classes=None, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, features))
+    if classes is None:
+        y = (X @ rng.standard_normal(features) + 0.3 * rng.standard_normal(rows) > 0).astype(np.int64)
+    else:
+        y = np.argmax(X @ rng.standard_normal((features, classes)), axis=1)
+    return X, y
+
+
+def _torch_train(layers, init, X, y, loss_name, optimizer_name, kwargs, activation):
+    """The same network in PyTorch float64: nn.Linear layers loaded with our initial weights
+    (``weight = W.T``), batches cut from numpy.random.default_rng(SEED).permutation per epoch."""
+    torch = pytest.importorskip("torch")
+    nn, F = torch.nn, torch.nn.functional
+    linears = []
+    for index, (inputs, outputs) in enumerate(layers, start=1):
+        linear = nn.Linear(inputs, outputs, dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(init[f"W{index}"].T))
+            linear.bias.copy_(torch.from_numpy(init[f"b{index}"].ravel()))
+        linears.append(linear)
+    act = {"relu": torch.relu, "sigmoid": torch.sigmoid}[activation]
+
+    def forward(x):
+        for linear in linears[:-1]:
+            x = act(linear(x))
+        return linears[-1](x)
+
+    parameters = [p for linear in linears for p in linear.parameters()]
+    opt = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}[optimizer_name](parameters, **kwargs)
+    Xt = torch.from_numpy(X)
+    yt = torch.from_numpy(y)
+    rng = np.random.default_rng(SEED)
+    losses = []
+    for _ in range(EPOCHS):
+        order = rng.permutation(len(X))
+        for begin in range(0, len(X), BATCH):
+            index = torch.from_numpy(order[begin : begin + BATCH])
+            opt.zero_grad()
+            out = forward(Xt[index])
+            if loss_name == "cross_entropy":
+                loss = F.cross_entropy(out, yt[index])
+            else:
+                loss = F.binary_cross_entropy_with_logits(out.ravel(), yt[index].double())
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    final = {}
+    for index, linear in enumerate(linears, start=1):
+        final[f"W{index}"] = linear.weight.detach().numpy().T
+        final[f"b{index}"] = linear.bias.detach().numpy()[None, :]
+    return np.array(losses), final
+
+
+OPTIMIZERS = {
+    "sgd-momentum": ("sgd", dict(lr=0.05, momentum=0.9)),
+    "adam": ("adam", dict(lr=0.01)),
+}
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("case", ["logistic", "mlp"])
+def test_training_matches_pytorch_float64(case, optimizer):
+    name, kwargs = OPTIMIZERS[optimizer]
+    if case == "logistic":
+        X, y = _problem()
+        model, loss, layers, activation = neurons.affine(6), "binary_cross_entropy_with_logits", [(6, 1)], "relu"
+    else:
+        X, y = _problem(classes=4)
+        model, loss, layers, activation = neurons.mlp((6, 8, 4), activation=sigmoid), "cross_entropy", [(6, 8), (8, 4)], "sigmoid"
+    init = model.init(11)
+    result = fit(model, loss, getattr(optim, name)(**kwargs), X, y, epochs=EPOCHS,
+                 batch_size=BATCH, seed=SEED, params=init, progress=False)
+    torch_losses, torch_final = _torch_train(layers, init, X, y, loss, name, kwargs, activation)
+    assert len(result.history.batch_loss) == len(torch_losses) == EPOCHS * math.ceil(len(X) / BATCH)
+    np.testing.assert_allclose(result.history.batch_loss, torch_losses, rtol=1e-8, atol=0)
+    for key, value in torch_final.items():
+        np.testing.assert_allclose(result.params[key], value, rtol=1e-8, atol=1e-12)
+    # the per-epoch loss is the batch-size-weighted mean of the batch losses
+    sizes = np.array([len(range(b, min(b + BATCH, len(X)))) for b in range(0, len(X), BATCH)])
+    per_epoch = np.asarray(result.history.batch_loss).reshape(EPOCHS, -1) @ sizes / len(X)
+    np.testing.assert_allclose(result.history.loss, per_epoch, rtol=1e-12)
+
+
+def test_relu_mlp_gradient_matches_pytorch_autograd():
+    torch = pytest.importorskip("torch")
+    X, y = _problem(rows=20, classes=3, seed=4)
+    model = neurons.mlp((6, 5, 3), activation=relu)
+    params = model.init(0)
+    obj = neurons.objective(model, "cross_entropy")
+    loss, grads = obj.loss_and_grad(X, obj.targets(y), *(params[p.name] for p in model.params))
+    tensors = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    hidden = torch.relu(torch.from_numpy(X) @ tensors["W1"] + tensors["b1"])
+    reference = torch.nn.functional.cross_entropy(hidden @ tensors["W2"] + tensors["b2"], torch.from_numpy(y))
+    reference.backward()
+    assert loss == pytest.approx(reference.item(), rel=1e-12)
+    for key, tensor in tensors.items():
+        np.testing.assert_allclose(grads[key], tensor.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_logistic_regression_on_breast_cancer_reaches_95_percent():
+    ds = data.load_bundled("breast_cancer", seed=0)
+    result = fit(neurons.affine(ds.X_train.shape[1]), "binary_cross_entropy_with_logits",
+                 optim.sgd(lr=0.1, momentum=0.9), ds.X_train, ds.y_train, epochs=20,
+                 batch_size=32, seed=0, validation=(ds.X_test, ds.y_test), progress=False)
+    accuracy = result.evaluate(ds.X_test, ds.y_test)["accuracy"]
+    assert accuracy >= 0.95
+    assert result.history.val_accuracy[-1] == accuracy
+    # independent check of the accuracy: plain numpy on the returned weights
+    logits = ds.X_test @ result.params["W1"] + result.params["b1"]
+    assert np.mean((logits.ravel() > 0) == (ds.y_test == 1)) == accuracy
+
+
+def test_mlp_with_dropout_on_digits_reaches_96_percent():
+    ds = data.load_bundled("digits", seed=0)
+    model = neurons.mlp((64, 64, 10), activation=relu, keep=0.8)
+    result = fit(model, "cross_entropy", optim.adam(lr=1e-3), ds.X_train, ds.y_train,
+                 epochs=30, batch_size=64, seed=0, progress=False)
+    hidden = np.maximum(ds.X_test @ result.params["W1"] + result.params["b1"], 0)  # dropout off
+    predictions = np.argmax(hidden @ result.params["W2"] + result.params["b2"], axis=1)
+    accuracy = np.mean(predictions == ds.y_test)
+    assert accuracy >= 0.96
+    assert result.evaluate(ds.X_test, ds.y_test)["accuracy"] == pytest.approx(accuracy)
+    assert len(result.history.accuracy) == 30 and result.history.loss[-1] < result.history.loss[0]
+
+
+def test_diabetes_linear_regression_trained_to_convergence_equals_lstsq():
+    """Full-batch gradient descent with heavy-ball momentum (lr = 1 / lambda_max of the Hessian
+    2 X^T X / n) until convergence; the weights then equal numpy.linalg.lstsq to 1e-6."""
+    ds = data.load_bundled("diabetes", seed=0)
+    rows = len(ds.y_train)
+    A = np.column_stack([ds.X_train, np.ones(rows)])
+    lr = 1.0 / np.linalg.eigvalsh(2.0 / rows * A.T @ A).max()
+    result = fit(neurons.affine(10), "mse_loss", optim.sgd(lr=lr, momentum=0.9), ds.X_train,
+                 ds.y_train, epochs=1500, batch_size=rows, shuffle=False, seed=0, progress=False)
+    reference = np.linalg.lstsq(A, ds.y_train, rcond=None)[0]
+    ours = np.concatenate([result.params["W1"].ravel(), result.params["b1"].ravel()])
+    np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-6 * np.abs(reference).max())
+    mse = result.evaluate(ds.X_test, ds.y_test)["mse"]
+    assert mse == pytest.approx(np.mean((np.column_stack([ds.X_test, np.ones(len(ds.y_test))]) @ reference - ds.y_test) ** 2), rel=1e-8)
+
+
+def test_nan_loss_stops_with_one_sentence():
+    X, y = _problem(rows=64, features=4, seed=2)
+    X = X * 1e3
+    with pytest.raises(TrainingError) as caught:
+        fit(neurons.affine(4), "mse_loss", optim.sgd(lr=10.0), X, y.astype(float) * 1e3,
+            epochs=50, batch_size=64, progress=False)
+    message = str(caught.value)
+    assert "the loss became" in message and "epoch" in message
+    assert message.count(". ") == 0 and "\n" not in message
+
+
+def test_argument_errors_name_the_argument():
+    X, y = _problem(rows=10, features=3)
+    with pytest.raises(ValueError, match="batch_size=0"):
+        fit(neurons.affine(3), "mse_loss", optim.sgd(lr=0.1), X, y, batch_size=0, progress=False)
+    with pytest.raises(ValueError, match=r"\(n, 4\)"):
+        fit(neurons.affine(4), "mse_loss", optim.sgd(lr=0.1), X, y, progress=False)
+    with pytest.raises(ValueError, match="loss='l1_loss'"):
+        fit(neurons.affine(3), "l1_loss", optim.sgd(lr=0.1), X, y, progress=False)
+
+
+def test_same_seed_same_run_and_progress_bar_runs():
+    X, y = _problem(rows=40, features=3)
+    runs = [fit(neurons.affine(3), "binary_cross_entropy_with_logits", optim.adam(lr=0.01), X, y,
+                epochs=3, batch_size=8, seed=5, progress=bar) for bar in (False, True)]
+    assert runs[0].history.batch_loss == runs[1].history.batch_loss
+
+
+def test_loss_curve_figure(tmp_path):
+    pytest.importorskip("matplotlib")
+    history = History(loss=[1.0, 0.5, 0.3], accuracy=[0.5, 0.7, 0.9], val_loss=[1.1, 0.6, 0.4],
+                      val_accuracy=[0.4, 0.6, 0.8])
+    path = tmp_path / "curve.png"
+    loss_curve(history, path, title="test")
+    assert path.stat().st_size > 1000
