@@ -63,8 +63,10 @@ def _ones(rows, cols):
 # Reductions along rows, as matrix expressions SymPy can expand entry by entry
 
 
-class MatSum(MatrixExpr):
-    """The sum of all entries of ``A``, as a $1 \\times 1$ matrix."""
+class _Reduction(MatrixExpr):
+    """A function of one matrix ``arg``; subclasses give ``shape``, ``_entry`` and ``NAME``."""
+
+    NAME = ""
 
     def __new__(cls, arg):
         return super().__new__(cls, arg)
@@ -72,6 +74,22 @@ class MatSum(MatrixExpr):
     @property
     def arg(self):
         return self.args[0]
+
+    @property
+    def shape(self):
+        return self.arg.shape
+
+    def _row_exps(self, i):
+        return [sp.exp(self.arg._entry(i, c)) for c in range(self.arg.shape[1])]
+
+    def _latex(self, printer):
+        return rf"\operatorname{{{self.NAME}}}\left({printer._print(self.arg)}\right)"
+
+
+class MatSum(_Reduction):
+    """The sum of all entries of ``A``, as a $1 \\times 1$ matrix."""
+
+    NAME = "sum"
 
     @property
     def shape(self):
@@ -81,77 +99,36 @@ class MatSum(MatrixExpr):
         rows, cols = self.arg.shape
         return sp.Add(*[self.arg._entry(r, c) for r in range(rows) for c in range(cols)])
 
-    def _latex(self, printer):
-        return rf"\operatorname{{sum}}\left({printer._print(self.arg)}\right)"
 
-
-class LogSumExp(MatrixExpr):
+class LogSumExp(_Reduction):
     r"""Row-wise $\log \sum_j e^{A_{ij}}$, shape $(n, 1)$."""
 
-    def __new__(cls, arg):
-        return super().__new__(cls, arg)
-
-    @property
-    def arg(self):
-        return self.args[0]
+    NAME = "logsumexp"
 
     @property
     def shape(self):
         return (self.arg.shape[0], sp.Integer(1))
 
     def _entry(self, i, j, **kwargs):
-        cols = self.arg.shape[1]
-        return sp.log(sp.Add(*[sp.exp(self.arg._entry(i, c)) for c in range(cols)]))
-
-    def _latex(self, printer):
-        return rf"\operatorname{{logsumexp}}\left({printer._print(self.arg)}\right)"
+        return sp.log(sp.Add(*self._row_exps(i)))
 
 
-class Softmax(MatrixExpr):
+class Softmax(_Reduction):
     r"""Row-wise $e^{A_{ij}} / \sum_k e^{A_{ik}}$."""
 
-    def __new__(cls, arg):
-        return super().__new__(cls, arg)
-
-    @property
-    def arg(self):
-        return self.args[0]
-
-    @property
-    def shape(self):
-        return self.arg.shape
+    NAME = "softmax"
 
     def _entry(self, i, j, **kwargs):
-        cols = self.arg.shape[1]
-        total = sp.Add(*[sp.exp(self.arg._entry(i, c)) for c in range(cols)])
-        return sp.exp(self.arg._entry(i, j)) / total
-
-    def _latex(self, printer):
-        return rf"\operatorname{{softmax}}\left({printer._print(self.arg)}\right)"
+        return sp.exp(self.arg._entry(i, j)) / sp.Add(*self._row_exps(i))
 
 
-class LogSoftmax(MatrixExpr):
+class LogSoftmax(_Reduction):
     r"""Row-wise $A_{ij} - \log \sum_k e^{A_{ik}}$."""
 
-    def __new__(cls, arg):
-        return super().__new__(cls, arg)
-
-    @property
-    def arg(self):
-        return self.args[0]
-
-    @property
-    def shape(self):
-        return self.arg.shape
+    NAME = "logsoftmax"
 
     def _entry(self, i, j, **kwargs):
-        cols = self.arg.shape[1]
-        return self.arg._entry(i, j) - sp.log(
-            sp.Add(*[sp.exp(self.arg._entry(i, c)) for c in range(cols)])
-        )
-
-    def _latex(self, printer):
-        return rf"\operatorname{{logsoftmax}}\left({printer._print(self.arg)}\right)"
+        return self.arg._entry(i, j) - sp.log(sp.Add(*self._row_exps(i)))
 
 
 def elementwise(function, A) -> ElementwiseApplyFunction:
