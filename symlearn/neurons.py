@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from .calculus.matrix import LogSoftmax, MatrixGraph, MatSum, compile_graph, elementwise
+from .calculus.matrix import LogSumExp, MatrixGraph, MatSum, compile_graph, elementwise
 from .functions import relu, sigmoid
 
 __all__ = [
@@ -305,8 +305,10 @@ _SQUARE = sp.Lambda(_u, _u**2)
 
 
 def _cross_entropy(Z, T, n, k):
-    # torch.nn.functional.cross_entropy(logits, labels), reduction='mean', with one-hot T.
-    return (-1 / n) * MatSum(sp.HadamardProduct(T, LogSoftmax(Z)))
+    # torch.nn.functional.cross_entropy(logits, labels), reduction='mean'. With one-hot rows of T
+    # (each summing to 1), -sum_j T_ij log softmax(Z)_ij = logsumexp(Z_i) - <T_i, Z_i>; written so,
+    # the rule table gives the textbook gradient (softmax(Z) - T) / n directly.
+    return (1 / n) * MatSum(LogSumExp(Z)) - (1 / n) * MatSum(sp.HadamardProduct(T, Z))
 
 
 def _bce_with_logits(Z, T, n, k):
