@@ -159,3 +159,21 @@ def test_errors_name_the_argument():
         neurons.objective(neurons.affine(3), "hinge_loss")
     with pytest.raises(ValueError, match="needs one output"):
         neurons.objective(neurons.affine(3, 2), "binary_cross_entropy_with_logits")
+
+
+def test_model_documents_build_with_every_step_checked():
+    """The quick documents of derivations/models.py (mlp-backprop and softmax-regression take
+    longer and are built by ``symlearn build``)."""
+    import importlib.util
+    from pathlib import Path
+
+    from symlearn.derivation import require_checked
+
+    source = Path(__file__).resolve().parent.parent / "derivations" / "models.py"
+    spec = importlib.util.spec_from_file_location("models_documents", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name in ("linear-regression", "logistic-regression", "dropout", "weight-decay"):
+        doc = module.CATALOG[name][1]()
+        require_checked(doc)
+        assert doc.all_steps() and all(step.result.passed for step in doc.all_steps())
