@@ -37,6 +37,11 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "verify_gradient": (".verify", "verify_gradient"),
     "losses": (".losses", None),
     "optim": (".optim", None),
+    "neurons": (".neurons", None),
+    "train": (".train", None),
+    "data": (".data", None),
+    "fit": (".train", "fit"),
+    "TrainingError": (".train", "TrainingError"),
 }
 
 __all__ = sorted(_EXPORTS)
@@ -58,7 +63,8 @@ def __dir__():
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import losses, optim
+    from . import data, losses, neurons, optim, train
+    from .train import TrainingError, fit
     from .calculus.chain import Graph, graph
     from .calculus.matrix import MatrixGraph
     from .compile import compile_function

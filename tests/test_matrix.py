@@ -124,3 +124,34 @@ def test_compiled_softmax_is_stable_at_large_logits():
     # Reference: log-softmax by hand in exact arithmetic terms: row 0 costs 0, row 1 costs 1 + log(1 + e^-1).
     assert loss == pytest.approx((0 + 1 + np.log1p(np.exp(-1))) / 2, rel=1e-12)
     assert np.all(np.isfinite(grads["Z"]))
+
+
+@pytest.mark.parametrize("activation", [sigmoid, sp.tanh, softplus], ids=["sigmoid", "tanh", "softplus"])
+def test_compiled_mlp_gradients_match_finite_differences(activation):
+    # Compound derivatives such as tanh' = 1 - tanh^2 must print with their parentheses.
+    n, d, h, k = sp.symbols("n d h k", integer=True, positive=True)
+    X, Y = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("Y", n, k)
+    W1, b1 = sp.MatrixSymbol("W1", d, h), sp.MatrixSymbol("b1", 1, h)
+    W2, b2 = sp.MatrixSymbol("W2", h, k), sp.MatrixSymbol("b2", 1, k)
+    Z1, A1, Z2 = sp.MatrixSymbol("Z1", n, h), sp.MatrixSymbol("A1", n, h), sp.MatrixSymbol("Z2", n, k)
+    L = sp.MatrixSymbol("L", 1, 1)
+    g = MatrixGraph((
+        (Z1, X * W1 + sp.OneMatrix(n, 1) * b1), (A1, elementwise(activation, Z1)),
+        (Z2, A1 * W2 + sp.OneMatrix(n, 1) * b2),
+        (L, (-1 / n) * MatSum(sp.HadamardProduct(Y, LogSoftmax(Z2)))),
+    ))
+    params = [W1, b1, W2, b2]
+    f = compile_graph(g, [X, Y, *params], params)
+    rng = np.random.default_rng(4)
+    Xn, Yn = rng.standard_normal((6, 3)), np.eye(4)[rng.integers(0, 4, 6)]
+    values = [rng.standard_normal(s) for s in [(3, 5), (1, 5), (5, 4), (1, 4)]]
+    _, grads = f(Xn, Yn, *values)
+    for i, p in enumerate(params):
+        fd = np.zeros_like(values[i])
+        for idx in np.ndindex(values[i].shape):
+            plus = [v.copy() for v in values]
+            minus = [v.copy() for v in values]
+            plus[i][idx] += 1e-6
+            minus[i][idx] -= 1e-6
+            fd[idx] = (f(Xn, Yn, *plus)[0] - f(Xn, Yn, *minus)[0]) / 2e-6
+        np.testing.assert_allclose(grads[p.name], fd, rtol=1e-5, atol=1e-8)

@@ -36,6 +36,17 @@ def _log_softmax(a):
 '''
 
 
+def _is_row_broadcast(expr) -> bool:
+    """``1_n b^T``: a ones column times a single row, with nothing else in the product."""
+    return (
+        isinstance(expr, sp.MatMul)
+        and len(expr.args) == 2
+        and isinstance(expr.args[0], sp.OneMatrix)
+        and expr.args[0].shape[1] == 1
+        and expr.args[1].shape[0] == 1
+    )
+
+
 class RawCode(sp.Symbol):
     """A symbol that prints as the code it is named by (an already printed array expression)."""
 
@@ -82,10 +93,22 @@ class MatrixNumPyPrinter(StableNumPyPrinter):
         return f"({self._print(expr.arg)}).T"
 
     def _print_MatAdd(self, expr) -> str:
-        return "(" + " + ".join(self._print(a) for a in expr.args) + ")"
+        # A broadcast bias 1 b^T added to a full-shape term is numpy broadcasting: print b.
+        full = [a for a in expr.args if not _is_row_broadcast(a)]
+        terms = [
+            self._print(a.args[-1]) if _is_row_broadcast(a) and full else self._print(a)
+            for a in expr.args
+        ]
+        return "(" + " + ".join(terms) + ")"
 
     def _print_HadamardProduct(self, expr) -> str:
-        return "(" + " * ".join(self._print(a) for a in expr.args) + ")"
+        return "(" + " * ".join(f"({self._print(a)})" for a in expr.args) + ")"
+
+    def _print_Heaviside(self, expr) -> str:
+        # H(x) with H(0) = 0 (PyTorch's relu subgradient) is the comparison x > 0.
+        if len(expr.args) == 2 and expr.args[1] == 0:
+            return f"{self._np('greater')}({self._print(expr.args[0])}, 0)"
+        return super()._print_Heaviside(expr)
 
     def _print_ElementwiseApplyFunction(self, expr: ElementwiseApplyFunction) -> str:
         variable = expr.function.variables[0]
@@ -96,7 +119,7 @@ class MatrixNumPyPrinter(StableNumPyPrinter):
                 inner = definition.function.expr.xreplace({definition.function.variables[0]: variable})
                 body = body.xreplace({inner: RawCode(name)})
         body = body.xreplace({variable: RawCode(f"({self._print(expr.expr)})")})
-        return self._print(body)
+        return f"({self._print(body)})"
 
     def _print_MatSum(self, expr) -> str:
         return f"{self._np('sum')}({self._print(expr.arg)}, keepdims=True)"
