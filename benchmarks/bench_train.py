@@ -125,12 +125,14 @@ def main() -> None:
     header += f"  {'symlearn/numpy':>14}" + (f"  {'symlearn/torch':>14}" if "torch" in contenders else "")
     print(header)
     for batch in (64, 256):
-        medians = {}
-        for name, timer in contenders.items():
+        for timer in contenders.values():
             timer(X, y, batch, 1, params)  # warm up
-            medians[name] = statistics.median(
-                timer(X, y, batch, args.epochs, params) for _ in range(args.repeats)
-            )
+        # Interleaved repeats: on a shared machine a slow spell hits every contender alike.
+        samples = {name: [] for name in contenders}
+        for _ in range(args.repeats):
+            for name, timer in contenders.items():
+                samples[name].append(timer(X, y, batch, args.epochs, params))
+        medians = {name: statistics.median(times) for name, times in samples.items()}
         row = f"{batch:>5}  " + "  ".join(f"{1e3 * medians[n]:>18.2f}" for n in contenders)
         row += f"  {medians['symlearn'] / medians['numpy']:>13.2f}x"
         if "torch" in medians:

@@ -245,6 +245,16 @@ def tidy(expr):
         if not matrices:
             return expr
         return sp.MatMul(*kept) if len(kept) > 1 else kept[0]
+    if isinstance(expr, sp.MatAdd):
+        # c A - c B -> c (A - B): one scaling instead of one per term.
+        parts = [_split_scalar(a) for a in args]
+        positive = [c for c, _ in parts if not sp.sympify(c).could_extract_minus_sign()]
+        c0 = positive[0] if positive else parts[0][0]
+        ratios = [sp.simplify(c / c0) for c, _ in parts]
+        if c0 != 1 and all(r in (1, -1) for r in ratios):
+            inner = sp.MatAdd(*[m if r == 1 else -m for r, (_, m) in zip(ratios, parts)])
+            return c0 * inner
+        return sp.MatAdd(*args)
     if isinstance(expr, sp.HadamardProduct):
         coefficient, factors = sp.Integer(1), []
         for a in args:
@@ -425,11 +435,20 @@ def compile_graph(graph: MatrixGraph, args: Sequence, wrt: Sequence, *, name: st
         for axis, d in enumerate(a.shape):
             if isinstance(d, sp.Symbol) and d not in dims:
                 dims[d] = f"{a.name}.shape[{axis}]"
-    printer = MatrixNumPyPrinter(dims=dims)
+    named: dict = {}
     lines = [f"def {name}({', '.join(a.name for a in args)}):"]
     for node, definition in graph.nodes:
-        lines.append(f"    {node.name} = {printer.doprint(definition)}")
-        printer = MatrixNumPyPrinter(dims=dims, named={**printer._named, definition: node.name})
+        # A row log-sum-exp is computed once under its own name: the backward pass's softmax
+        # then costs exp(A - lse) instead of a second max, exp and sum.
+        for sub in sp.preorder_traversal(definition):
+            if isinstance(sub, LogSumExp) and sub not in named:
+                temp = f"_lse{len([k for k in named if isinstance(k, LogSumExp)])}"
+                code = MatrixNumPyPrinter(dims=dims, named=named).doprint(sub)
+                lines.append(f"    {temp} = {code}")
+                named[sub] = temp
+        lines.append(f"    {node.name} = {MatrixNumPyPrinter(dims=dims, named=named).doprint(definition)}")
+        named[definition] = node.name
+    printer = MatrixNumPyPrinter(dims=dims, named=named)
     for adjoint, definition in graph.backward(wrt):
         lines.append(f"    {adjoint.name} = {printer.doprint(definition)}")
     grads = ", ".join(f"{s.name!r}: {graph.adjoint(s).name}" for s in wrt)

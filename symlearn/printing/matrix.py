@@ -22,18 +22,25 @@ __all__ = ["MatrixNumPyPrinter", "HELPERS", "RawCode"]
 #: Stable row-wise reductions used by the printed code (numpy only).
 HELPERS = '''
 def _logsumexp(a):
-    m = numpy.max(a, axis=1, keepdims=True)
-    return m + numpy.log(numpy.sum(numpy.exp(a - m), axis=1, keepdims=True))
+    m = a.max(axis=1, keepdims=True)
+    return m + numpy.log(numpy.exp(a - m).sum(axis=1, keepdims=True))
 
 
 def _softmax(a):
-    e = numpy.exp(a - numpy.max(a, axis=1, keepdims=True))
-    return e / numpy.sum(e, axis=1, keepdims=True)
+    e = numpy.exp(a - a.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def _log_softmax(a):
     return a - _logsumexp(a)
 '''
+
+
+def _coefficient(expr):
+    """The scalar factor of a matrix term (``-2`` in ``-2 A``), else 1."""
+    if isinstance(expr, sp.MatMul):
+        return sp.Mul(*[a for a in expr.args if not getattr(a, "is_Matrix", False)])
+    return sp.Integer(1)
 
 
 def _is_row_broadcast(expr) -> bool:
@@ -95,11 +102,15 @@ class MatrixNumPyPrinter(StableNumPyPrinter):
     def _print_MatAdd(self, expr) -> str:
         # A broadcast bias 1 b^T added to a full-shape term is numpy broadcasting: print b.
         full = [a for a in expr.args if not _is_row_broadcast(a)]
-        terms = [
-            self._print(a.args[-1]) if _is_row_broadcast(a) and full else self._print(a)
-            for a in expr.args
-        ]
-        return "(" + " + ".join(terms) + ")"
+        # Positive terms first; a negative term prints as a subtraction, not a multiplication by -1.
+        ordered = sorted(expr.args, key=lambda a: _coefficient(a).could_extract_minus_sign())
+        code = ""
+        for a in ordered:
+            negative = _coefficient(a).could_extract_minus_sign()
+            term = -a if negative else a
+            text = self._print(term.args[-1]) if _is_row_broadcast(term) and full else self._print(term)
+            code += (" - " if negative else (" + " if code else "")) + text
+        return f"({code})"
 
     def _print_HadamardProduct(self, expr) -> str:
         return "(" + " * ".join(f"({self._print(a)})" for a in expr.args) + ")"
@@ -121,13 +132,22 @@ class MatrixNumPyPrinter(StableNumPyPrinter):
         body = body.xreplace({variable: RawCode(f"({self._print(expr.expr)})")})
         return f"({self._print(body)})"
 
+    # Reductions print as array methods: ``a.sum(...)`` costs a third of ``numpy.sum(a, ...)`` on
+    # the small arrays of a mini-batch (no Python-level dispatch).
     def _print_MatSum(self, expr) -> str:
-        return f"{self._np('sum')}({self._print(expr.arg)}, keepdims=True)"
+        return f"({self._print(expr.arg)}).sum(keepdims=True)"
 
     def _print_LogSumExp(self, expr) -> str:
         return f"_logsumexp({self._print(expr.arg)})"
 
     def _print_Softmax(self, expr) -> str:
+        # softmax(A) = exp(A - logsumexp(A)) reuses a log-sum-exp already computed.
+        from ..calculus.matrix import LogSoftmax, LogSumExp
+
+        if LogSumExp(expr.arg) in self._named:
+            return f"{self._np('exp')}({self._print(expr.arg)} - {self._named[LogSumExp(expr.arg)]})"
+        if LogSoftmax(expr.arg) in self._named:
+            return f"{self._np('exp')}({self._named[LogSoftmax(expr.arg)]})"
         return f"_softmax({self._print(expr.arg)})"
 
     def _print_LogSoftmax(self, expr) -> str:
@@ -144,13 +164,13 @@ class MatrixNumPyPrinter(StableNumPyPrinter):
                 pass
             elif isinstance(factor, sp.OneMatrix):
                 # A 1 (k x m): the row sums of A, repeated m times.
-                code = f"{self._np('sum')}({code}, axis=1, keepdims=True)"
+                code = f"({code}).sum(axis=1, keepdims=True)"
                 if cols != 1:
                     code = f"{self._np('broadcast_to')}({code}, ({self._print(rows)}, {self._print(cols)}))"
             elif first_is_ones:
                 # 1 (n x k) B: the column sums of B, repeated n times.
                 inner = self._print(factor)
-                code = inner if factor.shape[0] == 1 else f"{self._np('sum')}({inner}, axis=0, keepdims=True)"
+                code = inner if factor.shape[0] == 1 else f"({inner}).sum(axis=0, keepdims=True)"
                 if rows != 1:
                     code = f"{self._np('broadcast_to')}({code}, ({self._print(rows)}, {self._print(cols)}))"
             else:
