@@ -117,7 +117,8 @@ def build():
         "At $x^*$ the loss is $0$, its smallest possible value, so $x^*$ is the global minimum. "
         "Solving by hand worked here only because a substitution turned the condition into a "
         "quadratic. That is luck, not the rule: add a term such as $x^2$ to $f$ and the condition "
-        "$f'(x) = 0$ becomes a transcendental equation with no closed-form solution. (The seed "
+        "$f'(x) = 0$ mixes $x$ with $\\sin x$ and $\\cos x$, a transcendental equation that no "
+        "substitution reduces to a polynomial, so it is solved numerically. (The seed "
         "presents this example as one that cannot be solved directly; strictly, this one can.) "
         "What works in every case is to walk downhill."
     )

@@ -374,12 +374,14 @@ def add_backward(
         values = []
         for w in wrt:
             exact = sp.diff(full, w).xreplace({s: numbers.values[s] for s in g.inputs})
+            shown = _num(exact, result_digits)
             values.append(
                 Step(
                     _partial(f, w),
-                    _num(exact, result_digits),
+                    shown,
                     "at the point",
-                    relation="approx",
+                    # "=" when the rounded number is the exact value (an integer gradient).
+                    relation="=" if sp.Rational(str(shown)) == exact else "approx",
                     check=Rounded(result_digits),
                     claim=(exact, _num(numbers.grads[w], result_digits)),
                 )
