@@ -5,6 +5,7 @@ import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Numeric, Rounded, Step
 from symlearn.functions import log2
+from symlearn.render.figures import plotted
 
 NAME = "information-theory"
 
@@ -28,14 +29,13 @@ def kl(ps, qs):
 
 
 def _draw(path):
-    import matplotlib
+    with plotted(path, 1, 2, figsize=(8, 3.2)) as (_, (a, b)):
+        _draw_panels(a, b)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def _draw_panels(a, b):
     grid = np.linspace(1e-4, 1 - 1e-4, 400)
     h = -(grid * np.log2(grid) + (1 - grid) * np.log2(1 - grid))
-    fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3.2))
     a.plot(grid, h, color="black")
     for pv in (0.5, 0.75):
         hv = -(pv * np.log2(pv) + (1 - pv) * np.log2(1 - pv))
@@ -53,9 +53,6 @@ def _draw(path):
     b.set_xlabel("predicted probability $q$ of the first outcome")
     b.set_ylabel("bits")
     b.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 def build():

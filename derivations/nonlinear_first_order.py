@@ -4,6 +4,7 @@ import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Numeric, Rounded, Step
+from symlearn.render.figures import plotted
 
 NAME = "nonlinear-first-order"
 
@@ -33,16 +34,15 @@ def _descent_converges(lhs, rhs, context) -> bool:
 
 
 def _draw(path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     grid = np.linspace(-0.999, 0.999, 400)
     fn = sp.lambdify(x, f, "numpy")
     dfn = sp.lambdify(x, sp.diff(f, x), "numpy")
     xs = gradient_descent(12)
-    fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3.2))
+    with plotted(path, 1, 2, figsize=(8, 3.2)) as (_, (a, b)):
+        _draw_panels(a, b, grid, fn, dfn, xs)
+
+
+def _draw_panels(a, b, grid, fn, dfn, xs):
     a.plot(grid, fn(grid), color="black", label="$f(x)$")
     a.plot(xs, fn(xs), "o-", ms=3, color="#d62728", lw=0.8, label=f"gradient descent, $\\alpha={LEARNING_RATE}$")
     a.axvline(float(X_STAR), color="gray", ls=":", lw=0.8)
@@ -53,9 +53,6 @@ def _draw(path):
     b.axvline(float(X_STAR), color="gray", ls=":", lw=0.8, label="$x^* = \\arcsin((1-\\sqrt{5})/2)$")
     b.set_xlabel("x")
     b.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 def build():

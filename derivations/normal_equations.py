@@ -4,6 +4,7 @@ import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Step
+from symlearn.render.figures import plotted
 
 NAME = "normal-equations"
 
@@ -79,17 +80,16 @@ def _agrees_with_lstsq(lhs, rhs, context) -> bool:
 
 
 def _draw_fit(path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rng = np.random.default_rng(7)
     xs = np.sort(rng.uniform(-2, 2, 25))
     ys = 0.8 * xs + 0.5 + 0.4 * rng.standard_normal(25)
     Xn = np.column_stack([np.ones_like(xs), xs])
     t = normal_equation_solution(Xn, ys)
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    with plotted(path) as (_, ax):
+        _draw_fit_axes(ax, xs, ys, Xn, t)
+
+
+def _draw_fit_axes(ax, xs, ys, Xn, t):
     fitted = Xn @ t
     ax.vlines(xs, np.minimum(ys, fitted), np.maximum(ys, fitted), color="#d62728", lw=0.8,
               label="residuals $y - X\\theta$")
@@ -100,9 +100,6 @@ def _draw_fit(path):
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
 
 
 def build():
