@@ -8,8 +8,10 @@ times the median of repeated calls of
 * a hand-written numpy value and gradient (stable forms, as a careful engineer writes them),
 * ``torch.nn.functional`` forward + ``backward()`` on float64 CPU tensors (from_numpy, zero-copy),
 
-all in one process, and prints the times and the ratios symlearn/numpy and symlearn/torch
-(below 1.0 means symlearn is faster). Run: ``python benchmarks/bench_losses.py [--quick]``.
+all in one process, interleaved: every round times one sample of each contender (in a rotated
+order), so a drift of the machine's speed falls on all three alike. It prints the median times and
+the medians of the per-round ratios symlearn/numpy and symlearn/torch (below 1.0 means symlearn is
+faster). Run from a checkout: ``python benchmarks/bench_losses.py [--quick] [--budget SECONDS]``.
 """
 
 from __future__ import annotations
@@ -18,9 +20,15 @@ import argparse
 import statistics
 import time
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-import symlearn.losses as losses
+# The checkout's symlearn, not whichever one is installed: a benchmark measures this tree.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import symlearn.losses as losses  # noqa: E402
 
 CLASSES = 10
 
@@ -81,27 +89,51 @@ def torch_value_and_grad(name):
     return run
 
 
-def median_time(function, args, budget):
+def _calibrate(function, args, sample_seconds):
+    """Calls per timed sample so that one sample takes about ``sample_seconds``."""
     function(*args)  # warm up (and compile, for symlearn)
     start = time.perf_counter()
     function(*args)
     once = max(time.perf_counter() - start, 1e-7)
-    number = max(1, int(0.01 / once))  # each sample takes about 10 ms
-    repeats = max(5, min(51, int(budget / (once * number))))
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            function(*args)
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
+    return max(1, int(sample_seconds / once)), once
+
+
+def interleaved_medians(contenders, args, budget, sample_seconds=0.002):
+    """Median seconds per call of each contender, and the median of the per-round ratios of
+    each contender's time to the first's.
+
+    The contenders run in rounds: each round times one sample of every contender, in an order
+    rotated from round to round, so that a drift in the machine's speed (a shared VM drifts over
+    seconds) falls on all of them alike; the ratios are paired within a round.
+    """
+    names = list(contenders)
+    numbers, round_seconds = {}, 0.0
+    for name in names:
+        numbers[name], once = _calibrate(contenders[name], args, sample_seconds)
+        round_seconds += once * numbers[name]
+    rounds = max(15, min(201, int(budget / round_seconds)))
+    samples = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            function, number = contenders[name], numbers[name]
+            start = time.perf_counter()
+            for _ in range(number):
+                function(*args)
+            samples[name].append((time.perf_counter() - start) / number)
+    medians = {name: statistics.median(samples[name]) for name in names}
+    first = samples[names[0]]
+    ratios = {
+        name: statistics.median(a / b for a, b in zip(first, samples[name])) for name in names[1:]
+    }
+    return medians, ratios, rounds
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller time budget per cell")
+    parser.add_argument("--budget", type=float, default=None, help="seconds per cell (default 2)")
     args = parser.parse_args(argv)
-    budget = 0.2 if args.quick else 1.0
+    budget = args.budget if args.budget is not None else (0.3 if args.quick else 2.0)
     try:
         import torch
 
@@ -110,7 +142,10 @@ def main(argv=None) -> int:
     except ImportError:  # the torch extra is optional
         have_torch = False
     rng = np.random.default_rng(0)
-    header = f"{'loss':<34}{'n':>9}{'symlearn':>12}{'numpy':>12}{'torch':>12}{'sym/np':>9}{'sym/torch':>11}"
+    header = (
+        f"{'loss':<34}{'n':>7}{'symlearn':>11}{'numpy':>11}{'torch':>11}{'sym/np':>8}"
+        f"{'sym/torch':>10}{'rounds':>7}"
+    )
     print(header)
     print("-" * len(header))
     for name in HAND:
@@ -121,18 +156,25 @@ def main(argv=None) -> int:
             reference = HAND[name](x, y)
             assert np.isclose(ours[0], reference[0], rtol=1e-10)
             assert np.allclose(ours[1], reference[1], rtol=1e-9, atol=1e-15)
-            t_ours = median_time(loss.value_and_grad, (x, y), budget)
-            t_numpy = median_time(HAND[name], (x, y), budget)
+            contenders = {"symlearn": loss.value_and_grad, "numpy": HAND[name]}
             if have_torch:
-                t_torch = median_time(torch_value_and_grad(name), (x, y), budget)
-                torch_cells = f"{t_torch * 1e6:>10.1f}us{t_ours / t_torch:>11.2f}"
-            else:
-                torch_cells = f"{'(no torch)':>12}{'-':>11}"
+                contenders["torch"] = torch_value_and_grad(name)
+                value, grad = contenders["torch"](x, y)
+                assert np.isclose(value, reference[0], rtol=1e-10)
+                assert np.allclose(grad, reference[1], rtol=1e-9, atol=1e-15)
+            medians, ratios, rounds = interleaved_medians(contenders, (x, y), budget)
+            torch_time = f"{medians['torch'] * 1e6:>9.1f}us" if have_torch else f"{'-':>11}"
+            torch_ratio = f"{ratios['torch']:>10.2f}" if have_torch else f"{'-':>10}"
             print(
-                f"{name:<34}{n:>9.0e}{t_ours * 1e6:>10.1f}us{t_numpy * 1e6:>10.1f}us"
-                f"{torch_cells[:12]}{t_ours / t_numpy:>9.2f}{torch_cells[12:]}"
+                f"{name:<34}{n:>7.0e}{medians['symlearn'] * 1e6:>9.1f}us"
+                f"{medians['numpy'] * 1e6:>9.1f}us{torch_time}{ratios['numpy']:>8.2f}"
+                f"{torch_ratio}{rounds:>7}",
+                flush=True,
             )
-    print("\nTimes are medians per value+grad call; ratios below 1.0 mean symlearn is faster.")
+    print(
+        "\nTimes are medians per value+grad call over interleaved rounds; the ratios are medians "
+        "of the per-round ratios (below 1.0: symlearn is faster)."
+    )
     return 0
 
 

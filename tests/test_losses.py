@@ -552,3 +552,72 @@ def test_cli_lists_the_catalog(capsys):
     assert r"\sum_{j=1}^{C}" in capsys.readouterr().out
     assert main(["losses", "no_such_loss"]) == 2
     assert "unknown loss 'no_such_loss'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------------
+# The fast path (loss(x, y[, reduction]) on float64 ndarrays) against torch, on inputs it must
+# not get wrong: views with strides, 0-d and empty arrays, value-only and gradient-only calls.
+
+
+def _fast_path_inputs():
+    rng = np.random.default_rng(8)
+    wide = rng.normal(size=(6, 8))
+    return [
+        ("strided", wide[:, ::2], rng.normal(size=(6, 4))),
+        ("transposed", wide.T, rng.uniform(0, 1, (8, 6))),
+        ("0-d", np.array(0.7), np.array(0.2)),
+        ("empty", np.zeros(0), np.zeros(0)),
+    ]
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "binary_cross_entropy_with_logits", "soft_margin_loss"])
+@pytest.mark.parametrize("label, x, y", _fast_path_inputs(), ids=[c[0] for c in _fast_path_inputs()])
+def test_fast_path_equals_torch_on_views_scalars_and_empty_arrays(name, label, x, y):
+    if name == "soft_margin_loss":
+        y = np.where(y > np.median(y) if y.size else y, 1.0, -1.0)
+    case = Case(name, None, label, name)
+    loss = losses.catalog[name]
+    for reduction in REDUCTIONS:
+        expected_value, expected_grad = _torch_value_and_grad(case, (x, y), {}, reduction)
+        with np.errstate(invalid="ignore"):  # the mean of nothing is nan, as in torch
+            value, grad = loss.value_and_grad(x, y, reduction=reduction)
+            only_value, only_grad = loss(x, y, reduction=reduction), loss.grad(x, y, reduction=reduction)
+        for ours in (value, only_value):
+            np.testing.assert_allclose(ours, expected_value, rtol=RTOL, atol=RTOL)
+        for ours in (grad, only_grad):
+            assert np.shape(ours) == np.shape(x)
+            np.testing.assert_allclose(ours, expected_grad, rtol=RTOL, atol=RTOL)
+
+
+def test_fast_path_still_rejects_bad_shapes_and_takes_other_dtypes_the_general_way():
+    x = np.zeros(3)
+    with pytest.raises(ValueError, match=r"target has shape \(2,\); expected \(3,\)"):
+        losses.mse_loss.value_and_grad(x, np.zeros(2))
+    with pytest.raises(ValueError, match="reduction='avg'"):
+        losses.mse_loss(x, x, reduction="avg")
+    # float32 and lists are converted (the general path), as float64 results.
+    value, grad = losses.mse_loss.value_and_grad(np.ones(3, np.float32), [0.0, 0.0, 0.0])
+    assert value == 1.0 and grad.dtype == np.float64 and np.all(grad == 2.0 / 3)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8])
+def test_cross_entropy_fast_path_labels_of_any_integer_type(dtype):
+    rng = np.random.default_rng(9)
+    logits = 3 * rng.normal(size=(5, 4))
+    labels = rng.integers(0, 4, 5).astype(dtype)
+    case = Case("cross_entropy", None, "dtype", "cross_entropy")
+    for reduction in REDUCTIONS:
+        expected_value, expected_grad = _torch_value_and_grad(
+            case, (logits, labels.astype(np.int64)), {}, reduction
+        )
+        value, grad = losses.cross_entropy.value_and_grad(logits, labels, reduction=reduction)
+        close(value, expected_value)
+        close(grad, expected_grad)
+    bad = labels.copy()
+    bad[2] = 4
+    with pytest.raises(ValueError, match="class index 4"):
+        losses.cross_entropy(logits, bad)
+    if np.issubdtype(dtype, np.signedinteger):
+        bad[2] = -1  # a negative label is not an index from the end
+        with pytest.raises(ValueError, match="class index -1"):
+            losses.cross_entropy(logits, bad)

@@ -102,3 +102,19 @@ def test_expm1_keeps_other_terms():
     f = lambdify_stable([a, b], sp.exp(a) - 1 + b)
     np.testing.assert_allclose(f(1e-20, 2.0), 2.0 + 1e-20, rtol=1e-16)
     assert "expm1" in StableNumPyPrinter().doprint(sp.exp(a) - 1 + b)
+
+
+def test_elementsum_and_inner_are_reductions_over_every_element():
+    """Sums of a compiled loss: elementsum as a sum, inner as one dot product, over n-d arrays."""
+    from symlearn.losses._functions import elementsum, inner
+
+    u, v = sp.symbols("u v", real=True)
+    f = lambdify_stable([u, v], [elementsum(u - v), 3 * inner(u, v), inner(u - v, u - v)])
+    source = inspect.getsource(f)
+    assert "vdot(" in source and ".sum()" in source
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    total, dot, square = f(x, y)
+    assert total == pytest.approx(float(np.sum(x) - np.sum(y)), rel=1e-12)
+    assert dot == pytest.approx(3 * float(np.sum(x * y)), rel=1e-12)
+    assert square == pytest.approx(float(np.sum((x - y) ** 2)), rel=1e-12)

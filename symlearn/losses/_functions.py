@@ -2,7 +2,10 @@ r"""SymPy functions the loss catalog needs beyond :mod:`symlearn.functions`.
 
 * :class:`xlogy` -- $x \log y$ with the convention $0 \log 0 = 0$ (``torch.xlogy``), the entropy
   term of the KL divergence;
-* :class:`logsumexp` -- $\log \sum_i e^{a_i}$, the normalizer of softmax cross-entropy.
+* :class:`logsumexp` -- $\log \sum_i e^{a_i}$, the normalizer of softmax cross-entropy;
+* :class:`elementsum` and :class:`inner` -- $\sum_i u_i$ and $\sum_i u_i v_i$ over every element
+  of an array: the reduction of a compiled loss, written into the compiled expression so that a
+  sum of products is one BLAS dot product and no elementwise product is formed.
 
 Each declares ``fdiff`` (so ``sympy.diff`` applies the chain rule through it), a rewrite to
 elementary functions (so the derivation checks can compare forms), and ``_latex``. Stable numpy
@@ -14,7 +17,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
-__all__ = ["xlogy", "logsumexp", "softmax"]
+__all__ = ["xlogy", "logsumexp", "softmax", "elementsum", "inner"]
 
 
 class xlogy(sp.Function):
@@ -85,3 +88,25 @@ class logsumexp(sp.Function):
 def softmax(k: int, *args):
     r"""$\operatorname{softmax}_k(a) = e^{a_k - \operatorname{logsumexp}(a)}$ (``k`` counts from 0)."""
     return sp.exp(args[k] - logsumexp(*args))
+
+
+class elementsum(sp.Function):
+    r"""$\sum_i u_i$ over every element of the array $u$ (printed ``(u).sum()``)."""
+
+    nargs = 1
+
+    def _latex(self, printer, exp=None):
+        body = rf"\sum_i {printer.parenthesize(self.args[0], 1000)}_i"
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+
+class inner(sp.Function):
+    r"""$\langle u, v\rangle = \sum_i u_i v_i$ over every element of two arrays of one shape
+    (printed ``numpy.vdot(u, v)``, one BLAS call that forms no product array)."""
+
+    nargs = 2
+
+    def _latex(self, printer, exp=None):
+        u, v = (printer._print(a) for a in self.args)
+        body = rf"\left\langle {u}, {v}\right\rangle"
+        return body if exp is None else rf"{body}^{{{exp}}}"

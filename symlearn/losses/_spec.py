@@ -29,6 +29,13 @@ import sympy as sp
 __all__ = ["Loss", "LossSpec", "Check", "resolve_reduction", "as_float_array"]
 
 REDUCTIONS = ("none", "mean", "sum")
+_REDUCTION_ONLY = frozenset({"reduction"})
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _QUIET():
+    """A branch not taken may divide by zero or overflow (np.where evaluates both)."""
+    return np.errstate(divide="ignore", invalid="ignore", over="ignore")
 
 
 def resolve_reduction(size_average, reduce, reduction, allowed=REDUCTIONS) -> str:
@@ -122,6 +129,9 @@ class LossSpec:
             per-element loss and its derivative when that option is true.
         structured: numpy implementation ``(bound, reduction, want_value, want_grad) ->
             (value, grad)`` for losses that are not elementwise.
+        fast: for a structured loss, ``(input, target, reduction, want_value, want_grad) ->
+            (value, grad)`` or ``None``: the common call ``loss(input, target[, reduction=...])``
+            without binding arguments; ``None`` (inputs it does not handle) takes the general path.
         torch: the twin's dotted name, or ``None``.
         reductions: the reductions it accepts.
         kink: one sentence on the subgradient convention at kinks, or ``""``.
@@ -148,6 +158,7 @@ class LossSpec:
     domain: Mapping = field(default_factory=dict)
     numeric_domain: Mapping = field(default_factory=dict)
     structured: Callable | None = None
+    fast: Callable | None = None
     torch: str | None = None
     reductions: tuple = REDUCTIONS
     kink: str = ""
@@ -172,7 +183,35 @@ class _Kernel(NamedTuple):
     grad: Callable
     both: Callable
     quiet: bool  # evaluate under np.errstate: a branch not taken may divide by zero or overflow
-    square: Callable | None  # (base, scale * grad) when the value is base**2: sum it as a dot
+    # For plain losses: scale * (the sum of the value), with and without scale * grad; see
+    # summed_value. None when not compiled.
+    reduced_both: Callable | None
+    reduced_value: Callable | None
+
+
+def summed_value(value, arrays):
+    r"""The value summed over the elements, written so that it is never formed element by element:
+    a term $c\,u\,v$ with two array factors ($u = v$ for a square) becomes
+    $c \langle u, v\rangle$, one BLAS dot product; any other term $c\,t$ becomes $c \sum_i t_i$.
+
+    ``None`` when a term holds no array (its sum would need the element count).
+    """
+    from ._functions import elementsum, inner
+
+    arrays = set(arrays)
+    total = sp.S.Zero
+    for term in sp.Add.make_args(sp.sympify(value)):
+        coefficient, factors = term.as_coeff_mul()
+        body = sp.Mul(*factors)
+        if not body.free_symbols & arrays:
+            return None
+        if body.is_Pow and body.exp == 2:
+            total += coefficient * inner(body.base, body.base)
+        elif len(factors) == 2 and all(f.free_symbols & arrays for f in factors):
+            total += coefficient * inner(*factors)
+        else:
+            total += coefficient * elementsum(body)
+    return total
 
 
 def _share_softplus(exprs):
@@ -255,6 +294,7 @@ class Loss:
             and not spec.flags and not spec.checks and spec.mean_over == "elements"
         )
         self._optional = tuple(spec.optional_arrays) + (("weight",) if spec.weight else ())
+        self._plain_kernel: _Kernel | None = None  # compiled on the first plain call
 
     def __repr__(self) -> str:
         return f"<Loss {self.name}{self.__signature__}>"
@@ -279,15 +319,39 @@ class Loss:
 
     # -- numbers -----------------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        return self._evaluate(args, kwargs, True, False)[0]
+        return self._dispatch(args, kwargs, True, False)[0]
 
     def grad(self, *args, **kwargs) -> np.ndarray:
         """The gradient with respect to the first argument (same arguments as the loss)."""
-        return self._evaluate(args, kwargs, False, True)[1]
+        return self._dispatch(args, kwargs, False, True)[1]
 
     def value_and_grad(self, *args, **kwargs):
         """``(value, grad)`` in one evaluation."""
-        return self._evaluate(args, kwargs, True, True)
+        return self._dispatch(args, kwargs, True, True)
+
+    def _dispatch(self, args, kwargs, want_value, want_grad):
+        # The fast path: loss(x, y) or loss(x, y, reduction=...). For a plain loss with two
+        # float64 ndarrays it needs no argument binding and no conversion, only the shape check
+        # (in _plain_arrays); a structured loss's ``fast`` does its own cheap checks. At n = 1e3
+        # the general path's Python work costs as much as the arithmetic. Anything else (options,
+        # legacy arguments, lists, other dtypes) goes the general way, which validates and
+        # converts.
+        if len(args) == 2 and (not kwargs or kwargs.keys() == _REDUCTION_ONLY):
+            reduction = kwargs["reduction"] if kwargs else "mean"
+            if reduction in REDUCTIONS:
+                x, y = args
+                if self._plain:
+                    # ``is``: the native float64 dtype is a singleton; others go the general way.
+                    if (
+                        type(x) is np.ndarray and type(y) is np.ndarray
+                        and x.dtype is _FLOAT64 is y.dtype
+                    ):
+                        return self._plain_arrays(x, y, reduction, want_value, want_grad)
+                elif self.spec.fast is not None and reduction in self.spec.reductions:
+                    result = self.spec.fast(x, y, reduction, want_value, want_grad)
+                    if result is not None:
+                        return result
+        return self._evaluate(args, kwargs, want_value, want_grad)
 
     def _evaluate(self, args, kwargs, want_value, want_grad):
         spec = self.spec
@@ -338,41 +402,64 @@ class Loss:
                 or any(p.exp.is_negative for p in e.atoms(sp.Pow))
                 for e in (value, grad)
             )
-            square = None
-            if value.is_Pow and value.exp == 2:  # sum of squares = dot product (one BLAS call)
-                square = _compile(args, [value.base, grad_c])
+            reduced_both = reduced_value = None
+            total = summed_value(value, spec.symbols) if self._plain and not present else None
+            if total is not None:
+                reduced_both = _compile(args, _share_softplus([scale * total, scale * grad]))
+                reduced_value = _compile(args, [scale * total])
             kernel = _Kernel(
-                _compile(args, [value]), _compile(args, [scale * grad]), both, quiet, square
+                _compile(args, [value]), _compile(args, [scale * grad]), both, quiet,
+                reduced_both, reduced_value,
             )
             self._kernels[(present, flags)] = kernel
         return kernel
 
     def _plain_elementwise(self, bound, reduction, want_value, want_grad):
         first, second = self.spec.arrays
-        x = as_float_array(bound[first], first)
-        y = as_float_array(bound[second], second)
+        return self._plain_arrays(
+            as_float_array(bound[first], first), as_float_array(bound[second], second),
+            reduction, want_value, want_grad,
+        )
+
+    def _plain_arrays(self, x, y, reduction, want_value, want_grad):
+        """The plain elementwise loss of two float64 arrays: one shape comparison, then the
+        compiled kernel. With a reduction, the compiled value is the sum itself (a dot product
+        for a product or a square, see :func:`summed_value`), never formed element by element."""
         if x.shape != y.shape:
+            first, second = self.spec.arrays
             raise ValueError(
                 f"{second} has shape {y.shape}; expected {x.shape}, the shape of {first}"
             )
-        size = x.size
-        scale = (1.0 / size if size else math.nan) if reduction == "mean" else 1.0
-        kernel = self._kernels.get(((), ())) or self._kernel((), ())
-        if kernel.square is not None and reduction != "none" and want_value and x.ndim == 1:
-            base, grad = kernel.square(x, y, 1.0, scale)
-            return np.dot(base, base) * scale, grad
-        if kernel.quiet:
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        kernel = self._plain_kernel or self._compile_plain_kernel()
+        scale = 1.0
+        if reduction == "mean":
+            scale = 1.0 / x.size if x.size else math.nan
+        quiet = _QUIET() if kernel.quiet else None
+        if quiet is not None:
+            quiet.__enter__()
+        try:
+            if want_value and reduction != "none" and kernel.reduced_both is not None:
+                if not want_grad:
+                    return kernel.reduced_value(x, y, 1.0, scale)[0], None
+                value, grad = kernel.reduced_both(x, y, 1.0, scale)
+            elif want_value:
                 value, grad = kernel.both(x, y, 1.0, scale)
-        else:
-            value, grad = kernel.both(x, y, 1.0, scale)
-        if want_value and reduction != "none":
-            value = value.sum() * scale
-        elif want_value and np.shape(value) != x.shape:
-            value = np.array(np.broadcast_to(value, x.shape))
-        if want_grad and np.shape(grad) != x.shape:
+                if reduction != "none":
+                    value = value.sum() * scale
+                elif np.shape(value) != x.shape:
+                    value = np.array(np.broadcast_to(value, x.shape))
+            else:
+                value, (grad,) = None, kernel.grad(x, y, 1.0, scale)
+        finally:
+            if quiet is not None:
+                quiet.__exit__(None, None, None)
+        if want_grad and (type(grad) is not np.ndarray or grad.shape != x.shape):
             grad = np.array(np.broadcast_to(grad, x.shape))
         return value, grad
+
+    def _compile_plain_kernel(self) -> _Kernel:
+        self._plain_kernel = self._kernel((), ())
+        return self._plain_kernel
 
     def _elementwise(self, bound, reduction, want_value, want_grad):
         spec = self.spec

@@ -92,7 +92,7 @@ def _cross_entropy(bound, reduction, want_value, want_grad):
     if (
         z.ndim == 2 and bound["weight"] is None and not bound["label_smoothing"]
         and target.dtype.kind in "iu" and target.shape == z.shape[:1] and target.size
-        and 0 <= target.min() and target.max() < z.shape[1]
+        and _labels_in_range(target, z.shape[1])
     ):
         return _cross_entropy_plain(z, target, reduction, want_value, want_grad)
     zt = _classes_last(z)
@@ -150,20 +150,55 @@ def _cross_entropy(bound, reduction, want_value, want_grad):
     return _finish(loss, grad, reduction, w_t.sum(), want_value, want_grad)
 
 
+def _labels_in_range(target, classes) -> bool:
+    """All integer labels in [0, classes): one reduction (a negative signed label read as
+    unsigned is larger than any class count)."""
+    if target.dtype.kind == "i":
+        target = target.view(_UNSIGNED[target.dtype.itemsize])
+    return bool(np.maximum.reduce(target, axis=None) < classes)
+
+
+_UNSIGNED = {np.dtype(t).itemsize: np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64)}
+_FLOAT64 = np.dtype(np.float64)
+
+
+def _cross_entropy_fast(z, target, reduction, want_value, want_grad):
+    """``cross_entropy(input, target[, reduction])`` on a float64 (N, C) array and N in-range
+    integer labels, or ``None`` for anything else (the general path then validates)."""
+    if (
+        type(z) is np.ndarray and type(target) is np.ndarray and z.ndim == 2
+        and z.dtype is _FLOAT64 and target.dtype.kind in "iu"
+        and target.shape == z.shape[:1] and target.size and _labels_in_range(target, z.shape[1])
+    ):
+        return _cross_entropy_plain(z, target, reduction, want_value, want_grad)
+    return None
+
+
 def _cross_entropy_plain(z, target, reduction, want_value, want_grad):
     """The common case, (N, C) logits and in-range labels without options: the same formula
-    with row indexing, which costs less than the general path's gathers at small N."""
+    with row indexing, which costs less than the general path's gathers at small N. The
+    exponentials overwrite the shifted logits, and the gradient's scale (softmax / N for 'mean')
+    is folded into one multiplication by ``scale / total`` per row."""
     n = z.shape[0]
-    shifted = z - z.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    total = exp.sum(axis=1, keepdims=True)
     rows = np.arange(n)
-    loss = np.log(total[:, 0]) - shifted[rows, target]
+    shifted = z - z.max(axis=1, keepdims=True)
+    picked = shifted[rows, target]  # a copy: fancy indexing
+    exp = np.exp(shifted, out=shifted)
+    total = exp.sum(axis=1)
+    scale = 1.0 / n if reduction == "mean" else 1.0
+    value = None
+    if want_value:
+        log_total = np.log(total)
+        if reduction == "none":
+            value = log_total - picked
+        else:
+            value = (log_total.sum() - picked.sum()) * scale
     grad = None
     if want_grad:
-        grad = exp / total
-        grad[rows, target] -= 1.0
-    return _finish(loss, grad, reduction, n, want_value, want_grad)
+        exp *= (scale / total)[:, None]
+        exp[rows, target] -= scale
+        grad = exp
+    return value, grad
 
 
 def _nll_loss(bound, reduction, want_value, want_grad):
@@ -433,6 +468,7 @@ SPECS = [
         symbols=(),
         expr=sp.log(sp.Sum(sp.exp(_z[_j]), (_j, 1, _C))) - _z[_label],
         structured=_cross_entropy,
+        fast=_cross_entropy_fast,
         torch="torch.nn.functional.cross_entropy",
         domain={
             "input": "logits, (N, C) or (C,) or (N, C, d1, ...)",

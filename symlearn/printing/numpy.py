@@ -21,6 +21,8 @@ SymPy expression            printed as
 ``xlogy(x, y)``             ``x*log(y)``, and ``0`` where ``x == 0``
 ``Heaviside(u, h0)``        ``heaviside(u, h0)``
 ``Max(a, b)``               ``maximum(a, b)``
+``elementsum(u)``           ``(u).sum()``
+``inner(u, v)``             ``vdot(u, v)`` (a sum of products as one BLAS call)
 ==========================  =========================================
 
 ``logaddexp`` subtracts the largest argument before exponentiating, so they are
@@ -129,3 +131,10 @@ class StableNumPyPrinter(NumPyPrinter):
             return super()._print_Min(expr)
         a, b = (self._print(x) for x in expr.args)
         return f"{self._np('minimum')}({a}, {b})"
+
+    def _print_elementsum(self, expr) -> str:
+        return f"({self._print(expr.args[0])}).sum()"
+
+    def _print_inner(self, expr) -> str:
+        u, v = (self._print(a) for a in expr.args)
+        return f"{self._np('vdot')}({u}, {v})"
