@@ -621,3 +621,31 @@ def test_cross_entropy_fast_path_labels_of_any_integer_type(dtype):
         bad[2] = -1  # a negative label is not an index from the end
         with pytest.raises(ValueError, match="class index -1"):
             losses.cross_entropy(logits, bad)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_ctc_impossible_alignment_without_zero_infinity_matches_torch(reduction):
+    """p = 0 has no gradient: torch's CPU kernel gives NaN at the sample's used steps (t <
+    input_length) and 0 beyond; the other sample's gradient is unaffected."""
+    torch = pytest.importorskip("torch", reason="the torch extra is not installed")
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(10)
+    log_probs = np.log(_softmax_rows(rng.normal(size=(5, 2, 4))))
+    targets = np.array([[1, 1, 2], [1, 2, 3]])  # 1,1,2 needs 4 steps; sample 0 has 3
+    input_lengths, target_lengths = np.array([3, 5]), np.array([3, 3])
+    lp = torch.tensor(log_probs, requires_grad=True)
+    out = F.ctc_loss(lp, torch.tensor(targets), torch.tensor(input_lengths),
+                     torch.tensor(target_lengths), reduction=reduction, zero_infinity=False)
+    out.sum().backward()
+    expected = lp.grad.numpy()
+    assert np.all(np.isnan(expected[:3, 0])) and np.all(expected[3:, 0] == 0)  # torch's convention
+    value, grad = losses.ctc_loss.value_and_grad(
+        log_probs, targets, input_lengths, target_lengths, reduction=reduction
+    )
+    np.testing.assert_array_equal(np.isnan(grad), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(value), np.isinf(out.detach().numpy()))
+    close(grad[:, 1], expected[:, 1])
+    np.testing.assert_array_equal(grad[3:, 0], 0.0)
+    if reduction == "none":
+        close(value[1], out.detach().numpy()[1])

@@ -9,7 +9,10 @@ around and between its labels ($|l'| = 2S + 1$) and $y_t(c) = e^{\text{log\_prob
         + [l'_s \ne \text{blank},\ l'_s \ne l'_{s-2}]\,\alpha_{t-1}(s-2)\big),
     \qquad p(l \mid x) = \alpha_{T-1}(|l'| - 1) + \alpha_{T-1}(|l'| - 2).
 
-Everything is computed in log space (``numpy.logaddexp``). The gradient is PyTorch's:
+Everything is computed in log space (``numpy.logaddexp``). A target that no alignment of the
+input can produce (too long, or repeated labels without room for the blank between them) has
+$p = 0$: its loss is $+\infty$ and, as in PyTorch's CPU kernel, its gradient is NaN at every used
+step (0 with ``zero_infinity=True``, which also makes the loss 0). The gradient is PyTorch's:
 $\text{grad}[t, c] = y_t(c) - \frac{1}{p\,y_t(c)} \sum_{s: l'_s = c} \alpha_t(s)\beta_t(s)$, which is
 the gradient with respect to the logits $z$ when ``log_probs = log_softmax(z)`` (the term $y_t(c)$
 is what the log-softmax adds); its document derives both on a tiny alphabet.
@@ -161,8 +164,13 @@ def ctc_loss(bound, reduction, want_value, want_grad):
             grad = np.exp(log_probs) - np.where(gathered > 0, share, 0.0)
         time_used = np.arange(steps)[:, None] < input_lengths[None, :]
         grad = np.where(time_used[..., None], grad, 0.0)
-        if zero_infinity:
-            grad = np.where(infinite[None, :, None], 0.0, grad)
+        # An impossible alignment (p = 0, loss +inf) has no gradient. PyTorch's CPU kernel
+        # (torch 2.13, ctc_loss_backward_cpu_template) computes exp(log(0) + inf - log_probs),
+        # i.e. NaN, at every step t < input_length, and 0 beyond: the same here, so that such a
+        # sample cannot train silently. zero_infinity=True makes its loss and gradient 0.
+        grad = np.where(
+            infinite[None, :, None] & time_used[..., None], 0.0 if zero_infinity else np.nan, grad
+        )
         if reduction == "mean":
             grad = grad / (np.maximum(target_lengths, 1) * batch)[None, :, None]
         if unbatched:

@@ -230,8 +230,10 @@ def _ctc_document(spec) -> Derivation:
     return doc.text(
         "In general symlearn runs the alpha and beta recursions in log space (`numpy.logaddexp`), "
         "vectorized over the batch; `'mean'` divides each sample's loss by its target length and "
-        "averages over the batch, and `zero_infinity` replaces impossible alignments' infinite "
-        "losses (and their gradients) by zero."
+        "averages over the batch. A target that no alignment can produce (longer than the "
+        "input allows) has $p = 0$ and the loss $+\\infty$, which has no gradient: as PyTorch's "
+        "CPU kernel does, symlearn returns NaN for that sample's gradient at every used step, so "
+        "it cannot train silently; `zero_infinity=True` replaces the loss and its gradient by 0."
     )
 
 
