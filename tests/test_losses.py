@@ -649,3 +649,53 @@ def test_ctc_impossible_alignment_without_zero_infinity_matches_torch(reduction)
     np.testing.assert_array_equal(grad[3:, 0], 0.0)
     if reduction == "none":
         close(value[1], out.detach().numpy()[1])
+
+
+# --------------------------------------------------------------------------------------------------
+# The worked example in each document, against torch or an independent numpy reference
+
+# Per element (or per row, for the distances), written here from the definitions.
+EXAMPLE_REFERENCES = {
+    "mean_squared_log_error": lambda a: (np.log1p(a[0]) - np.log1p(a[1])) ** 2,
+    "mean_absolute_percentage_error": lambda a: np.abs(a[0] - a[1]) / np.abs(a[1]),
+    "logistic_loss": lambda a: np.log1p(np.exp(-a[1] * a[0])),
+    "hinge_loss": lambda a: np.maximum(0.0, 1 - a[1] * a[0]),
+    "linf_distance": lambda a: np.abs(a[0] - a[1]).max(axis=-1),
+    "minkowski_distance": lambda a: (np.abs(a[0] - a[1]) ** 3).sum(-1) ** (1 / 3),
+}
+
+
+def _example_steps(name):
+    document = losses.catalog[name].derivation()
+    blocks = list(document.blocks)
+    start = next(i for i, b in enumerate(blocks) if getattr(b, "title", "") == "A worked example")
+    (steps,) = [b for b in blocks[start:] if hasattr(b, "steps")]
+    return steps.steps
+
+
+@pytest.mark.parametrize("name", list(losses.catalog))
+def test_worked_example_numbers_equal_torch_or_a_numpy_reference(name):
+    from symlearn.losses._documents import worked_example
+
+    example = worked_example(name)
+    kwargs = dict(example.kwargs)
+    reduction = kwargs.pop("reduction", "mean")
+    if name in EXAMPLE_REFERENCES:
+        reference = EXAMPLE_REFERENCES[name]
+        rest = example.args[1:]
+        mean = lambda v: float(np.mean(reference((v, *rest))))  # noqa: E731
+        expected_value = mean(example.args[0])
+        expected_grad = _central_difference(mean, example.args[0].astype(float))
+        tolerance = 1e-8  # finite differences
+    else:
+        case = Case(name, None, "example", name)
+        expected_value, expected_grad = _torch_value_and_grad(case, example.args, kwargs, reduction)
+        tolerance = RTOL
+    expected = [float(expected_value), *np.asarray(expected_grad, dtype=float).reshape(-1)]
+    steps = _example_steps(name)
+    assert len(steps) == len(expected)
+    for step, number in zip(steps, expected):
+        exact, shown = step.claim
+        assert step.result.passed and step.result.method == "rounded"
+        assert float(sp.N(exact, 30)) == pytest.approx(number, rel=tolerance, abs=tolerance)
+        assert abs(float(shown) - number) <= 0.5e-6 + 1e-12, (step.lhs, shown, number)

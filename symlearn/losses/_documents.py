@@ -5,9 +5,15 @@ definition and reduction, the derivative by ``sympy.diff``, the step to the text
 place where the compiled function differs from the expression (PyTorch's clamps, its convention at
 kinks, a simpler equal form), every step checked. Losses with structure (cross-entropy, CTC, the
 embedding losses and distances) derive their gradient on a small explicit instance.
+
+Every document ends with a worked example (:data:`EXAMPLES`): the value and gradient at one small
+concrete input, each number a ``Rounded`` step whose exact value SymPy computes from the loss's
+expression, and a build-time check that the compiled function returns the same numbers.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import sympy as sp
 
@@ -15,7 +21,7 @@ from ..derivation import Derivation, Figure, Numeric, Step
 from ..functions import sigmoid
 from ..printing.latex import latex
 
-__all__ = ["build_document", "build_overview", "document_name"]
+__all__ = ["EXAMPLES", "build_document", "build_overview", "document_name", "worked_example"]
 
 _REDUCTION_TEXT = (
     "Reductions (PyTorch's): `'none'` returns every element's loss, `'sum'` their sum $L = "
@@ -51,8 +57,10 @@ def _start(spec) -> Derivation:
 
 def build_document(spec) -> Derivation:
     if spec.structured is not None:
-        return _STRUCTURED[spec.name](spec)
-    return _elementwise_document(spec)
+        doc = _STRUCTURED[spec.name](spec)
+    else:
+        doc = _elementwise_document(spec)
+    return _worked_example_section(doc, spec)  # every loss has one: a KeyError names a new loss
 
 
 def _elementwise_document(spec) -> Derivation:
@@ -421,4 +429,222 @@ def build_overview() -> Derivation:
             _draw_overview,
             requires="matplotlib",
         )
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# A worked example per loss: the value and gradient at one small concrete input, exact from SymPy
+
+
+#: One small input per loss, ``name -> (args, kwargs)``. Floats are dyadic (exact in binary), so
+#: the arrays handed to the compiled function, to PyTorch and to SymPy hold the same numbers.
+EXAMPLES: dict = {
+    "mse_loss": (([0.5, -1.0, 2.0], [1.0, 0.5, 1.5]), {}),
+    "l1_loss": (([0.5, -1.0, 2.0], [1.0, 0.5, 1.5]), {}),
+    "huber_loss": (([0.5, -1.0, 3.0], [1.0, 0.5, 1.5]), {}),
+    "smooth_l1_loss": (([0.5, -1.0, 3.0], [1.0, 0.5, 1.5]), {}),
+    "cross_entropy": (([[0.5, -1.0, 2.0]], [2]), {}),
+    "nll_loss": (([[-1.5, -0.5, -2.0]], [1]), {}),
+    "binary_cross_entropy": (([0.25, 0.5, 0.875], [0.0, 1.0, 1.0]), {}),
+    "binary_cross_entropy_with_logits": (([-1.5, 0.5, 2.0], [0.0, 1.0, 0.75]), {}),
+    "kl_div": (([-1.5, -0.5, -1.0], [0.25, 0.5, 0.25]), {"reduction": "batchmean"}),
+    "hinge_embedding_loss": (([0.5, 2.0, 0.25], [1.0, -1.0, -1.0]), {}),
+    "ctc_loss": (
+        ([[[-1.3862943611198906, -0.2876820724517809]], [[-0.6931471805599453, -0.6931471805599453]]],
+         [[1]], [2], [1]),
+        {},
+    ),
+    "cosine_embedding_loss": (([[1.0, 2.0]], [[2.0, -0.5]], [1.0]), {}),
+    "margin_ranking_loss": (([0.5, -1.0, 2.0], [1.0, 0.5, 1.5], [1.0, -1.0, 1.0]), {}),
+    "soft_margin_loss": (([0.5, -1.0, 2.0], [1.0, -1.0, -1.0]), {}),
+    "multilabel_soft_margin_loss": (([[0.5, -1.0, 2.0]], [[1.0, 0.0, 1.0]]), {}),
+    "triplet_margin_loss": (([[1.0, 0.0]], [[0.5, 0.5]], [[0.0, 0.5]]), {}),
+    "mean_squared_log_error": (([0.5, 1.0, 3.0], [1.0, 0.5, 2.0]), {}),
+    "mean_absolute_percentage_error": (([0.5, -1.0, 2.0], [1.0, 0.5, 1.5]), {}),
+    "linf_distance": (([[1.0, -2.0, 0.5]], [[0.0, 0.5, 0.0]]), {}),
+    "minkowski_distance": (([[1.0, -2.0]], [[0.0, 0.5]]), {"p": 3}),
+    "logistic_loss": (([0.5, -1.0, 2.0], [1.0, -1.0, -1.0]), {}),
+    "hinge_loss": (([0.5, -0.25, 2.0], [1.0, -1.0, -1.0]), {}),
+}
+
+#: What an example's numbers mean, where the arrays alone do not say it.
+_EXAMPLE_NOTES = {
+    "ctc_loss": (
+        "This is the tiny case above: `log_probs` holds $\\log$ of the output probabilities "
+        "$y_1 = (b_1, a_1) = (1/4, 3/4)$ and $y_2 = (1/2, 1/2)$ over (blank, $a$), so "
+        "$p = a_1 a_2 + a_1 b_2 + b_1 a_2 = 7/8$ and $L = -\\log(7/8)$; the gradient is "
+        "PyTorch's, the one in the logits."
+    ),
+    "kl_div": "`'batchmean'` divides the sum by the first axis, 3 here.",
+}
+
+_DIGITS = 6  # decimals shown; the Rounded check holds each to the exact value
+
+
+class WorkedExample(NamedTuple):
+    """The exact value and gradient (SymPy numbers) of a loss at :data:`EXAMPLES`' input."""
+
+    args: tuple  # numpy arrays, as passed to the loss
+    kwargs: dict
+    value: object  # exact SymPy number
+    grad: tuple  # exact SymPy numbers, one per element of the first argument (row-major)
+
+
+def _exact(value):
+    """A float array's entries as exact rationals (they are dyadic, or the nearest doubles)."""
+    import numpy as np
+
+    return [sp.Rational(float(v)) for v in np.asarray(value, dtype=float).reshape(-1)]
+
+
+def _defaults(spec) -> dict:
+    import inspect
+
+    return {k: p.default for k, p in inspect.signature(spec.signature).parameters.items()}
+
+
+def _elementwise_exact(spec, args, kwargs):
+    """Mean (or sum) of ``spec.expr`` over the elements, and its derivative in each element of
+    the first argument (``spec.derivative``, PyTorch's convention at kinks)."""
+    import numpy as np
+
+    options = {**_defaults(spec), **kwargs}
+    values = {symbol: options[name] for name, symbol in spec.options.items()}
+    values.update({s: spec.defaults_for_absent[n] for n, s in spec.optional_arrays.items()})
+    element = sp.sympify(spec.expr).xreplace({k: sp.nsimplify(v) for k, v in values.items()})
+    derivative = sp.sympify(spec.derivative).xreplace({k: sp.nsimplify(v) for k, v in values.items()})
+    columns = [_exact(a) for a in args]
+    shape = np.shape(args[0])
+    count = len(columns[0])
+    reduction = options["reduction"]
+    scale = {"mean": sp.Rational(1, count), "sum": sp.S.One,
+             "batchmean": sp.Rational(1, shape[0])}[reduction]
+    if spec.mean_over == "last" and reduction != "mean":  # the mean over the classes first
+        scale = scale / shape[-1]
+    points = [dict(zip(spec.symbols, row)) for row in zip(*columns)]
+    value = scale * sp.Add(*[element.xreplace(p) for p in points])
+    grad = tuple(scale * derivative.xreplace(p) for p in points)
+    return value, grad
+
+
+def _structured_exact(name, args, kwargs):
+    """The loss of the example written out in SymPy (one sample), differentiated by ``diff``."""
+    first = _exact(args[0])
+    u = sp.symbols(f"u_0:{len(first)}", real=True)
+    if name == "cross_entropy":
+        (label,) = args[1]
+        ell = sp.log(sp.Add(*[sp.exp(v) for v in u])) - u[label]
+    elif name == "nll_loss":
+        (label,) = args[1]
+        ell = -u[label]
+    elif name == "cosine_embedding_loss":
+        b = _exact(args[1])
+        eps = sp.Rational(1, 10**12)  # PyTorch's EPSILON in cosine_embedding_loss
+        cos = sum(ui * bi for ui, bi in zip(u, b)) / sp.sqrt(
+            (sum(ui**2 for ui in u) + eps) * (sum(bi**2 for bi in b) + eps)
+        )
+        ell = 1 - cos  # target 1
+    elif name == "triplet_margin_loss":
+        positive, negative = _exact(args[1]), _exact(args[2])
+        eps = sp.Rational(1, 10**6)
+        distance = lambda v: sp.sqrt(sum((ui - vi + eps) ** 2 for ui, vi in zip(u, v)))  # noqa: E731
+        ell = sp.Max(0, 1 + distance(positive) - distance(negative))
+    elif name == "linf_distance":
+        target = _exact(args[1])
+        ell = sp.Max(*[sp.Abs(ui - ti) for ui, ti in zip(u, target)])
+    elif name == "minkowski_distance":
+        target, p = _exact(args[1]), sp.Integer(kwargs["p"])
+        ell = sp.Add(*[sp.Abs(ui - ti) ** p for ui, ti in zip(u, target)]) ** (1 / p)
+    elif name == "ctc_loss":
+        # T = 2, classes (blank, a), target "a": p = a_1 a_2 + a_1 b_2 + b_1 a_2 with y_t the
+        # softmax of the logits u_t; PyTorch's gradient is the one in the logits.
+        (b1, a1), (b2, a2) = [
+            [sp.exp(v) / (sp.exp(u[2 * t]) + sp.exp(u[2 * t + 1])) for v in u[2 * t: 2 * t + 2]]
+            for t in range(2)
+        ]
+        ell = -sp.log(a1 * a2 + a1 * b2 + b1 * a2)
+    else:
+        raise KeyError(name)
+    point = dict(zip(u, first))
+    value = ell.xreplace(point)
+    grad = tuple(sp.diff(ell, v).xreplace(point) for v in u)
+    return value, grad
+
+
+def worked_example(name: str) -> WorkedExample:
+    """The exact value and gradient of loss ``name`` at its example input (reduction 'mean'
+    unless the example says otherwise)."""
+    import numpy as np
+
+    from . import catalog
+
+    spec = catalog[name].spec
+    raw, kwargs = EXAMPLES[name]
+    args = tuple(
+        np.asarray(a, dtype=np.int64 if name in ("cross_entropy", "nll_loss", "ctc_loss") and i
+                   else np.float64)
+        for i, a in enumerate(raw)
+    )
+    if spec.structured is None:
+        value, grad = _elementwise_exact(spec, args, kwargs)
+    else:
+        value, grad = _structured_exact(name, args, kwargs)
+    return WorkedExample(args, dict(kwargs), value, grad)
+
+
+def _numeric(expr) -> float:
+    from ..derivation import _expand_functions
+
+    return float(sp.N(_expand_functions(sp.sympify(expr)), 30))
+
+
+def _shown(expr):
+    return sp.Float(f"{_numeric(expr):.{_DIGITS}f}")
+
+
+def _worked_example_section(doc: Derivation, spec) -> Derivation:
+    """Append the worked example: each number a :class:`Rounded` step whose exact value comes
+    from the SymPy expression, and a build-time check that the compiled function agrees."""
+    import numpy as np
+
+    from ..derivation import DerivationError, Rounded
+    from . import catalog
+
+    example = worked_example(spec.name)
+    loss = catalog[spec.name]
+    first = spec.arrays[0]
+    shown_args = ", ".join(
+        f"`{n}` = `{np.asarray(a).tolist()}`" for n, a in zip(spec.arrays, example.args)
+    )
+    options = ", ".join(f"`{k}={v!r}`" for k, v in example.kwargs.items())
+    reduction = example.kwargs.get("reduction", "mean")
+    doc = doc.section("A worked example").text(
+        f"At {shown_args}" + (f" with {options}" if options else f" (reduction `'{reduction}'`)")
+        + f": the value $L$ and the gradient with respect to `{first}` (written $x$, indexed "
+        f"from 1), each the exact value from the SymPy expression rounded to {_DIGITS} decimals "
+        "(the check recomputes it)."
+        + (f" {_EXAMPLE_NOTES[spec.name]}" if spec.name in _EXAMPLE_NOTES else "")
+    )
+    L = sp.Symbol("L")
+    steps = [Step(L, _shown(example.value), "the loss", relation="approx",
+                  check=Rounded(_DIGITS), claim=(example.value, _shown(example.value)))]
+    shape = example.args[0].shape
+    for index, exact in zip(np.ndindex(shape), example.grad):
+        label = ",".join(str(i + 1) for i in index)
+        partial = sp.Symbol(rf"\frac{{\partial L}}{{\partial x_{{{label}}}}}")
+        steps.append(Step(partial, _shown(exact), "", relation="approx", check=Rounded(_DIGITS),
+                          claim=(exact, _shown(exact))))
+    doc = doc.steps(*steps)
+    value, grad = loss.value_and_grad(*example.args, **example.kwargs)
+    expected = np.array([_numeric(g) for g in example.grad]).reshape(shape)
+    if not (np.allclose(value, _numeric(example.value), rtol=1e-10, atol=1e-12)
+            and np.allclose(grad, expected, rtol=1e-10, atol=1e-12)):
+        raise DerivationError(
+            f"{spec.name}: the compiled value_and_grad ({value!r}, {np.asarray(grad).tolist()}) "
+            f"differs from the exact example ({_numeric(example.value)!r}, {expected.tolist()})"
+        )
+    twin = "PyTorch's" if spec.torch else "a hand-written numpy reference's"
+    return doc.text(
+        f"symlearn's compiled `value_and_grad` returns these numbers to 10 significant digits "
+        f"(checked when this document is built); the tests compare them with {twin}."
     )
