@@ -1,35 +1,52 @@
 """One Adam step on n parameters: symlearn's compiled step vs hand-written numpy vs torch.optim.Adam.
 
-Each contender does one full step, parameters included (symlearn: ``update`` + ``apply_updates``;
-numpy: the textbook lines below, allocating like symlearn does, and an in-place variant with
-``out=`` as a lower bound; torch: ``optimizer.step()`` with foreach True and False, float64, CPU).
-Median of repeated timings; ratios are against the hand-written (allocating) numpy step.
+Each contender does one full step, parameters included (symlearn: ``update`` + ``params +
+updates``; numpy: the textbook lines below, allocating like symlearn does, and an in-place variant
+with ``out=`` as a lower bound; torch: ``optimizer.step()`` with foreach True and False, float64,
+CPU, one thread). The contenders are interleaved: each repeat times every contender once, in an
+order that rotates from repeat to repeat, so a slow spell on a shared machine hits all of them
+alike. Each cell is the median over the repeats; ratios are medians of the per-repeat ratios to
+the hand-written (allocating) numpy step of the same repeat.
 
-Run: ``python benchmarks/bench_optim.py [--quick]``.
+Run: ``python benchmarks/bench_optim.py [--quick] [--repeats R]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from symlearn import optim
+# Measure the checkout this file sits in, not whatever copy of symlearn is installed: run as a
+# script, Python puts benchmarks/ on the path, not the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from symlearn import optim  # noqa: E402
 
 LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
 
 
-def _median_seconds(step, repeats: int, inner: int) -> float:
-    step()  # warm up (compilation, first allocations)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(inner):
-            step()
-        times.append((time.perf_counter() - start) / inner)
-    return statistics.median(times)
+def _seconds(step, inner: int) -> float:
+    start = time.perf_counter()
+    for _ in range(inner):
+        step()
+    return (time.perf_counter() - start) / inner
+
+
+def interleaved(contenders: dict, repeats: int, inner: int) -> dict[str, list[float]]:
+    """Seconds per step of each contender, one sample per repeat, contenders interleaved."""
+    for step in contenders.values():
+        step()  # warm up (compilation, first allocations)
+    names = list(contenders)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            samples[name].append(_seconds(contenders[name], inner))
+    return samples
 
 
 def symlearn_step(n: int):
@@ -103,39 +120,49 @@ def torch_step(n: int, foreach: bool):
     return step
 
 
+COLUMNS = ["symlearn", "numpy", "numpy in-place", "torch foreach", "torch loop"]
+RATIOS = ["symlearn", "numpy in-place", "torch foreach", "torch loop"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke test)")
+    parser.add_argument("--repeats", type=int, default=None, help="repeats per size (default 21)")
     args = parser.parse_args()
-    repeats = 5 if args.quick else 21
+    print(f"symlearn from {Path(optim.__file__).parents[1]}")
+    repeats = args.repeats or (5 if args.quick else 21)
     try:
         import torch
 
         torch.set_num_threads(1)
     except ImportError:
         torch = None
-    print(f"Adam, one step, float64, median of {repeats} (ratios: time / hand-written numpy)")
-    header = ["n", "symlearn", "numpy", "numpy in-place", "torch foreach", "torch loop",
-              "symlearn/numpy", "torch foreach/numpy", "torch loop/numpy"]
+    print(f"Adam, one step, float64, interleaved, median of {repeats} "
+          "(ratios: median of per-repeat time / hand-written numpy)")
+    header = ["n"] + COLUMNS + [f"{k}/numpy" for k in RATIOS]
     print(" | ".join(f"{h:>14}" for h in header))
     for n in (10**3, 10**4, 10**5, 10**6):
         inner = max(1, 10**5 // n) * (2 if n <= 10**4 else 1)
-        row = {
-            "symlearn": _median_seconds(symlearn_step(n), repeats, inner),
-            "numpy": _median_seconds(numpy_step(n), repeats, inner),
-            "numpy in-place": _median_seconds(numpy_inplace_step(n), repeats, inner),
+        contenders = {
+            "symlearn": symlearn_step(n),
+            "numpy": numpy_step(n),
+            "numpy in-place": numpy_inplace_step(n),
         }
         if torch is not None:
-            row["torch foreach"] = _median_seconds(torch_step(n, True), repeats, inner)
-            row["torch loop"] = _median_seconds(torch_step(n, False), repeats, inner)
-        base = row["numpy"]
+            contenders["torch foreach"] = torch_step(n, True)
+            contenders["torch loop"] = torch_step(n, False)
+        samples = interleaved(contenders, repeats, inner)
+        base = samples["numpy"]
         cells = [f"{n:>14.0e}"] + [
-            f"{row[k] * 1e6:>12.1f}us" if k in row else f"{'-':>14}"
-            for k in ["symlearn", "numpy", "numpy in-place", "torch foreach", "torch loop"]
+            f"{statistics.median(samples[k]) * 1e6:>12.1f}us" if k in samples else f"{'-':>14}"
+            for k in COLUMNS
         ]
-        cells += [f"{row[k] / base:>13.2f}x" if k in row else f"{'-':>14}"
-                  for k in ["symlearn", "torch foreach", "torch loop"]]
-        print(" | ".join(cells))
+        cells += [
+            f"{statistics.median(a / b for a, b in zip(samples[k], base)):>13.2f}x"
+            if k in samples else f"{'-':>14}"
+            for k in RATIOS
+        ]
+        print(" | ".join(cells), flush=True)
 
 
 if __name__ == "__main__":

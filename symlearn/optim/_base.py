@@ -23,6 +23,7 @@ costs nothing per element), and the remaining elementwise expressions are compil
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -92,11 +93,17 @@ class UpdateRule:
             $\Delta\theta_t$ and $\theta_{t+1} = \theta_t + \Delta\theta_t$.
         state: the state variables.
         hyperparameters: hyper-parameter symbol -> value (a Python number).
+        positive: scalar expressions (in $t$ and the hyper-parameters) that are positive for
+            every step and every value the factory accepts, which SymPy cannot prove from the
+            symbols' assumptions alone (``1 - beta_2**(t+1)`` is positive because the factory
+            checks $0 \le \beta_2 < 1$). The compiler uses them to take scalar factors out of
+            square roots (:func:`_factor_scalars_out`).
     """
 
     equations: tuple
     state: tuple[StateVar, ...]
     hyperparameters: Mapping[sp.Symbol, float]
+    positive: tuple = ()
 
     def closed_forms(self) -> dict:
         """Each defined symbol as an expression in the inputs only (substituted in order)."""
@@ -156,6 +163,68 @@ def apply_updates(params, updates):
 # Compilation
 
 
+def _factor_scalars_out(expr, array_symbols: frozenset, positive: tuple = ()):
+    r"""Rewrite ``expr`` so that fewer elementwise operations touch arrays; the value is unchanged.
+
+    Three identities, applied bottom-up:
+
+    * $\sqrt{c\,x} = \sqrt{c}\,\sqrt{x}$ (any power $(c\,x)^p = c^p x^p$) for a scalar
+      factor $c$ proved positive (``positive`` lists the facts SymPy cannot prove itself);
+    * $\dfrac{1}{a + s\,x} = \dfrac{1}{s} \cdot \dfrac{1}{a/s + x}$ for a scalar coefficient
+      $s \ne 0$ of an array term $x$ in a denominator (likewise for any negative power);
+    * $a/d + b/d = (a + b)/d$ for a denominator $d$ shared by terms of a sum (NAdam's two
+      terms over $\sqrt{\hat v} + \epsilon$: one division instead of two products and a
+      reciprocal).
+
+    The scalars that come out join the product's other scalars in one per-step constant
+    (:func:`_hoist_scalars`). Adam's update $k\,m / (\epsilon + \sqrt{c\,v})$ becomes
+    $(k/\sqrt{c})\,m / (\epsilon/\sqrt{c} + \sqrt{v})$: four array passes instead of five.
+    """
+
+    def has_arrays(e) -> bool:
+        return bool(e.free_symbols & array_symbols)
+
+    def denominators(term) -> set:
+        factors = term.args if term.is_Mul else (term,)
+        return {f for f in factors if f.is_Pow and f.exp.is_negative and has_arrays(f.base)}
+
+    def common_denominator(e):
+        found = [denominators(term) for term in e.args]
+        for factor in dict.fromkeys(f for d in found for f in d):  # first-seen order
+            over = [term for term, d in zip(e.args, found) if factor in d]
+            if len(over) > 1:
+                rest = [term for term, d in zip(e.args, found) if factor not in d]
+                return sp.Add(factor * sp.Add(*[term / factor for term in over]), *rest)
+        return e
+
+    def visit(e):
+        if e.is_Atom or not has_arrays(e):
+            return e
+        e = e.func(*[visit(a) for a in e.args])
+        if e.is_Add:
+            e = common_denominator(e)
+        if e.is_Pow and e.base.is_Mul and not e.exp.is_Integer:
+            scalar, array = e.base.as_independent(*array_symbols, as_Add=False)
+            if scalar != 1 and scalar.is_positive:
+                e = scalar**e.exp * array**e.exp
+        if e.is_Pow and e.base.is_Add and e.exp.is_Number and e.exp.is_negative:
+            for term in e.base.args:
+                if not has_arrays(term):
+                    continue
+                coefficient, _ = term.as_independent(*array_symbols, as_Add=False)
+                if coefficient not in (1, -1) and coefficient.is_zero is False:
+                    base = sp.Add(*[t / coefficient for t in e.base.args])
+                    e = coefficient**e.exp * base**e.exp
+                    break
+        return e
+
+    # Each declared fact becomes a positive symbol while rewriting, so that SymPy both proves the
+    # conditions and simplifies the scalars (sqrt(1/d) = 1/sqrt(d) for d > 0).
+    declared = {p: sp.Dummy(positive=True) for p in positive}
+    rewritten = visit(expr.xreplace(declared))
+    return rewritten.xreplace({d: p for p, d in declared.items()})
+
+
 def _hoist_scalars(expr, array_symbols: frozenset, constants: dict):
     """Replace every maximal scalar-only subexpression with free symbols by a constant symbol.
 
@@ -196,6 +265,13 @@ class CompiledStep:
     ``scalars(t, lr, *hyperparameters, *scalar_states)`` returns the per-step constants followed
     by the new scalar states; ``arrays(theta, g, *array_states, *constants)`` returns the update
     followed by the new array states.
+
+    The state NamedTuple is read and written by position, without looking names up (this is
+    the per-step Python overhead, which matters for small parameter arrays):
+    ``read_array_states(state)`` and ``read_scalar_states(state)`` return the current states in
+    the order above, and ``assemble((count + 1, *new_array_states, *new_scalar_states, *state))``
+    returns the new state's fields in the NamedTuple's order (fields the configuration does not
+    use keep their value).
     """
 
     scalars: Callable
@@ -205,11 +281,46 @@ class CompiledStep:
     scalar_state: tuple[StateVar, ...]
     hyper_symbols: tuple
     hyper_values: tuple
+    read_array_states: Callable = field(default=lambda state: (), repr=False)
+    read_scalar_states: Callable = field(default=lambda state: (), repr=False)
+    assemble: Callable = field(default=lambda fields: fields, repr=False)
     source: str = field(default="", repr=False)
 
 
-def compile_rule(rule: UpdateRule) -> CompiledStep:
-    """Compile ``rule`` (see the module docstring for how)."""
+def _getter(positions: Sequence[int]) -> Callable:
+    """``state -> tuple(state[i] for i in positions)``, as one C call."""
+    if not positions:
+        return lambda state: ()
+    if len(positions) == 1:
+        (position,) = positions
+        return lambda state: (state[position],)
+    return operator.itemgetter(*positions)
+
+
+def _state_layout(fields: Sequence[str], array_state, scalar_state) -> dict:
+    """The position-based readers and writer of :class:`CompiledStep` for a state NamedTuple
+    whose field names are ``fields`` (``count`` first)."""
+    fields = list(fields)
+    if not fields:
+        return {}
+    array_index = [fields.index(s.field) for s in array_state]
+    scalar_index = [fields.index(s.field) for s in scalar_state]
+    # Positions in (count + 1, *new_array_states, *new_scalar_states, *old_state):
+    new_position = {0: 0}
+    new_position.update({f: 1 + j for j, f in enumerate(array_index)})
+    new_position.update({f: 1 + len(array_index) + j for j, f in enumerate(scalar_index)})
+    old = 1 + len(array_index) + len(scalar_index)
+    order = [new_position.get(f, old + f) for f in range(len(fields))]
+    return dict(
+        read_array_states=_getter(array_index),
+        read_scalar_states=_getter(scalar_index),
+        assemble=_getter(order),
+    )
+
+
+def compile_rule(rule: UpdateRule, fields: Sequence[str] = ()) -> CompiledStep:
+    """Compile ``rule`` (see the module docstring for how); ``fields`` are the state
+    NamedTuple's field names, in order."""
     from ..compile import lambdify_stable
 
     forms = rule.closed_forms()
@@ -217,8 +328,10 @@ def compile_rule(rule: UpdateRule) -> CompiledStep:
     scalar_state = tuple(s for s in rule.state if s.scalar)
     array_symbols = frozenset({THETA, GRAD, *(s.current for s in array_state)})
     constants: dict = {}
-    array_outputs = [_hoist_scalars(forms[DELTA], array_symbols, constants)]
-    array_outputs += [_hoist_scalars(forms[s.next], array_symbols, constants) for s in array_state]
+    array_outputs = [
+        _hoist_scalars(_factor_scalars_out(form, array_symbols, rule.positive), array_symbols, constants)
+        for form in [forms[DELTA], *(forms[s.next] for s in array_state)]
+    ]
     hyper_symbols = tuple(rule.hyperparameters)
     hyper_values = tuple(float(v) for v in rule.hyperparameters.values())
     scalar_args = [T, LR, *hyper_symbols, *(s.current for s in scalar_state)]
@@ -239,6 +352,7 @@ def compile_rule(rule: UpdateRule) -> CompiledStep:
         scalar_state=scalar_state,
         hyper_symbols=hyper_symbols,
         hyper_values=hyper_values,
+        **_state_layout(fields, array_state, scalar_state),
         source=source,
     )
 
@@ -284,6 +398,9 @@ class Optimizer:
         self.torch_kwargs = dict(torch_kwargs)
         self.summary = summary
         self._compiled: CompiledStep | None = None
+        self._lr_is_schedule = callable(lr)
+        self._lr_value = None if self._lr_is_schedule else float(lr)
+        self._array_update: Callable | None = None
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
@@ -297,12 +414,12 @@ class Optimizer:
     @property
     def compiled(self) -> CompiledStep:
         if self._compiled is None:
-            self._compiled = compile_rule(self.rule)
+            self._compiled = compile_rule(self.rule, self.state_type._fields)
         return self._compiled
 
     def learning_rate(self, t: int) -> float:
         """$\\eta_t$: the schedule's value at step ``t``, or the constant learning rate."""
-        return float(self.lr(t)) if callable(self.lr) else float(self.lr)
+        return float(self.lr(t)) if self._lr_is_schedule else float(self.lr)
 
     def init(self, params):
         """The state before the first step: ``count = 0`` and each state at its initial value."""
@@ -320,39 +437,63 @@ class Optimizer:
 
     def update(self, grads, state, params):
         """One step: ``(updates, new_state)``; see the class docstring for the shapes."""
+        if type(params) is np.ndarray:  # fast path: one array, no tree to walk
+            return (self._array_update or self._compile_array_update())(grads, state, params)
         compiled = self.compiled
-        count = state.count
-        outputs = compiled.scalars(
-            count,
-            self.learning_rate(count),
-            *compiled.hyper_values,
-            *(getattr(state, s.field) for s in compiled.scalar_state),
-        )
-        constants = outputs[: compiled.n_constants]
-        new_scalars = outputs[compiled.n_constants :]
-        values = {"count": count + 1}
-        for var, value in zip(compiled.scalar_state, new_scalars):
-            values[var.field] = float(value)
-        if isinstance(params, np.ndarray):  # fast path: one array, no tree to walk
-            result = compiled.arrays(
-                params, grads, *(getattr(state, s.field) for s in compiled.array_state), *constants
-            )
-            for var, value in zip(compiled.array_state, result[1:]):
-                values[var.field] = value
-            return result[0], state._replace(**values)
+        count = state[0]
+        constants, new_scalars = self._constants(compiled, state)
         g_leaves, structure = tree_flatten(grads)
         p_leaves, _ = tree_flatten(params)
-        state_leaves = [tree_flatten(getattr(state, s.field))[0] for s in compiled.array_state]
+        state_leaves = [tree_flatten(tree)[0] for tree in compiled.read_array_states(state)]
         updates, new_states = [], [[] for _ in compiled.array_state]
         for i, (g, p) in enumerate(zip(g_leaves, p_leaves)):
             result = compiled.arrays(p, g, *(leaves[i] for leaves in state_leaves), *constants)
             updates.append(result[0])
             for j, value in enumerate(result[1:]):
                 new_states[j].append(value)
-        for var, leaves in zip(compiled.array_state, new_states):
-            values[var.field] = tree_unflatten(structure, leaves)
-        new_state = state._replace(**values)
-        return tree_unflatten(structure, updates), new_state
+        new_arrays = [tree_unflatten(structure, leaves) for leaves in new_states]
+        fields = compiled.assemble((count + 1, *new_arrays, *new_scalars, *state))
+        return tree_unflatten(structure, updates), tuple.__new__(self.state_type, fields)
+
+    def _constants(self, compiled: CompiledStep, state) -> tuple[list, list]:
+        """The per-step constants and the new scalar states."""
+        count = state[0]
+        outputs = compiled.scalars(
+            count,
+            self.lr(count) if self._lr_is_schedule else self._lr_value,
+            *compiled.hyper_values,
+            *compiled.read_scalar_states(state),
+        )
+        if not compiled.scalar_state:
+            return outputs, []
+        n = compiled.n_constants
+        return outputs[:n], [float(value) for value in outputs[n:]]
+
+    def _compile_array_update(self) -> Callable:
+        """``update`` for a single array, with everything it needs bound in a closure: for small
+        arrays the step's cost is mostly Python's, and attribute look-ups are a good part of it."""
+        compiled = self.compiled
+        scalars, arrays, hyper = compiled.scalars, compiled.arrays, compiled.hyper_values
+        read_arrays, assemble = compiled.read_array_states, compiled.assemble
+        state_type, new = self.state_type, tuple.__new__
+        if compiled.scalar_state or self._lr_is_schedule:
+
+            def update(grads, state, params):
+                constants, new_scalars = self._constants(compiled, state)
+                result = arrays(params, grads, *read_arrays(state), *constants)
+                fields = assemble((state[0] + 1, *result[1:], *new_scalars, *state))
+                return result[0], new(state_type, fields)
+
+        else:
+            lr = self._lr_value
+
+            def update(grads, state, params):
+                count = state[0]
+                result = arrays(params, grads, *read_arrays(state), *scalars(count, lr, *hyper))
+                return result[0], new(state_type, assemble((count + 1, *result[1:], *state)))
+
+        self._array_update = update
+        return update
 
     def step(self, params, grads, state):
         """Convenience: ``(new_params, new_state)``."""

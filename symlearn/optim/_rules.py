@@ -381,6 +381,11 @@ M_HAT = _sym(r"\hat{m}_{t+1}", real=True)
 V_HAT = _sym(r"\hat{v}_{t+1}", nonnegative=True)
 
 
+#: $1 - \beta^{t+1} > 0$ for $0 \le \beta < 1$ (checked by :func:`_check_betas`) and $t \ge 0$:
+#: facts the compiler may use (see ``UpdateRule.positive``) and SymPy cannot prove itself.
+_BIAS_CORRECTIONS = (1 - BETA1 ** (T + 1), 1 - BETA2 ** (T + 1))
+
+
 def _adam_rule(lr, betas, eps, weight_decay, amsgrad, decoupled) -> UpdateRule:
     if decoupled:
         equations, grad = [], GRAD
@@ -410,7 +415,7 @@ def _adam_rule(lr, betas, eps, weight_decay, amsgrad, decoupled) -> UpdateRule:
         delta = -LR * WEIGHT_DECAY * THETA + delta
     equations += _finish(delta)
     hyper = {BETA1: betas[0], BETA2: betas[1], EPS: eps, WEIGHT_DECAY: weight_decay}
-    return UpdateRule(tuple(equations), tuple(state), hyper)
+    return UpdateRule(tuple(equations), tuple(state), hyper, positive=_BIAS_CORRECTIONS)
 
 
 def adam(
@@ -559,7 +564,7 @@ def nadam(
     )
     return Optimizer(
         "nadam",
-        UpdateRule(tuple(equations), (product, exp_avg, exp_avg_sq), hyper),
+        UpdateRule(tuple(equations), (product, exp_avg, exp_avg_sq), hyper, _BIAS_CORRECTIONS),
         NAdamState,
         {"lr": lr, **kwargs},
         lr,
