@@ -23,12 +23,23 @@ def run(args) -> int:
     unknown = [n for n in args.names if n not in _NAMES]
     if unknown:
         raise UsageError(f"unknown optimizer {unknown[0]!r}; choose from {', '.join(_NAMES)}")
+    try:
+        _print_optimizers(args.names or _NAMES, args.latex)
+    except BrokenPipeError:  # `symlearn optimizers | head`: the reader left; not an error
+        import os
+        import sys
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _print_optimizers(names, as_latex: bool) -> None:
     import sympy as sp
 
     from .. import optim
     from ..printing.latex import latex
 
-    for i, name in enumerate(args.names or _NAMES):
+    for i, name in enumerate(names):
         optimizer = getattr(optim, name)()
         if i:
             print()
@@ -36,12 +47,11 @@ def run(args) -> int:
         print(f"{name}({arguments})  [torch.optim.{optimizer.torch_name}]")
         print(f"  {optimizer.summary}")
         for equation in optimizer.equations:
-            if args.latex:
+            if as_latex:
                 print(f"  {latex(equation.lhs)} = {latex(equation.rhs)}")
             else:
                 plain = {s: sp.Symbol(_plain(s.name)) for s in equation.free_symbols}
                 print(f"  {sp.sstr(equation.lhs.xreplace(plain))} = {sp.sstr(equation.rhs.xreplace(plain))}")
-    return 0
 
 
 def _plain(name: str) -> str:
