@@ -36,6 +36,8 @@ CATALOG = {
                 _optimizer("rmsprop")),
     "adadelta": ("AdaDelta: unit-consistent steps, lr = 1.0", _optimizer("adadelta")),
     "adam": ("Adam: update rule and the bias-correction derivation", _optimizer("adam")),
+    "amsgrad": ("AMSGrad: the maximum of second moments makes the effective step non-increasing",
+                _document("amsgrad_document")),
     "adamw": ("AdamW: decoupled weight decay versus Adam's L2", _optimizer("adamw")),
     "nadam": ("NAdam: Adam with Nesterov momentum, PyTorch's momentum schedule",
               _optimizer("nadam")),
