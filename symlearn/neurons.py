@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from .calculus.matrix import LogSumExp, MatrixGraph, MatSum, compile_graph, elementwise
+from .calculus.matrix import LogSumExp, MatrixGraph, MatSum, compile_forward, compile_graph, elementwise
 from .functions import relu, sigmoid
 
 __all__ = [
@@ -419,33 +419,6 @@ def objective(model: Model, loss, l2: float = 0.0) -> Objective:
 
 def compile_nodes(nodes: Sequence, args: Sequence, outputs: Sequence, *, name: str = "forward"):
     """A numpy function of ``args`` computing ``nodes`` in order and returning ``outputs``
-    (a tuple; $1 \\times 1$ outputs as floats). Printed like
-    :func:`~symlearn.calculus.matrix.compile_graph`'s forward half."""
-    from .printing.matrix import HELPERS, MatrixNumPyPrinter
-
-    dims: dict = {}
-    for a in args:
-        for axis, dim in enumerate(a.shape):
-            if isinstance(dim, sp.Symbol) and dim not in dims:
-                dims[dim] = f"{a.name}.shape[{axis}]"
-    printer = MatrixNumPyPrinter(dims=dims)
-    lines = [f"def {name}({', '.join(a.name for a in args)}):"]
-    for node, definition in nodes:
-        lines.append(f"    {node.name} = {printer.doprint(definition)}")
-        printer = MatrixNumPyPrinter(dims=dims, named={**printer._named, definition: node.name})
-    returned = [
-        f"float(numpy.asarray({o.name}).reshape(-1)[0])" if o.shape == (1, 1) else o.name
-        for o in outputs
-    ]
-    lines.append(f"    return ({', '.join(returned)},)")
-    source = "\n".join(lines) + "\n"
-    namespace: dict = {"numpy": np}
-    exec(compile(HELPERS, "<symlearn:helpers>", "exec"), namespace)
-    exec(compile(source, f"<symlearn:{name}>", "exec"), namespace)  # our printer's code only
-    function = namespace[name]
-    function.__doc__ = (
-        f"{name}({', '.join(a.name for a in args)}) -> ({', '.join(o.name for o in outputs)})\n\n"
-        f"Generated code:\n{source}"
-    )
-    function.source = source
-    return function
+    (a tuple; $1 \\times 1$ outputs as floats); see
+    :func:`~symlearn.calculus.matrix.compile_forward`."""
+    return compile_forward(nodes, args, outputs, name=name)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .calculus.matrix import compile_forward
 from .neurons import Model, Objective, objective
 
 __all__ = ["TrainingError", "History", "FitResult", "fit", "loss_curve"]
@@ -92,13 +93,21 @@ def _evaluate(obj: Objective, params: Mapping, X: np.ndarray, T: np.ndarray) -> 
     """Metrics at ``params`` on inputs ``X`` and the graph's target matrix ``T``."""
     loss, output = obj.evaluate(X, T, *_ordered(obj, params))
     metrics = {"loss": float(loss)}
-    if obj.target_kind == "labels":
-        metrics["accuracy"] = float(np.mean(np.argmax(output, axis=1) == np.argmax(T, axis=1)))
-    elif obj.target_kind == "binary":
-        metrics["accuracy"] = float(np.mean((output > 0) == (T > 0.5)))
+    if obj.target_kind != "values":
+        metrics["accuracy"] = _accuracy(obj, output, _truth(obj, T))
     else:
         metrics["mse"] = float(np.mean((output - T) ** 2))
     return metrics
+
+
+def _truth(obj: Objective, T: np.ndarray) -> np.ndarray:
+    """What a prediction is compared with: class indices, or booleans for binary targets."""
+    return np.argmax(T, axis=1) if obj.target_kind == "labels" else T > 0.5
+
+
+def _accuracy(obj: Objective, output: np.ndarray, truth: np.ndarray) -> float:
+    predicted = np.argmax(output, axis=1) if obj.target_kind == "labels" else output > 0
+    return float(np.mean(predicted == truth))
 
 
 def _check_positive_int(name: str, value) -> None:
@@ -174,6 +183,13 @@ def fit(
     order_rng = np.random.default_rng(seed)
     mask_rng = np.random.default_rng([seed, 1])
     state = optimizer.init(flat)
+    getattr(optimizer, "compiled", None)  # compile the optimizer's step before the clock, too
+    param_views = views(flat)
+    # The training accuracy per epoch needs the outputs only (no loss, no dropout).
+    plain = model.without_dropout()
+    predict = compile_forward(plain.nodes, (plain.input, *plain.params), (plain.output,),
+                              name="predict")
+    truth = _truth(obj, T) if obj.target_kind != "values" else None
     history = History()
     classification = obj.target_kind != "values"
 
@@ -194,7 +210,7 @@ def fit(
             for batch, begin in enumerate(range(0, rows, batch_size), start=1):
                 index = order[begin : begin + batch_size]
                 masks = model.draw_masks(len(index), mask_rng) if model.masks else ()
-                value, grads = loss_and_grad(X[index], T[index], *masks, *views(flat))
+                value, grads = loss_and_grad(X[index], T[index], *masks, *param_views)
                 if not math.isfinite(value):
                     raise TrainingError(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch}; try a "
@@ -204,11 +220,13 @@ def fit(
                 total += value * len(index)
                 gradient = np.concatenate([grads[n].ravel() for n in names])
                 updates, state = optimizer.update(gradient, state, flat)
-                flat = flat + updates
-            current = dict(zip(names, views(flat)))
+                # In place: ``flat`` is fit's own buffer, and the parameter views stay valid.
+                np.add(flat, updates, out=flat)
+            current = dict(zip(names, (v.copy() for v in param_views)))
             history.loss.append(total / rows)
             if classification:
-                history.accuracy.append(_evaluate(obj, current, X, T)["accuracy"])
+                (output,) = predict(X, *param_views)
+                history.accuracy.append(_accuracy(obj, output, truth))
             if validation is not None:
                 metrics = _evaluate(obj, current, X_val, T_val)
                 history.val_loss.append(metrics["loss"])

@@ -421,23 +421,23 @@ def _same(a, b) -> bool:
 # Compilation: forward and backward assignments as one numpy function
 
 
-def compile_graph(graph: MatrixGraph, args: Sequence, wrt: Sequence, *, name: str = "loss_and_grad"):
-    r"""One numpy function ``f(*args) -> (loss, {symbol name: gradient})``.
-
-    Every intermediate and adjoint is computed once, in order; the code is printed by
-    :class:`~symlearn.printing.matrix.MatrixNumPyPrinter`. ``args`` fixes the argument order;
-    dimension symbols are read from the arguments' shapes at run time.
-    """
-    from ..printing.matrix import HELPERS, MatrixNumPyPrinter
-
+def _dimensions(args: Sequence) -> dict:
+    """Dimension symbol -> the code that reads it from an argument's shape (``X.shape[0]``)."""
     dims: dict = {}
     for a in args:
         for axis, d in enumerate(a.shape):
             if isinstance(d, sp.Symbol) and d not in dims:
                 dims[d] = f"{a.name}.shape[{axis}]"
+    return dims
+
+
+def _forward_lines(nodes: Sequence, dims: dict) -> tuple[list, dict]:
+    """The assignments of ``nodes``, in order, and the map definition -> name they set up."""
+    from ..printing.matrix import MatrixNumPyPrinter
+
     named: dict = {}
-    lines = [f"def {name}({', '.join(a.name for a in args)}):"]
-    for node, definition in graph.nodes:
+    lines = []
+    for node, definition in nodes:
         # A row log-sum-exp is computed once under its own name: the backward pass's softmax
         # then costs exp(A - lse) instead of a second max, exp and sum.
         for sub in sp.preorder_traversal(definition):
@@ -448,22 +448,60 @@ def compile_graph(graph: MatrixGraph, args: Sequence, wrt: Sequence, *, name: st
                 named[sub] = temp
         lines.append(f"    {node.name} = {MatrixNumPyPrinter(dims=dims, named=named).doprint(definition)}")
         named[definition] = node.name
+    return lines, named
+
+
+def _define(name: str, args: Sequence, body: list, doc: str):
+    """Execute the printed function (our printer's code, never user text) with the helpers."""
+    from ..printing.matrix import HELPERS
+
+    source = f"def {name}({', '.join(a.name for a in args)}):\n" + "\n".join(body) + "\n"
+    namespace: dict = {"numpy": np}
+    exec(compile(HELPERS, "<symlearn:helpers>", "exec"), namespace)
+    exec(compile(source, f"<symlearn:{name}>", "exec"), namespace)
+    function = namespace[name]
+    shapes = ", ".join(f"{a.name}: {a.shape[0]} x {a.shape[1]}" for a in args)
+    function.__doc__ = (
+        f"{doc}\n\nArguments, in order, with shapes: {shapes}.\n\nGenerated code:\n{source}"
+    )
+    function.source = source
+    return function
+
+
+def _scalar_or_array(symbol) -> str:
+    if symbol.shape == (1, 1):
+        return f"float(numpy.asarray({symbol.name}).reshape(-1)[0])"
+    return symbol.name
+
+
+def compile_graph(graph: MatrixGraph, args: Sequence, wrt: Sequence, *, name: str = "loss_and_grad"):
+    r"""One numpy function ``f(*args) -> (loss, {symbol name: gradient})``.
+
+    Every intermediate and adjoint is computed once, in order; the code is printed by
+    :class:`~symlearn.printing.matrix.MatrixNumPyPrinter`. ``args`` fixes the argument order;
+    dimension symbols are read from the arguments' shapes at run time.
+    """
+    from ..printing.matrix import MatrixNumPyPrinter
+
+    dims = _dimensions(args)
+    lines, named = _forward_lines(graph.nodes, dims)
     printer = MatrixNumPyPrinter(dims=dims, named=named)
     for adjoint, definition in graph.backward(wrt):
         lines.append(f"    {adjoint.name} = {printer.doprint(definition)}")
     grads = ", ".join(f"{s.name!r}: {graph.adjoint(s).name}" for s in wrt)
-    lines.append(f"    return float(numpy.asarray({graph.output.name}).reshape(-1)[0]), {{{grads}}}")
-    source = "\n".join(lines) + "\n"
-    namespace: dict = {"numpy": np}
-    exec(compile(HELPERS, "<symlearn:helpers>", "exec"), namespace)
-    exec(compile(source, f"<symlearn:{name}>", "exec"), namespace)  # our printer's code only
-    function = namespace[name]
-    shapes = ", ".join(f"{a.name}: {a.shape[0]} x {a.shape[1]}" for a in args)
-    function.__doc__ = (
-        f"{name}({', '.join(a.name for a in args)}) -> (loss, gradients)\n\n"
-        f"Arguments, in order, with shapes: {shapes}.\n"
-        f"Gradients with respect to: {', '.join(s.name for s in wrt)}.\n\n"
-        f"Generated code:\n{source}"
+    lines.append(f"    return {_scalar_or_array(graph.output)}, {{{grads}}}")
+    doc = (
+        f"{name}({', '.join(a.name for a in args)}) -> (loss, gradients); gradients with "
+        f"respect to {', '.join(s.name for s in wrt)}."
     )
-    function.source = source
-    return function
+    return _define(name, args, lines, doc)
+
+
+def compile_forward(nodes: Sequence, args: Sequence, outputs: Sequence, *, name: str = "forward"):
+    """A numpy function of ``args`` computing ``nodes`` in order and returning ``outputs`` as a
+    tuple ($1 \\times 1$ outputs as floats): the forward half of :func:`compile_graph`."""
+    dims = _dimensions(args)
+    lines, _ = _forward_lines(nodes, dims)
+    lines.append(f"    return ({', '.join(_scalar_or_array(o) for o in outputs)},)")
+    doc = f"{name}({', '.join(a.name for a in args)}) -> ({', '.join(o.name for o in outputs)})"
+    return _define(name, args, lines, doc)
