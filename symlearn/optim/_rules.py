@@ -418,6 +418,25 @@ def _adam_rule(lr, betas, eps, weight_decay, amsgrad, decoupled) -> UpdateRule:
     return UpdateRule(tuple(equations), tuple(state), hyper, positive=_BIAS_CORRECTIONS)
 
 
+def _adam_family(name, torch_name, summary, lr, betas, eps, weight_decay, amsgrad, decoupled):
+    """Adam and AdamW: the same arguments, checks, state and rule; only the decay differs."""
+    _check_lr(lr)
+    betas = _check_betas(betas)
+    _check_eps(eps)
+    _check_weight_decay(weight_decay)
+    kwargs = dict(betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+    return Optimizer(
+        name,
+        _adam_rule(lr, betas, eps, weight_decay, amsgrad, decoupled=decoupled),
+        AdamState,
+        {"lr": lr, **kwargs},
+        lr,
+        torch_name,
+        {**_lr_value(lr), **kwargs},
+        summary,
+    )
+
+
 def adam(
     lr: float | Callable = 1e-3,
     betas: tuple[float, float] = (0.9, 0.999),
@@ -439,21 +458,8 @@ def adam(
     $\hat v_{t+1}$. ``weight_decay`` is an L2 penalty ($\tilde g_t = g_t + \lambda\theta_t$); for
     decoupled weight decay use :func:`adamw`. Defaults are ``torch.optim.Adam``'s.
     """
-    _check_lr(lr)
-    betas = _check_betas(betas)
-    _check_eps(eps)
-    _check_weight_decay(weight_decay)
-    kwargs = dict(betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
-    return Optimizer(
-        "adam",
-        _adam_rule(lr, betas, eps, weight_decay, amsgrad, decoupled=False),
-        AdamState,
-        {"lr": lr, **kwargs},
-        lr,
-        "Adam",
-        {**_lr_value(lr), **kwargs},
-        "Adam" + (" (AMSGrad)" if amsgrad else "") + ": bias-corrected momentum over RMSProp",
-    )
+    summary = "Adam" + (" (AMSGrad)" if amsgrad else "") + ": bias-corrected momentum over RMSProp"
+    return _adam_family("adam", "Adam", summary, lr, betas, eps, weight_decay, amsgrad, False)
 
 
 def adamw(
@@ -474,21 +480,8 @@ def adamw(
     does not pass through the adaptive scaling, unlike Adam's L2 ``weight_decay``. Defaults are
     ``torch.optim.AdamW``'s (``weight_decay=1e-2``).
     """
-    _check_lr(lr)
-    betas = _check_betas(betas)
-    _check_eps(eps)
-    _check_weight_decay(weight_decay)
-    kwargs = dict(betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
-    return Optimizer(
-        "adamw",
-        _adam_rule(lr, betas, eps, weight_decay, amsgrad, decoupled=True),
-        AdamState,
-        {"lr": lr, **kwargs},
-        lr,
-        "AdamW",
-        {**_lr_value(lr), **kwargs},
-        "AdamW: Adam with decoupled weight decay",
-    )
+    summary = "AdamW: Adam with decoupled weight decay"
+    return _adam_family("adamw", "AdamW", summary, lr, betas, eps, weight_decay, amsgrad, True)
 
 
 #: NAdam's momentum coefficients $\mu_{t+1}$ and $\mu_{t+2}$ (PyTorch's ``mu`` and ``mu_next``).
