@@ -512,14 +512,23 @@ class _Scanner:
 
 
 def _run_parser(canonical: str, origin: list, scanner: _Scanner, lo: int) -> sp.Basic:
-    """Run latex2sympy2_extended on the canonical string; map its errors back to the input."""
-    from latex2sympy2_extended.latex2sympy2 import ConversionConfig, latex2sympy
+    """Run latex2sympy2_extended on the canonical string; map its errors back to the input.
 
-    config = ConversionConfig(lowercase_symbols=False, interpret_as_mixed_fractions=False)
+    Two-stage prediction, as ANTLR recommends for speed: first SLL, which ignores the parser's
+    call stack when predicting and so needs no full-context lookahead (about half of a first
+    parse's time is that lookahead); ANTLR guarantees that an SLL parse either returns the very
+    tree the default (LL) mode returns or reports a syntax error (see the runtime's
+    ``PredictionMode.SLL``). On any error the formula is parsed again in LL mode, whose result
+    or error message is the one that counts, so errors and their columns are LL's.
+    """
     try:
-        # normalization_config=None: the scanner above already normalized, and the parser's own
-        # normalization rewrites text (units, \left...) in ways that would move error columns.
-        return latex2sympy(canonical, normalization_config=None, conversion_config=config)
+        return _convert(canonical, sll=True)
+    except RecursionError:
+        raise scanner.error("expression nested too deeply", lo) from None
+    except Exception:  # noqa: BLE001 - LL decides below, with its own error
+        pass
+    try:
+        return _convert(canonical, sll=False)
     except RecursionError:
         raise scanner.error("expression nested too deeply", lo) from None
     except Exception as error:  # the parser raises bare Exception with a caret diagram
@@ -532,6 +541,24 @@ def _run_parser(canonical: str, origin: list, scanner: _Scanner, lo: int) -> sp.
         if what.startswith("I expected something else") or what.startswith("I don't understand"):
             what = "the formula cannot be read here"
         return _raise(scanner.error(f"{what.rstrip('.')}; expected a well-formed expression", at))
+
+
+def _convert(canonical: str, *, sll: bool) -> sp.Basic:
+    """latex2sympy2_extended's conversion of ``canonical``, predicting in SLL or LL mode."""
+    from antlr4.atn.PredictionMode import PredictionMode
+    from latex2sympy2_extended.latex2sympy2 import ConversionConfig, _Latex2Sympy
+
+    class Converter(_Latex2Sympy):
+        def create_parser(self, latex_str):
+            parser = super().create_parser(latex_str)
+            if sll:
+                parser._interp.predictionMode = PredictionMode.SLL
+            return parser
+
+    config = ConversionConfig(lowercase_symbols=False, interpret_as_mixed_fractions=False)
+    # No normalization: the scanner above already normalized, and the parser's own normalization
+    # rewrites text (units, \left...) in ways that would move error columns.
+    return Converter(config=config).parse(canonical)
 
 
 def _raise(error: Exception):

@@ -4,7 +4,9 @@ Given a loss :math:`L`, a variable :math:`w` and a claimed derivative :math:`C`,
 :math:`T = \partial L / \partial w` from ``sympy.diff``. The decision never solves equations:
 
 1. **Symbolic equivalence.** :math:`T - C`, rewritten to exponentials, expanded and cancelled; if
-   it is identically 0 the claim is *correct* everywhere.
+   it is identically 0 the claim is *correct* everywhere. (Skipped when the first random point of
+   step 2 already shows a confirmed difference: an identity cannot fail at a point of the domain,
+   so the attempt could only cost time.)
 2. **Randomized identity testing.** Otherwise both sides are evaluated with mpmath at 50 significant
    digits at random exact rational points of the domain: points where :math:`L`, :math:`T` and
    :math:`C` are finite and real and every ``assume`` condition holds (so ``1/|x|`` is a correct
@@ -176,12 +178,14 @@ class _Sample:
     claim: sp.Float
 
 
-def _sample(model: _Model, rng: random.Random):
-    """Valid points and the first confirmed disagreement; also counts of where things failed."""
+def _sample(model: _Model, rng: random.Random, target: int = _TARGET, attempts: int = _ATTEMPTS):
+    """Valid points and the first confirmed disagreement; also counts of where things failed.
+    Stops at ``target`` valid points (or earlier, once a disagreement has enough company for
+    the hints)."""
     valid: list[_Sample] = []
     stats = {"loss": 0, "truth": 0, "claim": 0, "assume": 0}
     counterexample = None
-    for attempt in range(_ATTEMPTS):
+    for attempt in range(attempts):
         sizes = {s: sp.Integer(rng.choice(_SUM_SIZES)) for s in model.size_symbols}
         point = {v: _draw(rng) for v in model.variables(sizes)}
         point.update(sizes)
@@ -210,7 +214,7 @@ def _sample(model: _Model, rng: random.Random):
         valid.append(sample)
         if counterexample is not None and len(valid) >= _HINT_POINTS:
             break
-        if len(valid) >= _TARGET:
+        if len(valid) >= target:
             break
     return valid, counterexample, stats
 
@@ -486,12 +490,15 @@ def verify_gradient(
     truth_latex = latex(truth)
     common = dict(derivative=truth, derivative_latex=truth_latex, wrt=plain_name(symbol))
 
-    if _symbolically_zero(truth - claim_expr):
+    model = _Model(loss_expr, truth, claim_expr, conditions)
+    # One random point first (the same point the full sampling below starts with): where the
+    # sides differ there, no identity can hold, and the symbolic attempt is not worth its time.
+    _, differs, _ = _sample(model, random.Random(seed), target=1, attempts=10)
+    if differs is None and _symbolically_zero(truth - claim_expr):
         return Verdict("correct", None, None, None, None,
                        reason="the claim and the true derivative are symbolically identical",
                        **common)
 
-    model = _Model(loss_expr, truth, claim_expr, conditions)
     rng = random.Random(seed)
     valid, counterexample, stats = _sample(model, rng)
 

@@ -56,7 +56,11 @@ Counterexample keys are plain names (w_1, theta, yhat; x[2] for an entry inside 
 '\frac{\partial L}{\partial w_1} = ...' (the claim); --wrt/--claim override the file.
 
 Exit codes: 0 correct, 1 wrong, 3 undetermined, 2 bad input (malformed LaTeX, an unknown or
-invalid symbol, empty input: one sentence on stderr naming the column)."""
+invalid symbol, empty input: one sentence on stderr naming the column).
+
+Speed: the LaTeX parser's prediction tables are cached between calls in ~/.cache/symlearn
+($XDG_CACHE_HOME/symlearn; set SYMLEARN_CACHE_DIR to move it, or to '' to turn it off). The
+first call on a machine builds them (a few seconds); the cache never changes a result."""
 
 _VALUE_OPTIONS = ("--wrt", "--claim", "--assume", "--file", "--loss")
 _FLAGS = ("--json", "-h", "--help")
@@ -144,8 +148,6 @@ def _format_point(point: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..cli import UsageError
-    from ..parse import ParseError
-    from ..verify import verify_gradient
 
     if args.loss is not None and args.loss_option is not None:
         raise UsageError("give the loss once, as LOSS_LATEX")
@@ -162,14 +164,29 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("missing --wrt: expected the variable, e.g. --wrt w_1")
     if claim is None:
         raise UsageError("missing --claim: expected the claimed derivative in LaTeX")
+    if not re.match(r"\s*\\?[A-Za-z]", wrt):
+        # Every variable begins with a letter or a backslash command (w_1, \theta): anything else
+        # is refused here, before SymPy and the parser are loaded (an error should be instant).
+        raise UsageError(f"wrt: {wrt!r} is not a variable name such as w_1, b or \\theta at column 1")
+    from .. import _parser_cache
+    from ..parse import ParseError
+    from ..verify import verify_gradient
+
+    # A command line is a short process: the parser starts from the DFA earlier ones built (and
+    # saves what it adds after the answer is printed).
     try:
-        verdict = verify_gradient(loss, wrt, claim, assume=tuple(args.assume))
+        with _parser_cache.cached():
+            verdict = verify_gradient(loss, wrt, claim, assume=tuple(args.assume))
+            _report(verdict, args.json)
     except ParseError as error:
         raise UsageError(" ".join(str(error).split())) from None
     except RecursionError:
         raise UsageError("the formula is nested too deeply to analyse") from None
+    return {"correct": 0, "wrong": 1, "undetermined": 3}[verdict.verdict]
 
-    if args.json:
+
+def _report(verdict, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(verdict.to_json()))
     else:
         print(f"verdict: {verdict.verdict}")
@@ -184,4 +201,3 @@ def run(args: argparse.Namespace) -> int:
         if verdict.reason and verdict.verdict != "undetermined":
             print(f"how: {verdict.reason}")
     sys.stdout.flush()
-    return {"correct": 0, "wrong": 1, "undetermined": 3}[verdict.verdict]

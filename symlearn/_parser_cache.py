@@ -1,0 +1,438 @@
+r"""A disk cache of the LaTeX parser's prediction DFA, so a short-lived ``symlearn verify`` starts warm.
+
+latex2sympy2_extended's parser is ANTLR's adaptive LL(*): the first time a decision meets a
+lookahead it builds the DFA states that answer it, and that costs more than everything else a
+one-formula process does (0.25 to 0.45 s for a first formula on the reference machine; the same
+formula parses in 5 to 50 ms once the states exist). ANTLR keeps the DFA in class attributes of
+the generated parser for the life of the process, which helps a server and never a command line.
+This module saves those DFAs to a file and loads them at the next start, as ``__pycache__`` does
+for bytecode: :func:`load` before parsing, :func:`save_if_grown` after.
+
+The file is a pickle written with ``persistent_id``: ATN states (the grammar itself, rebuilt by
+the generated parser at import) and the runtime's singletons (the empty prediction context, the
+empty semantic context, the error state) are stored by reference, so only DFA states,
+configurations and prediction contexts are in the file; each parser DFA state's configurations
+are unpickled only when the parser first reads them (see ``_load_parser_dfas``), so loading
+takes milliseconds whatever the file's size. It is read with an unpickler that resolves only
+those references and an allow-list of ANTLR runtime classes (no other global, no function), and
+the file name carries a key of the grammar's generated modules and the runtime version, so a
+changed grammar never meets an old DFA. Every failure (no cache directory, an unreadable, stale
+or corrupt file) is silent and leaves the parser cold, as if there were no cache: the cache can
+make parsing faster, never different (``tests/test_parser_cache.py`` parses the course's
+formulas and malformed ones cold and warm and compares the trees and the error messages).
+
+The directory is ``$SYMLEARN_CACHE_DIR`` if set (an empty value turns the cache off), else
+``$XDG_CACHE_HOME/symlearn`` or ``~/.cache/symlearn``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["cached", "cache_path", "load", "save_if_grown", "warm_up", "dfa_size", "WARM_UP"]
+
+_FORMAT = 2
+# The runtime classes a DFA graph holds (module, name); nothing else may be unpickled.
+_ALLOWED = frozenset({
+    ("antlr4.dfa.DFA", "DFA"),
+    ("antlr4.dfa.DFAState", "DFAState"),
+    ("antlr4.dfa.DFAState", "PredPrediction"),
+    ("antlr4.atn.ATNConfig", "ATNConfig"),
+    ("antlr4.atn.ATNConfig", "LexerATNConfig"),
+    ("antlr4.atn.ATNConfigSet", "ATNConfigSet"),
+    ("antlr4.atn.ATNConfigSet", "OrderedATNConfigSet"),
+    ("antlr4.PredictionContext", "PredictionContext"),
+    ("antlr4.PredictionContext", "SingletonPredictionContext"),
+    ("antlr4.PredictionContext", "ArrayPredictionContext"),
+    ("antlr4.PredictionContext", "PredictionContextCache"),
+    ("antlr4.atn.SemanticContext", "Predicate"),
+    ("antlr4.atn.SemanticContext", "PrecedencePredicate"),
+    ("antlr4.atn.SemanticContext", "AND"),
+    ("antlr4.atn.SemanticContext", "OR"),
+    ("antlr4.atn.LexerActionExecutor", "LexerActionExecutor"),
+    ("antlr4.atn.LexerAction", "LexerActionType"),  # an IntEnum, rebuilt from its value
+    ("antlr4.atn.LexerAction", "LexerSkipAction"),
+    ("antlr4.atn.LexerAction", "LexerTypeAction"),
+    ("antlr4.atn.LexerAction", "LexerPushModeAction"),
+    ("antlr4.atn.LexerAction", "LexerPopModeAction"),
+    ("antlr4.atn.LexerAction", "LexerMoreAction"),
+    ("antlr4.atn.LexerAction", "LexerModeAction"),
+    ("antlr4.atn.LexerAction", "LexerChannelAction"),
+    ("antlr4.atn.LexerAction", "LexerCustomAction"),
+    ("antlr4.atn.LexerAction", "LexerIndexedCustomAction"),
+})
+
+_loaded_size: int | None = None
+
+#: Formulas parsed once to fill an empty cache: the constructs of the course's gradients, so that
+#: later formulas (other letters, other nesting) mostly find their DFA states already built.
+WARM_UP = (
+    r"\frac{1}{1+e^{-(a_1u_1+a_2u_2+c)}}",
+    r"\sigma(a_1u_1+c)(1-\sigma(a_1u_1+c))",
+    r"-t\log(\sigma(a u + c)) - (1-t)\log(1-\sigma(a u+c))",
+    r"u\sigma(au+c) - ut",
+    r"(t - a u - c)^2 + \lambda a^2",
+    r"-2u(t - au - c) + 2\lambda a",
+    r"\frac{1}{2}(au+c-t)^2",
+    r"\frac{1}{m}\sum_{j=1}^{m}(t_j - a u_j)^2",
+    r"-\frac{2}{m}\sum_{j=1}^{m} u_j(t_j - a u_j)",
+    r"\operatorname{softplus}(au+c)",
+    r"\operatorname{relu}(au+c) + \max(0, 1 - t u)",
+    r"\ln(1+e^{-t(au+c)})",
+    r"\frac{u e^{au+c}}{1+e^{au+c}}",
+    r"-q\ln q - (1-q)\ln(1-q)",
+    r"\ln\frac{1-q}{q}",
+    r"\log_2(1+u^2) + \exp(-u)",
+    r"\frac{2u}{(1+u^2)\ln 2}",
+    r"\tanh(au+c)",
+    r"u(1-\tanh^2(au+c))",
+    r"\frac{(t-\mu)^2}{2\sigma^2} + \ln \sigma",
+    r"\frac{\sigma^2 - (t-\mu)^2}{\sigma^3}",
+    r"(\hat{t} - t)^2 + \bar{u}",
+    r"\frac{1}{2}\theta^2 u^2 - \theta u t",
+    r"\sqrt{u^2 + 1} \cdot |u| \times 0.5",
+    r"\frac{\partial}{\partial a}\left(a^2 u\right)",
+    r"-\frac{t}{q}",
+    r"\frac{1}{|u|}",
+)
+
+
+def _recognizers():
+    from latex2sympy2_extended.antlr_parser import PSLexer, PSParser
+
+    return PSParser, PSLexer
+
+
+def _key(parser, lexer) -> str:
+    """Names the grammar and runtime: the generated modules' files (path, size, mtime), the
+    ANTLR runtime's version, the Python version and this file's format."""
+    import antlr4
+
+    parts = [str(_FORMAT), sys.version, getattr(antlr4, "__file__", "")]
+    for module in (sys.modules[parser.__module__], sys.modules[lexer.__module__]):
+        stat = os.stat(module.__file__)
+        parts += [module.__file__, str(stat.st_size), str(stat.st_mtime_ns)]
+    try:
+        from latex2sympy2_extended.antlr_parser import antlr_version
+    except ImportError:
+        antlr_version = ""
+    parts.append(antlr_version)
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _directory() -> Path | None:
+    configured = os.environ.get("SYMLEARN_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "symlearn"
+
+
+def cache_path() -> Path | None:
+    """The cache file for the installed grammar and runtime, or None when caching is off."""
+    directory = _directory()
+    if directory is None:
+        return None
+    parser, lexer = _recognizers()
+    return directory / f"latex-parser-dfa-{_key(parser, lexer)}.pickle"
+
+
+def dfa_size() -> int:
+    """The number of DFA states the parser and lexer hold now (grows as formulas are parsed)."""
+    parser, lexer = _recognizers()
+    return sum(len(dfa._states) for dfa in (*parser.decisionsToDFA, *lexer.decisionsToDFA))
+
+
+def _singletons():
+    from antlr4.atn.ATNSimulator import ATNSimulator
+    from antlr4.atn.SemanticContext import SemanticContext
+    from antlr4.PredictionContext import PredictionContext
+
+    # By reference, never copied: the runtime compares these by identity (``D is self.ERROR``).
+    return {"empty-context": PredictionContext.EMPTY, "no-predicate": SemanticContext.NONE,
+            "error-state": ATNSimulator.ERROR}
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file, parser, lexer):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        from antlr4.atn.ATNState import ATNState
+
+        self._state_type = ATNState
+        self._atns = {id(parser.atn): "parser", id(lexer.atn): "lexer"}
+        self._singletons = {id(obj): name for name, obj in _singletons().items()}
+
+    def persistent_id(self, obj):
+        if isinstance(obj, self._state_type):
+            return (self._atns[id(obj.atn)], obj.stateNumber)
+        name = self._singletons.get(id(obj))
+        return (name,) if name is not None else None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, parser, lexer):
+        super().__init__(file)
+        self._atns = {"parser": parser.atn, "lexer": lexer.atn}
+        self._singletons = _singletons()
+
+    def persistent_load(self, pid):
+        if len(pid) == 2 and pid[0] in self._atns:
+            return self._atns[pid[0]].states[pid[1]]
+        if len(pid) == 1 and pid[0] in self._singletons:
+            return self._singletons[pid[0]]
+        raise pickle.UnpicklingError(f"unknown reference {pid!r}")
+
+    def find_class(self, module, name):
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the parser cache")
+        return super().find_class(module, name)
+
+
+def _dumps(obj, parser, lexer) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer, parser, lexer).dump(obj)
+    return buffer.getvalue()
+
+
+def _loads(data: bytes, parser, lexer):
+    return _Unpickler(io.BytesIO(data), parser, lexer).load()
+
+
+# -- the parser's DFA, stored state by state --------------------------------------------------------
+# Most of the file is configuration sets, which the parser reads only to build an edge that is not
+# there yet; a warm parse follows existing edges. So each parser DFA state is kept as a small
+# record (its edges, its prediction, the hash of its configurations) and its configurations as
+# pickled bytes, unpickled on first read: loading costs milliseconds whatever the cache's size.
+# The records give each state the hash its configurations would have in this process; that needs
+# hashes that do not depend on the process, and the runtime's empty semantic context hashes by
+# address, so it is given a constant hash first (it is a singleton compared by identity, so any
+# constant is a correct hash).
+
+_NO_EDGES, _ERROR_EDGE = -1, -2
+_stable_hashes = False
+
+
+def _make_hashes_stable() -> None:
+    global _stable_hashes
+    from antlr4.atn.SemanticContext import EmptySemanticContext
+
+    EmptySemanticContext.__hash__ = _constant_hash
+    _stable_hashes = True
+
+
+def _constant_hash(self) -> int:
+    return 0x5EC0
+
+
+def _lazy_state_type():
+    from antlr4.dfa.DFAState import DFAState
+
+    slot = DFAState.__dict__["configs"]
+
+    class CachedDFAState(DFAState):
+        """A DFA state from the cache: its configurations are unpickled when first read."""
+
+        __slots__ = ("_blob", "_hash", "_recognizers")
+
+        @property
+        def configs(self):
+            try:
+                return slot.__get__(self)
+            except AttributeError:
+                configs = _loads(self._blob, *self._recognizers)
+                configs.cachedHashCode = -1
+                slot.__set__(self, configs)
+                return configs
+
+        @configs.setter
+        def configs(self, value):
+            slot.__set__(self, value)
+
+        def __hash__(self):
+            return self._hash
+
+        __eq__ = DFAState.__eq__
+
+    return CachedDFAState
+
+
+def _dump_parser_dfas(parser, lexer) -> list:
+    records = []
+    for dfa in parser.decisionsToDFA:
+        members = list(dfa._states)
+        states = members + ([dfa.s0] if dfa.s0 is not None and dfa.s0 not in dfa._states else [])
+        if not states:
+            records.append(None)
+            continue
+        index = {id(state): k for k, state in enumerate(states)}
+        rows = []
+        for state in states:
+            blob = getattr(state, "_blob", None)
+            if blob is None:
+                blob = _dumps(state.configs, parser, lexer)
+            edges = None
+            if state.edges is not None:
+                edges = (len(state.edges), tuple(
+                    (t, _ERROR_EDGE if target is _singletons()["error-state"] else index[id(target)])
+                    for t, target in enumerate(state.edges) if target is not None
+                ))
+            predicates = None
+            if state.predicates is not None:
+                predicates = _dumps(state.predicates, parser, lexer)
+            rows.append((state.stateNumber, state.isAcceptState, state.prediction,
+                         state.requiresFullContext, predicates, hash(state), blob, edges))
+        s0 = index[id(dfa.s0)] if dfa.s0 is not None else None
+        records.append((len(members), s0, rows))
+    return records
+
+
+def _load_parser_dfas(records, parser, lexer) -> None:
+    cached_state = _lazy_state_type()
+    error = _singletons()["error-state"]
+    recognizers = (parser, lexer)
+    for dfa, record in zip(parser.decisionsToDFA, records):
+        if record is None:
+            continue
+        members, s0, rows = record
+        states = []
+        for number, accept, prediction, full_context, predicates, hashed, blob, _ in rows:
+            state = cached_state.__new__(cached_state)
+            state.stateNumber, state.isAcceptState, state.prediction = number, accept, prediction
+            state.requiresFullContext, state.lexerActionExecutor = full_context, None
+            state.predicates = _loads(predicates, parser, lexer) if predicates else None
+            state._hash, state._blob, state._recognizers = hashed, blob, recognizers
+            state.edges = None
+            states.append(state)
+        for state, row in zip(states, rows):
+            if row[-1] is not None:
+                length, pairs = row[-1]
+                edges = [None] * length
+                for t, target in pairs:
+                    edges[t] = error if target == _ERROR_EDGE else states[target]
+                state.edges = edges
+        dfa._states = {state: state for state in states[:members]}
+        if s0 is not None:
+            dfa.s0 = states[s0]
+
+
+def _rehash(dfas) -> None:
+    """Recompute the hash-keyed tables of fully unpickled DFAs (the lexer's): a lexer
+    configuration's hash includes its action executor's, which may be None, hashed by address."""
+    for dfa in dfas:
+        for state in dfa._states:
+            state.configs.cachedHashCode = -1
+        dfa._states = {state: state for state in dfa._states}
+
+
+def load() -> bool:
+    """Fill the parser's and lexer's (empty) DFAs from the cache file; True if it did."""
+    global _loaded_size
+    try:
+        parser, lexer = _recognizers()
+        _loaded_size = dfa_size()
+        if _loaded_size:  # this process has parsed already: its hashes are what they are
+            return False
+        _make_hashes_stable()
+        path = cache_path()
+        if path is None:
+            return False
+        with open(path, "rb") as handle:
+            header, lexer_dfas, parser_records = _Unpickler(handle, parser, lexer).load()
+        if header != _header(parser, lexer):
+            return False
+        _rehash(lexer_dfas)
+        _load_parser_dfas(parser_records, parser, lexer)
+        lexer.decisionsToDFA[:] = lexer_dfas
+        _loaded_size = dfa_size()
+        return True
+    except Exception:  # noqa: BLE001 - any unreadable cache is no cache
+        _reset(*_recognizers())
+        return False
+
+
+def _header(parser, lexer) -> tuple:
+    return (_FORMAT, len(parser.decisionsToDFA), len(lexer.decisionsToDFA))
+
+
+def _reset(parser, lexer) -> None:
+    """Empty DFAs, as the generated modules make them (after a cache that failed half-way)."""
+    from antlr4.dfa.DFA import DFA
+
+    for recognizer in (parser, lexer):
+        recognizer.decisionsToDFA[:] = [
+            DFA(state, i) for i, state in enumerate(recognizer.atn.decisionToState)
+        ]
+
+
+@contextmanager
+def cached():
+    """Parse inside this block with the cached DFA: load it (or, when there is no cache file
+    yet and the cache directory is writable, build it from :data:`WARM_UP`), and save it on
+    exit if the block added states. Never raises for the cache's sake."""
+    if not load() and _writable():
+        try:
+            warm_up()
+        except Exception:  # noqa: BLE001 - a warm-up that fails leaves the parser cold
+            pass
+    try:
+        yield
+    finally:
+        save_if_grown()
+
+
+def _writable() -> bool:
+    try:
+        path = cache_path()
+        if path is None:
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return os.access(path.parent, os.W_OK)
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def warm_up() -> None:
+    """Parse :data:`WARM_UP` (the first time a process finds no cache file to load)."""
+    from .parse import parse_latex
+
+    for formula in WARM_UP:
+        parse_latex(formula)
+
+
+def save_if_grown() -> bool:
+    """Write the DFAs (atomically) if this process added states to what it loaded."""
+    try:
+        if not _stable_hashes or _loaded_size is None or dfa_size() <= _loaded_size:
+            return False
+        path = cache_path()
+        if path is None:
+            return False
+        parser, lexer = _recognizers()
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 20_000))  # the lexer's DFA edges chain states deeply
+        try:
+            data = _dumps(
+                (_header(parser, lexer), lexer.decisionsToDFA, _dump_parser_dfas(parser, lexer)),
+                parser, lexer,
+            )
+        finally:
+            sys.setrecursionlimit(limit)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".dfa-", suffix=".tmp")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+        return True
+    except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache
+        return False

@@ -1,0 +1,19 @@
+"""Test-wide settings: the parser cache of ``symlearn verify`` lives in a temporary directory."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_parser_cache(tmp_path_factory):
+    """CLI processes started by the tests write their parser cache here, never to ~/.cache."""
+    previous = os.environ.get("SYMLEARN_CACHE_DIR")
+    os.environ["SYMLEARN_CACHE_DIR"] = str(tmp_path_factory.mktemp("symlearn-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("SYMLEARN_CACHE_DIR", None)
+    else:
+        os.environ["SYMLEARN_CACHE_DIR"] = previous
