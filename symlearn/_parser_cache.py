@@ -32,13 +32,15 @@ import io
 import os
 import pickle
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["cached", "cache_path", "load", "save_if_grown", "warm_up", "dfa_size", "WARM_UP"]
 
 _FORMAT = 2
+#: The cache stops growing here (a few MB; the warm-up makes about 500 states): loading stays
+#: in milliseconds, and a formula that needs more states is parsed as without a cache.
+_MAX_STATES = 20_000
 # The runtime classes a DFA graph holds (module, name); nothing else may be unpickled.
 _ALLOWED = frozenset({
     ("antlr4.dfa.DFA", "DFA"),
@@ -409,7 +411,8 @@ def warm_up() -> None:
 def save_if_grown() -> bool:
     """Write the DFAs (atomically) if this process added states to what it loaded."""
     try:
-        if not _stable_hashes or _loaded_size is None or dfa_size() <= _loaded_size:
+        size = dfa_size()
+        if not _stable_hashes or _loaded_size is None or not _loaded_size < size <= _MAX_STATES:
             return False
         path = cache_path()
         if path is None:
@@ -424,15 +427,9 @@ def save_if_grown() -> bool:
             )
         finally:
             sys.setrecursionlimit(limit)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".dfa-", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        from .render._io import atomic_write
+
+        atomic_write(path, data)
         return True
     except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache
         return False

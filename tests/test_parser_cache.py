@@ -74,7 +74,7 @@ def test_warm_results_equal_cold_results(cold, tmp_path):
     first = run(FORMULAS[:3], tmp_path, mode="warm-up")  # no file yet: build and save it
     assert first["loaded"] is False and first["saved"] is True
     files = list(tmp_path.glob("latex-parser-dfa-*.pickle"))
-    assert len(files) == 1 and not list(tmp_path.glob("*.tmp"))
+    assert len(files) == 1 and not list(tmp_path.glob(".*"))  # no temporary file left
     warm = run(FORMULAS + MALFORMED, tmp_path)
     assert warm["loaded"] is True and warm["before"] >= first["after"] > 0
     assert warm["results"] == cold["results"]  # the same trees and the same error messages
