@@ -11,8 +11,11 @@ student or another tool would run it, in two settings:
 * ``cold``: the cache is off (``SYMLEARN_CACHE_DIR=''``): the parser builds its DFA from nothing
   in every process, as the first call on a machine does (that first call also writes the cache).
 
-The contenders alternate per repeat (warm, cold, warm, ...) so a drift of the machine's speed
-falls on both alike.
+The contenders alternate per repeat (warm, cold, floor, ...) so a drift of the machine's speed
+falls on all alike. ``floor`` is a process that only imports the two libraries every verify
+needs (``import sympy, latex2sympy2_extended`` and one SymPy sum, which loads the part of SymPy
+that an addition imports lazily): no verify can be faster than that, and the column ``over
+floor`` is what symlearn itself adds (median of the per-repeat differences, warm).
 """
 
 from __future__ import annotations
@@ -49,28 +52,43 @@ def time_call(args: list[str], cache_dir: str) -> float:
     return time.perf_counter() - start
 
 
+FLOOR = "import sympy, latex2sympy2_extended; sympy.Symbol('x') + 1"
+
+
+def time_floor() -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", FLOOR], capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
 def main() -> None:
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     baseline = statistics.median(time_call_plain() for _ in range(repeats))
+    floors = []
     with tempfile.TemporaryDirectory(prefix="symlearn-bench-cache-") as cache:
         first = time_call([r"\frac{a}{1+a^2}", "--wrt", "a", "--claim", "1"], cache)
         print(f"building the cache (first call on a machine): {first:.2f} s\n")
         print(f"{'case':<28} {'warm median':>11} {'min':>6} {'cold median':>11} {'min':>6}"
-              f"   ({repeats} runs each)")
-        print("-" * 68)
+              f" {'over floor':>10}   ({repeats} runs each)")
+        print("-" * 79)
         warm_medians, cold_medians = [], []
         for label, args in CASES:
-            warm, cold = [], []
+            warm, cold, floor = [], [], []
             for _ in range(repeats):
                 warm.append(time_call(args, cache))
                 cold.append(time_call(args, ""))
+                floor.append(time_floor())
+            floors += floor
             warm_medians.append(statistics.median(warm))
             cold_medians.append(statistics.median(cold))
+            over = statistics.median(w - f for w, f in zip(warm, floor))
             print(f"{label:<28} {warm_medians[-1]:>11.3f} {min(warm):>6.3f} "
-                  f"{cold_medians[-1]:>11.3f} {min(cold):>6.3f}")
-    print("-" * 68)
+                  f"{cold_medians[-1]:>11.3f} {min(cold):>6.3f} {over:>+10.3f}")
+    print("-" * 79)
     print(f"{'all cases (median of medians)':<28} {statistics.median(warm_medians):>11.3f} "
           f"{'':>6} {statistics.median(cold_medians):>11.3f}")
+    print(f"{'floor: import sympy + parser':<28} {statistics.median(floors):>11.3f} "
+          f"{min(floors):>6.3f}   (python -c \"{FLOOR}\")")
     print(f"{'python -m symlearn --help':<28} {baseline:>11.3f}   (process start + import)")
 
 
