@@ -3,6 +3,8 @@ r"""Compile SymPy expressions to numpy functions with explicit, ordered argument
 ``lambdify`` is always given the argument list (it never guesses names from the expression), the
 stable printer :class:`~symlearn.printing.numpy.StableNumPyPrinter`, and ``cse=True``; the compiled
 function's docstring states its arguments in order and the formula it computes.
+:func:`lambdify_inplace` compiles the same computation into code that writes each operation into a
+temporary it owns (see :mod:`symlearn.printing.inplace`).
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from collections.abc import Sequence
 
 import sympy as sp
 
+from .printing.inplace import lambdify_inplace
 from .printing.latex import latex
 from .printing.numpy import StableNumPyPrinter
 
-__all__ = ["compile_function", "lambdify_stable"]
+__all__ = ["compile_function", "lambdify_stable", "lambdify_inplace"]
 
 
 def lambdify_stable(args: Sequence, expr, *, cse: bool = False):

@@ -24,6 +24,7 @@ class xlogy(sp.Function):
     r"""$x \log y$, defined as $0$ when $x = 0$ (as ``torch.xlogy`` and ``scipy.special.xlogy``)."""
 
     nargs = 2
+    elementwise = True  # printed as numpy calls that return a new array (printing.inplace)
 
     @classmethod
     def eval(cls, x, y):
@@ -56,6 +57,8 @@ class logsumexp(sp.Function):
 
     Its partial derivative in $a_k$ is $\operatorname{softmax}_k(a) = e^{a_k - \operatorname{logsumexp}(a)}$.
     """
+
+    elementwise = True
 
     @classmethod
     def eval(cls, *args):
@@ -94,6 +97,7 @@ class elementsum(sp.Function):
     r"""$\sum_i u_i$ over every element of the array $u$ (printed ``(u).sum()``)."""
 
     nargs = 1
+    reduces = True  # a scalar of array operands (symlearn.printing.inplace)
 
     def _latex(self, printer, exp=None):
         body = rf"\sum_i {printer.parenthesize(self.args[0], 1000)}_i"
@@ -105,6 +109,7 @@ class inner(sp.Function):
     (printed ``numpy.vdot(u, v)``, one BLAS call that forms no product array)."""
 
     nargs = 2
+    reduces = True
 
     def _latex(self, printer, exp=None):
         u, v = (printer._print(a) for a in self.args)

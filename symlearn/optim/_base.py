@@ -264,7 +264,8 @@ class CompiledStep:
 
     ``scalars(t, lr, *hyperparameters, *scalar_states)`` returns the per-step constants followed
     by the new scalar states; ``arrays(theta, g, *array_states, *constants)`` returns the update
-    followed by the new array states.
+    followed by the new array states (the constants of the hyper-parameters alone are bound
+    into ``arrays`` when it is compiled).
 
     The state NamedTuple is read and written by position, without looking names up (this is
     the per-step Python overhead, which matters for small parameter arrays):
@@ -321,7 +322,7 @@ def _state_layout(fields: Sequence[str], array_state, scalar_state) -> dict:
 def compile_rule(rule: UpdateRule, fields: Sequence[str] = ()) -> CompiledStep:
     """Compile ``rule`` (see the module docstring for how); ``fields`` are the state
     NamedTuple's field names, in order."""
-    from ..compile import lambdify_stable
+    from ..compile import lambdify_inplace
 
     forms = rule.closed_forms()
     array_state = tuple(s for s in rule.state if not s.scalar)
@@ -334,20 +335,29 @@ def compile_rule(rule: UpdateRule, fields: Sequence[str] = ()) -> CompiledStep:
     ]
     hyper_symbols = tuple(rule.hyperparameters)
     hyper_values = tuple(float(v) for v in rule.hyperparameters.values())
+    # Constants of the hyper-parameters alone (beta, 1 - beta) are computed once, here; the
+    # in-place step holds them as 0-d arrays. The others (in t, the learning rate or a scalar
+    # state) are computed at every step.
+    fixed = {e: c for e, c in constants.items() if e.free_symbols <= set(hyper_symbols)}
+    per_step = {e: c for e, c in constants.items() if e not in fixed}
+    fixed_values = sp.lambdify(hyper_symbols, list(fixed), modules=_SCALAR_MODULES)(*hyper_values)
     scalar_args = [T, LR, *hyper_symbols, *(s.current for s in scalar_state)]
-    scalar_outputs = list(constants) + [forms[s.next] for s in scalar_state]
+    scalar_outputs = list(per_step) + [forms[s.next] for s in scalar_state]
     # Scalars are Python floats: the math module is several times faster than numpy on them, and
     # it computes beta**t exactly as PyTorch does (Python float arithmetic).
     scalars = sp.lambdify(scalar_args, scalar_outputs, modules=_SCALAR_MODULES, cse=True)
     array_args = [THETA, GRAD, *(s.current for s in array_state), *constants.values()]
-    arrays = lambdify_stable(array_args, array_outputs, cse=True)
+    arrays = lambdify_inplace(
+        array_args, array_outputs, arrays=array_symbols, cse=True,
+        constants=dict(zip(fixed.values(), fixed_values)),
+    )
     import inspect
 
-    source = inspect.getsource(scalars) + "\n" + inspect.getsource(arrays)
+    source = inspect.getsource(scalars) + "\n" + inspect.getsource(arrays.inplace)
     return CompiledStep(
         scalars=scalars,
         arrays=arrays,
-        n_constants=len(constants),
+        n_constants=len(per_step),
         array_state=array_state,
         scalar_state=scalar_state,
         hyper_symbols=hyper_symbols,

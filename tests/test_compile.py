@@ -1,0 +1,214 @@
+"""lambdify_inplace: the same values as lambdify_stable, arguments never written, outputs that alias
+nothing, and fewer arrays allocated."""
+
+from __future__ import annotations
+
+import inspect
+import tracemalloc
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symlearn import losses, optim
+from symlearn.compile import lambdify_inplace, lambdify_stable
+from symlearn.functions import log_sigmoid, relu, sigmoid, softplus
+from symlearn.losses._functions import elementsum, inner, logsumexp, xlogy
+from symlearn.losses._spec import _cse_sharing_functions, _share_softplus, summed_value
+
+a, b, c = sp.symbols("a b c", real=True)
+s, k = sp.symbols("s k", positive=True)
+theta = sp.Symbol(r"\theta_{t}", real=True)  # not an identifier: renamed in the code
+ARGS = [a, b, c, s, k]
+ARRAYS = {a, b, c}
+
+EXPRESSIONS = {
+    "sum and difference": [a - b, -a - b + 1, 1 - a, -a],
+    "products and scalars": [2 * s * a * b * c, -k * a / b, 2 / (a * b), s / (k + a**2)],
+    "powers": [a**2, a**3, (1 + a**2) ** sp.Rational(-1, 2), sp.sqrt(1 + b**2), s**a, a**b],
+    "ufuncs": [sp.exp(a) * b, sp.log(1 + a**2) - sp.Abs(b), sp.tanh(a - b), sp.sign(a)],
+    "stable forms": [
+        sp.exp(a - b) - 1 + c, sp.log(1 + sp.exp(a * b)), sp.log(sigmoid(a + b)),
+        sp.log(sp.exp(a) + sp.exp(b)), softplus(a) * b, sigmoid(a) - b, log_sigmoid(-a),
+        logsumexp(a, b, c), xlogy(a**2, b**2), relu(a - b) + sp.Max(a, b) - sp.Min(a, c),
+        sp.Heaviside(a - b),
+    ],
+    "piecewise": [sp.Piecewise((a * b, a > b), (b - 1, True)) + c],
+    "reductions": [s * inner(a - b, a - b), elementsum(a * b + 1) / k, 2 * (a - b) * s],
+    "shared subexpressions": [
+        k * (a - b) / (s + sp.sqrt(c + (a - b) ** 2)), a - b, c + (a - b) ** 2,
+        sp.exp(a - b) * (a - b),
+    ],
+    "outputs that are arguments or repeated": [a, a * b, a * b, s, sp.Integer(0)],
+    "symbol not an identifier": [theta * a + theta**2],
+}
+
+
+def _inputs(rng, shape):
+    arrays = {sym: rng.uniform(0.1, 0.9, shape) for sym in (a, b, c)}
+    return [arrays[a], arrays[b], arrays[c], 0.7, 1.3]
+
+
+def _assert_same(got, expected):
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-13, atol=1e-300)
+        assert np.shape(g) == np.shape(e)
+
+
+def _compiled(exprs, cse=True):
+    args = ARGS + [theta] if any(theta in e.free_symbols for e in exprs) else ARGS
+    arrays = ARRAYS | ({theta} if theta in args else set())
+    return args, lambdify_inplace(args, exprs, arrays=arrays, cse=cse), lambdify_stable(
+        args, exprs, cse=cse
+    )
+
+
+@pytest.mark.parametrize("name", list(EXPRESSIONS))
+@pytest.mark.parametrize("shape", [(7,), (1,), (3, 4), ()])
+def test_inplace_equals_lambdify_stable(name, shape):
+    exprs = [sp.sympify(e) for e in EXPRESSIONS[name]]
+    args, inplace, stable = _compiled(exprs)
+    rng = np.random.default_rng(0)
+    values = _inputs(rng, shape)
+    if len(args) > len(ARGS):
+        values.append(rng.uniform(0.1, 0.9, shape))
+    copies = [np.copy(v) for v in values]
+    with np.errstate(all="ignore"):
+        got = inplace(*values)
+        expected = stable(*values)
+    _assert_same(got, expected)
+    for value, copy in zip(values, copies):  # no argument written
+        np.testing.assert_array_equal(value, copy)
+    if not shape:  # 0-d arrays take lambdify_stable's function, which may return an argument
+        return
+    arrays = [v for v in values if isinstance(v, np.ndarray)]
+    outputs = [g for g in got if isinstance(g, np.ndarray)]
+    for i, out in enumerate(outputs):
+        assert not any(np.shares_memory(out, v) for v in arrays)
+        assert not any(np.shares_memory(out, other) for other in outputs[i + 1 :])
+
+
+def test_arrays_that_do_not_qualify_take_the_allocating_function():
+    f = lambdify_inplace([a, b, s], [2 * s * (a - b)], arrays={a, b})
+    x, y = np.arange(6.0), np.arange(6.0)[::-1].copy()
+    cases = [
+        (x.astype(np.float32), y.astype(np.float32)),  # float32: no in-place casting
+        (np.arange(6), np.arange(6)[::-1].copy()),  # integers
+        (x, 2.0),  # a number where an array is declared
+        (x.reshape(2, 3), y[:3]),  # shapes that broadcast
+        (np.array(1.5), np.array(0.5)),  # 0-d: ufuncs return numpy scalars
+    ]
+    for first, second in cases:
+        got = f(first, second, 0.5)[0]
+        expected = f.fallback(first, second, 0.5)[0]
+        np.testing.assert_array_equal(got, expected)
+        assert np.asarray(got).dtype == np.asarray(expected).dtype
+
+
+def test_repeated_argument_is_read_only():
+    f = lambdify_inplace([a, b], [a * b + a, (a - b) ** 2], arrays={a, b})
+    x = np.linspace(-1, 1, 5)
+    copy = x.copy()
+    got = f(x, x)
+    _assert_same(got, [x * x + x, np.zeros(5)])
+    np.testing.assert_array_equal(x, copy)
+
+
+def test_fixed_constants_are_bound_and_passed_to_the_fallback_as_numbers():
+    f = lambdify_inplace([a, s, k], [k * a + s], arrays={a}, constants={k: 0.25})
+    assert list(inspect.signature(f).parameters) == ["a", "s"]
+    x = np.linspace(0, 1, 4)
+    np.testing.assert_allclose(f(x, 2.0)[0], 0.25 * x + 2.0, rtol=1e-15)
+    got = f(x.astype(np.float32), 2.0)[0]  # the fallback: a number keeps float32
+    assert got.dtype == np.float32
+
+
+def _catalog_kernels():
+    """Every elementwise loss's compiled value and gradient (and its summed value for the plain
+    ones), with its optional arrays absent."""
+    weight, scale = sp.Symbol("weight_"), sp.Symbol("scale_")
+    for name, loss in losses.catalog.items():
+        spec = loss.spec
+        if spec.structured is not None:
+            continue
+        value = sp.sympify(spec.compiled_expr if spec.compiled_expr is not None else spec.expr)
+        absent = {sym: spec.defaults_for_absent[n] for n, sym in spec.optional_arrays.items()}
+        value, grad = value.subs(absent), sp.sympify(spec.derivative).subs(absent)
+        for form in spec.absent_forms.values():
+            value, grad = (sp.sympify(e) for e in form)
+        args = [*spec.symbols, *spec.options.values(), weight, scale]
+        total = summed_value(value, spec.symbols)
+        exprs = _share_softplus([value, scale * grad])
+        if total is not None:
+            exprs += _share_softplus([scale * total, scale * grad])
+        yield name, spec, args, exprs
+
+
+@pytest.mark.parametrize("name, spec, args, exprs", list(_catalog_kernels()),
+                         ids=[k[0] for k in _catalog_kernels()])
+def test_catalog_loss_kernels(name, spec, args, exprs):
+    inplace = lambdify_inplace(args, exprs, arrays=set(spec.symbols), cse=_cse_sharing_functions)
+    stable = lambdify_stable(args, exprs, cse=_cse_sharing_functions)
+    rng = np.random.default_rng(1)
+    arrays = [rng.uniform(0.05, 0.95, 11) * rng.choice([-1.0, 1.0], 11) for _ in spec.symbols]
+    low_high = spec.numeric_domain
+    for i, sym in enumerate(spec.symbols):
+        if sym in low_high:
+            low, high = low_high[sym]
+            arrays[i] = rng.uniform(max(low, 0.05), min(high, 0.95), 11)
+    values = [*arrays, *(0.7 for _ in spec.options), 1.0, 0.1]
+    copies = [np.copy(v) for v in arrays]
+    with np.errstate(all="ignore"):
+        _assert_same(inplace(*values), stable(*values))
+    for value, copy in zip(arrays, copies):
+        np.testing.assert_array_equal(value, copy)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam"])
+def test_optimizer_steps(name):
+    """The compiled step's arrays against its allocating twin, and the state never written."""
+    optimizer = getattr(optim, name)()
+    compiled = optimizer.compiled
+    rng = np.random.default_rng(2)
+    params, grads = rng.standard_normal(9), rng.standard_normal(9)
+    state = optimizer.init(params)
+    for _ in range(3):  # states away from their initial values
+        _, state = optimizer.update(grads, state, params)
+    states = [np.copy(x) for x in compiled.read_array_states(state)]
+    constants, _ = optimizer._constants(compiled, state)
+    call = (params, grads, *compiled.read_array_states(state), *constants)
+    before = [np.copy(x) for x in call[:2]]
+    _assert_same(compiled.arrays(*call), compiled.arrays.fallback(*call))
+    for value, copy in zip([*call[:2], *compiled.read_array_states(state)], [*before, *states]):
+        np.testing.assert_array_equal(value, copy)
+
+
+def _peak_bytes(function, *args) -> int:
+    function(*args)  # warm up
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        result = function(*args)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    del result
+    return peak
+
+
+def test_adam_step_allocates_its_outputs_only():
+    """One array per output at most live at once (the update, m and v), where the allocating
+    code holds more; measured with tracemalloc, which sees numpy's data buffers."""
+    optimizer = optim.adam()
+    compiled = optimizer.compiled
+    n = 200_000
+    rng = np.random.default_rng(3)
+    params, grads = rng.standard_normal(n), rng.standard_normal(n)
+    state = optimizer.init(params)
+    constants, _ = optimizer._constants(compiled, state)
+    call = (params, grads, *compiled.read_array_states(state), *constants)
+    inplace = _peak_bytes(compiled.arrays, *call)
+    allocating = _peak_bytes(compiled.arrays.fallback, *call)
+    assert inplace <= 3.5 * params.nbytes < allocating
