@@ -699,3 +699,31 @@ def test_worked_example_numbers_equal_torch_or_a_numpy_reference(name):
         assert step.result.passed and step.result.method == "rounded"
         assert float(sp.N(exact, 30)) == pytest.approx(number, rel=tolerance, abs=tolerance)
         assert abs(float(shown) - number) <= 0.5e-6 + 1e-12, (step.lhs, shown, number)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "binary_cross_entropy_with_logits", "soft_margin_loss"])
+@pytest.mark.parametrize("shape", [(1,), (9,), (3, 4)])
+def test_plain_fast_path_is_in_place_and_equals_the_general_path(name, shape):
+    """value_and_grad(x, y) and grad(x, y) on float64 arrays run the in-place kernel: the same
+    numbers as the general path (lists), the inputs unchanged, a gradient that aliases neither."""
+    loss = losses.catalog[name]
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=shape)
+    y = np.where(rng.normal(size=shape) > 0, 1.0, -1.0) if name == "soft_margin_loss" else (
+        rng.uniform(0, 1, shape)
+    )
+    copies = x.copy(), y.copy()
+    value, grad = loss.value_and_grad(x, y)
+    only_grad = loss.grad(x, y)
+    expected_value, expected_grad = loss.value_and_grad(x.tolist(), y.tolist())
+    close(value, expected_value)
+    close(grad, expected_grad)
+    close(only_grad, expected_grad)
+    np.testing.assert_array_equal(x, copies[0])
+    np.testing.assert_array_equal(y, copies[1])
+    for out in (grad, only_grad):
+        assert out.shape == x.shape and out.dtype == np.float64
+        assert not np.shares_memory(out, x) and not np.shares_memory(out, y)
+    assert not np.shares_memory(grad, only_grad)
+    kernel = loss._plain_kernel
+    assert kernel.direct and hasattr(kernel.reduced_both, "inplace")

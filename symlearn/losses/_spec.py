@@ -187,6 +187,9 @@ class _Kernel(NamedTuple):
     # summed_value. None when not compiled.
     reduced_both: Callable | None
     reduced_value: Callable | None
+    # value_and_grad and grad may call reduced_both.inplace and grad.inplace directly (see
+    # Loss._plain_entry): a summed value, no errstate needed, and an array gradient.
+    direct: bool = False
 
 
 def summed_value(value, arrays):
@@ -263,11 +266,16 @@ def _cse_sharing_functions(exprs):
     return names + replacements, reduced
 
 
-def _compile(args, exprs):
-    from ..compile import lambdify_stable
+def _compile(args, exprs, arrays=None):
+    """The compiled function of ``exprs``; with ``arrays`` (the arguments that are arrays, all
+    of one shape), evaluated in place (:func:`symlearn.compile.lambdify_inplace`)."""
+    from ..compile import lambdify_inplace, lambdify_stable
 
     # factor_terms turns 2*x - 2*y back into 2*(x - y), so CSE shares x - y with the value.
-    exprs = [sp.factor_terms(_protect_log1p(sp.sympify(e))) for e in exprs]
+    # A tuple stays a tuple: its compiled function returns a tuple, as value_and_grad does.
+    exprs = type(exprs)(sp.factor_terms(_protect_log1p(sp.sympify(e))) for e in exprs)
+    if arrays is not None:
+        return lambdify_inplace(args, exprs, arrays=arrays, cse=_cse_sharing_functions)
     return lambdify_stable(args, exprs, cse=_cse_sharing_functions)
 
 
@@ -295,6 +303,9 @@ class Loss:
         )
         self._optional = tuple(spec.optional_arrays) + (("weight",) if spec.weight else ())
         self._plain_kernel: _Kernel | None = None  # compiled on the first plain call
+        if self._plain:  # the methods' shortest paths, bound to this loss
+            self.value_and_grad = self._plain_entry(want_value=True)
+            self.grad = self._plain_entry(want_value=False)
 
     def __repr__(self) -> str:
         return f"<Loss {self.name}{self.__signature__}>"
@@ -328,6 +339,42 @@ class Loss:
     def value_and_grad(self, *args, **kwargs):
         """``(value, grad)`` in one evaluation."""
         return self._dispatch(args, kwargs, True, True)
+
+    def _plain_entry(self, want_value: bool) -> Callable:
+        """``value_and_grad`` (``want_value``) or ``grad`` of a plain loss. The call
+        ``f(x, y)`` with two float64 arrays of one shape (at least one dimension and one
+        element) goes straight to the compiled in-place kernel with the mean's scale; anything
+        else takes :meth:`_dispatch`, which checks (a shape mismatch raises there) and converts."""
+        dispatch, ndarray, float64 = self._dispatch, np.ndarray, _FLOAT64
+        fast = None  # the kernel's in-place function once compiled; False if it needs more care
+
+        def entry(*args, **kwargs):
+            nonlocal fast
+            if not kwargs and len(args) == 2:
+                x, y = args
+                if type(x) is ndarray is type(y) and x.dtype is float64 is y.dtype:
+                    # Equal shapes, at least one dimension, at least one element; for vectors
+                    # without building the shape tuples (a third of this function's time).
+                    if x.ndim == 1 == y.ndim:
+                        size = len(x) if len(x) == len(y) else 0
+                    else:
+                        size = x.size if x.shape == y.shape != () else 0
+                    if size:
+                        if fast is None:
+                            kernel = self._plain_kernel or self._compile_plain_kernel()
+                            fast = kernel.direct and (
+                                kernel.reduced_both if want_value else kernel.grad
+                            ).inplace
+                        if fast:
+                            if want_value:
+                                return fast(x, y, 1.0, 1.0 / size)
+                            return fast(x, y, 1.0, 1.0 / size)[0]
+            result = dispatch(args, kwargs, want_value, True)
+            return result if want_value else result[1]
+
+        entry.__name__ = "value_and_grad" if want_value else "grad"
+        entry.__doc__ = (Loss.value_and_grad if want_value else Loss.grad).__doc__
+        return entry
 
     def _dispatch(self, args, kwargs, want_value, want_grad):
         # The fast path: loss(x, y) or loss(x, y, reduction=...). For a plain loss with two
@@ -395,8 +442,10 @@ class Loss:
             args = [*spec.symbols, *spec.options.values()]
             args += [spec.optional_arrays[n] for n in present if n in spec.optional_arrays]
             args += [weight, scale]
+            # Without optional arrays, every array argument has the input's shape: in place.
+            arrays = None if present else set(spec.symbols)
             value_c, grad_c = _share_softplus([value, scale * grad])
-            both = _compile(args, [value_c, grad_c])
+            both = _compile(args, [value_c, grad_c], arrays)
             quiet = any(
                 e.has(sp.Piecewise, sp.Max, sp.Min, sp.Heaviside) or e.has(sp.log)
                 or any(p.exp.is_negative for p in e.atoms(sp.Pow))
@@ -405,11 +454,15 @@ class Loss:
             reduced_both = reduced_value = None
             total = summed_value(value, spec.symbols) if self._plain and not present else None
             if total is not None:
-                reduced_both = _compile(args, _share_softplus([scale * total, scale * grad]))
-                reduced_value = _compile(args, [scale * total])
+                reduced_both = _compile(
+                    args, tuple(_share_softplus([scale * total, scale * grad])), arrays
+                )
+                reduced_value = _compile(args, [scale * total], arrays)
             kernel = _Kernel(
-                _compile(args, [value]), _compile(args, [scale * grad]), both, quiet,
-                reduced_both, reduced_value,
+                _compile(args, [value], arrays), _compile(args, [scale * grad], arrays), both,
+                quiet, reduced_both, reduced_value,
+                direct=reduced_both is not None and not quiet
+                and bool(grad.free_symbols & set(spec.symbols)),
             )
             self._kernels[(present, flags)] = kernel
         return kernel

@@ -176,9 +176,10 @@ def _cross_entropy_fast(z, target, reduction, want_value, want_grad):
 
 def _cross_entropy_plain(z, target, reduction, want_value, want_grad):
     """The common case, (N, C) logits and in-range labels without options: the same formula
-    with row indexing, which costs less than the general path's gathers at small N. The
-    exponentials overwrite the shifted logits, and the gradient's scale (softmax / N for 'mean')
-    is folded into one multiplication by ``scale / total`` per row."""
+    with row indexing, which costs less than the general path's gathers at small N. Every
+    array after the shifted logits is written in place: the exponentials overwrite the shifted
+    logits and become the gradient (softmax / N for 'mean': one multiplication by
+    ``scale / total`` per row), then the log of the row sums overwrites the sums."""
     n = z.shape[0]
     rows = np.arange(n)
     shifted = z - z.max(axis=1, keepdims=True)
@@ -186,18 +187,18 @@ def _cross_entropy_plain(z, target, reduction, want_value, want_grad):
     exp = np.exp(shifted, out=shifted)
     total = exp.sum(axis=1)
     scale = 1.0 / n if reduction == "mean" else 1.0
-    value = None
-    if want_value:
-        log_total = np.log(total)
-        if reduction == "none":
-            value = log_total - picked
-        else:
-            value = (log_total.sum() - picked.sum()) * scale
     grad = None
     if want_grad:
-        exp *= (scale / total)[:, None]
+        np.multiply(exp, np.divide(scale, total)[:, None], out=exp)
         exp[rows, target] -= scale
         grad = exp
+    value = None
+    if want_value:
+        log_total = np.log(total, out=total)
+        if reduction == "none":
+            value = np.subtract(log_total, picked, out=log_total)
+        else:
+            value = (log_total.sum() - picked.sum()) * scale
     return value, grad
 
 
