@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
+import os
 import sys
 
 from . import commands as _commands_package
@@ -35,13 +35,15 @@ class CommandError(Exception):
 
 
 def _command_modules():
-    modules = []
-    for info in sorted(pkgutil.iter_modules(_commands_package.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{_commands_package.__name__}.{info.name}")
-        modules.append(module)
-    return modules
+    # The package's files, listed directly: pkgutil.iter_modules imports inspect (10 ms of a
+    # command line that should start fast).
+    names = sorted({
+        entry.name[:-3]
+        for directory in _commands_package.__path__
+        for entry in os.scandir(directory)
+        if entry.name.endswith(".py") and not entry.name.startswith("_")
+    })
+    return [importlib.import_module(f"{_commands_package.__name__}.{name}") for name in names]
 
 
 def build_parser(modules=None) -> argparse.ArgumentParser:
