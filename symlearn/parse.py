@@ -34,6 +34,7 @@ Every error is a :class:`ParseError`: one sentence naming the column and what wa
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -545,20 +546,30 @@ def _run_parser(canonical: str, origin: list, scanner: _Scanner, lo: int) -> sp.
 
 def _convert(canonical: str, *, sll: bool) -> sp.Basic:
     """latex2sympy2_extended's conversion of ``canonical``, predicting in SLL or LL mode."""
+    converter, config = _converter()
+    # No normalization: the scanner above already normalized, and the parser's own normalization
+    # rewrites text (units, \left...) in ways that would move error columns.
+    return converter(config=config, sll=sll).parse(canonical)
+
+
+@functools.cache
+def _converter():
+    """latex2sympy2_extended's converter, with the prediction mode as an argument (made once)."""
     from antlr4.atn.PredictionMode import PredictionMode
     from latex2sympy2_extended.latex2sympy2 import ConversionConfig, _Latex2Sympy
 
     class Converter(_Latex2Sympy):
+        def __init__(self, *, config, sll: bool):
+            super().__init__(config=config)
+            self.sll = sll
+
         def create_parser(self, latex_str):
             parser = super().create_parser(latex_str)
-            if sll:
+            if self.sll:
                 parser._interp.predictionMode = PredictionMode.SLL
             return parser
 
-    config = ConversionConfig(lowercase_symbols=False, interpret_as_mixed_fractions=False)
-    # No normalization: the scanner above already normalized, and the parser's own normalization
-    # rewrites text (units, \left...) in ways that would move error columns.
-    return Converter(config=config).parse(canonical)
+    return Converter, ConversionConfig(lowercase_symbols=False, interpret_as_mixed_fractions=False)
 
 
 def _raise(error: Exception):
