@@ -88,6 +88,16 @@ def test_heaviside_max_min_relu_print_as_numpy_ufuncs():
     np.testing.assert_array_equal(f(np.array([-1.0, 0.0, 2.0])), [[0, 1, 1], [0, 0, 1], [0, 0, 2]])
 
 
+def test_max_min_of_more_than_two_arguments():
+    """Nested ufuncs (SymPy's own print, functools.reduce, is not in lambdify's numpy names)."""
+    c = sp.Symbol("c", real=True)
+    f = lambdify_stable([a, b, c], [sp.Max(a, b, c), sp.Min(a, b, c, 0)])
+    x, y, z = np.array([1.0, 5.0, -2.0]), np.array([2.0, 0.0, -3.0]), np.array([3.0, -1.0, -4.0])
+    top, bottom = f(x, y, z)
+    np.testing.assert_array_equal(top, np.max([x, y, z], axis=0))
+    np.testing.assert_array_equal(bottom, np.min([x, y, z, np.zeros(3)], axis=0))
+
+
 def test_forms_are_printed_not_string_edited():
     """Every stable form is a _print_<Class> method of the printer (SymPy's dispatch)."""
     methods = {name for name, _ in inspect.getmembers(StableNumPyPrinter, inspect.isfunction)}

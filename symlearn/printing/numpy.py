@@ -121,16 +121,19 @@ class StableNumPyPrinter(NumPyPrinter):
         return f"{self._np('heaviside')}({arg}, {self._print(sp.Float(h0))})"
 
     def _print_Max(self, expr) -> str:
-        if len(expr.args) != 2:
-            return super()._print_Max(expr)
-        a, b = (self._print(x) for x in expr.args)
-        return f"{self._np('maximum')}({a}, {b})"
+        return self._fold("maximum", expr.args)
 
     def _print_Min(self, expr) -> str:
-        if len(expr.args) != 2:
-            return super()._print_Min(expr)
-        a, b = (self._print(x) for x in expr.args)
-        return f"{self._np('minimum')}({a}, {b})"
+        return self._fold("minimum", expr.args)
+
+    def _fold(self, ufunc: str, args) -> str:
+        """``ufunc(ufunc(a, b), c)``: elementwise over any number of arguments. (SymPy prints
+        ``functools.reduce(...)`` for more than two, a name lambdify's numpy namespace lacks.)"""
+        printed = [self._print(x) for x in args]
+        code = printed[0]
+        for other in printed[1:]:
+            code = f"{self._np(ufunc)}({code}, {other})"
+        return code
 
     def _print_elementsum(self, expr) -> str:
         return f"({self._print(expr.args[0])}).sum()"
