@@ -32,6 +32,9 @@ CASES = [
     ("log(1 + exp)", sp.log(1 + sp.exp(a)), lambda u: mpmath.log1p(mpmath.exp(u))),
     ("expm1", sp.exp(a) - 1, lambda u: mpmath.expm1(u) if u < 700 else mpmath.inf),
     ("log1p", sp.log(1 + a), lambda u: mpmath.log1p(u) if u > -1 else mpmath.nan),
+    # 1 - sigmoid(u) cancels to 0.0 in floats from u ~ 37 on; sigmoid(-u) does not.
+    ("1 - sigmoid", 1 - sigmoid(a), lambda u: 1 / (1 + mpmath.exp(u))),
+    ("log(1 - sigmoid)", sp.log(1 - sigmoid(a)), lambda u: -mpmath.log1p(mpmath.exp(u))),
 ]
 
 
@@ -44,6 +47,50 @@ def test_stable_form_matches_high_precision_reference(name, expr, reference):
     finite = np.isfinite(expected)
     np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-13, atol=1e-300)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+
+
+def test_binary_cross_entropy_on_a_sigmoid_is_finite_at_large_logits():
+    """The course's -y log sigma(z) - (1-y) log(1 - sigma(z)), compiled as written, against
+    y log(1 + e^-z) + (1-y) log(1 + e^z) in 50-digit arithmetic."""
+    z, y = a, b
+    f = lambdify_stable([z, y], -y * sp.log(sigmoid(z)) - (1 - y) * sp.log(1 - sigmoid(z)))
+    logits = np.array([-1000.0, -40.0, 0.3, 40.0, 1000.0])
+    targets = np.array([1.0, 0.0, 0.7, 1.0, 0.0])
+    expected = [
+        exact(lambda u, t: t * mpmath.log1p(mpmath.exp(-u)) + (1 - t) * mpmath.log1p(mpmath.exp(u)),
+              u, t)
+        for u, t in zip(logits, targets)
+    ]
+    np.testing.assert_allclose(f(logits, targets), expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("compile_", ["compile_function", "lambdify_inplace"])
+def test_stable_forms_survive_common_subexpression_elimination(compile_):
+    """With sigmoid(z) in two places, CSE names it (x0 = sigmoid(z)); log(x0) and log(1 - x0)
+    would then be -inf at |z| = 1000. stable_forms makes log_sigmoid nodes before CSE."""
+    from symlearn.compile import compile_function, lambdify_inplace
+    from symlearn.printing.numpy import stable_forms
+
+    z, y = a, b
+    bce = -y * sp.log(sigmoid(z)) - (1 - y) * sp.log(1 - sigmoid(z))
+    assert not stable_forms(bce).has(sp.log) and stable_forms(bce).has(log_sigmoid)
+    exprs = [bce, sp.log(1 + sp.exp(z)) * sp.exp(z), 1 - sigmoid(z)]
+    if compile_ == "compile_function":
+        f = compile_function([z, y], exprs)
+    else:
+        f = lambdify_inplace([z, y], exprs, arrays={z, y}, cse=True)
+    logits = np.array([-1000.0, -40.0, 0.3, 40.0, 700.0])
+    targets = np.array([1.0, 0.0, 0.7, 1.0, 0.0])
+    with np.errstate(over="ignore", under="ignore"):
+        values = f(logits, targets)
+    references = [
+        lambda u, t: t * mpmath.log1p(mpmath.exp(-u)) + (1 - t) * mpmath.log1p(mpmath.exp(u)),
+        lambda u, t: mpmath.log1p(mpmath.exp(u)) * mpmath.exp(u),
+        lambda u, t: 1 / (1 + mpmath.exp(u)),
+    ]
+    for got, reference in zip(values, references):
+        expected = [exact(reference, u, t) for u, t in zip(logits, targets)]
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=0)
 
 
 def test_log_of_sum_of_exponentials_is_logsumexp():

@@ -48,7 +48,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from sympy.codegen.numpy_nodes import logaddexp
 
 from ..functions import log2, log_sigmoid, relu, sigmoid, softplus
-from .numpy import StableNumPyPrinter
+from .numpy import StableNumPyPrinter, stable_forms
 
 __all__ = ["lambdify_inplace"]
 
@@ -445,6 +445,7 @@ def lambdify_inplace(args: Sequence, exprs, *, arrays: Iterable, cse=False, cons
     # lambdify returns a list for a list, a tuple for a tuple, the value for one expression.
     form = type(exprs) if isinstance(exprs, (list, tuple)) else None
     exprs = [sp.sympify(e) for e in (exprs if form else [exprs])]
+    exprs = [stable_forms(e) if isinstance(e, sp.Expr) else e for e in exprs]
     fallback = lambdify_stable(args, form(exprs) if form else exprs[0], cse=cse)
     replacements, reduced = _cse(exprs, cse)
     names = _argument_names(args)

@@ -15,6 +15,8 @@ SymPy expression            printed as
 ``log(1 + u)``              ``log1p(u)``
 ``exp(u) - 1``              ``expm1(u)``
 ``log(sigmoid(u))``         ``-logaddexp(0, -u)``
+``1 - sigmoid(u)``          ``sigmoid(-u)`` (no cancellation: ``1 - sigmoid(40)`` is 0.0)
+``log(1 - sigmoid(u))``     ``-logaddexp(0, u)``
 ``log(exp(a) + exp(b))``    ``logaddexp(a, b)``
 ``logaddexp(a, b)``         ``logaddexp(a, b)``
 ``logsumexp(a, b, c, ...)`` ``logaddexp(logaddexp(a, b), c)``, ...
@@ -27,6 +29,12 @@ SymPy expression            printed as
 
 ``logaddexp`` subtracts the largest argument before exponentiating, so they are
 finite at arguments of magnitude 1000, where ``log(exp(a) + exp(b))`` overflows.
+
+The printer recognizes a pattern only when it sees it whole. Common-subexpression elimination
+names subexpressions first (``x0 = sigmoid(z)``, then ``log(x0)``), which would hide
+``log(sigmoid(z))``; :func:`stable_forms` therefore rewrites the patterns above into explicit
+function nodes (``log_sigmoid``, ``softplus``, ``logaddexp``, ``log1p``, ``expm1``) before any
+elimination, and :func:`symlearn.compile.lambdify_stable` applies it.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from ..functions import sigmoid
 
-__all__ = ["StableNumPyPrinter"]
+__all__ = ["StableNumPyPrinter", "stable_forms"]
 
 
 class StableNumPyPrinter(NumPyPrinter):
@@ -59,6 +67,9 @@ class StableNumPyPrinter(NumPyPrinter):
 
     def _print_log(self, expr) -> str:
         (arg,) = expr.args
+        complement = _sigmoid_complement(arg)
+        if complement is not None:
+            return self._print_log_sigmoid(complement)
         if isinstance(arg, sp.Add) and len(arg.args) == 2 and sp.S.One in arg.args:
             (other,) = [a for a in arg.args if a is not sp.S.One]
             if isinstance(other, sp.exp):
@@ -85,6 +96,9 @@ class StableNumPyPrinter(NumPyPrinter):
         return self._logsumexp(expr.args)
 
     def _print_Add(self, expr) -> str:
+        complement = _sigmoid_complement(expr)
+        if complement is not None:
+            return self._print_sigmoid(complement)
         # exp(u) - 1 -> expm1(u): exact for small u, where exp(u) - 1 cancels.
         terms = list(expr.args)
         if sp.S.NegativeOne in terms:
@@ -141,3 +155,61 @@ class StableNumPyPrinter(NumPyPrinter):
     def _print_inner(self, expr) -> str:
         u, v = (self._print(a) for a in expr.args)
         return f"{self._np('vdot')}({u}, {v})"
+
+
+def _sigmoid_complement(expr):
+    """``sigmoid(-u)`` when ``expr`` is ``1 - sigmoid(u)``, else None."""
+    if isinstance(expr, sp.Add) and len(expr.args) == 2 and sp.S.One in expr.args:
+        (other,) = [a for a in expr.args if a is not sp.S.One]
+        if other.could_extract_minus_sign() and isinstance(-other, sigmoid):
+            return sigmoid(-(-other).args[0])
+    return None
+
+
+def stable_forms(expr):
+    r"""``expr`` with each pattern the printer prints stably made an explicit node, bottom-up:
+    $1 - \sigma(u) \to \sigma(-u)$, $\log \sigma(u) \to \operatorname{log\_sigmoid}(u)$,
+    $\log(1 + e^u) \to \operatorname{softplus}(u)$, $\log(e^a + e^b + \dots) \to
+    \operatorname{logaddexp}$, $\log(1 + u) \to \operatorname{log1p}(u)$,
+    $e^u - 1 \to \operatorname{expm1}(u)$. The value is the same expression; only its form
+    changes, so that common-subexpression elimination cannot split a pattern."""
+    from sympy.codegen.cfunctions import expm1, log1p
+    from sympy.codegen.numpy_nodes import logaddexp
+
+    from ..functions import log_sigmoid, softplus
+
+    def rewrite(e):
+        if not isinstance(e, sp.Basic) or e.is_Atom:
+            return e
+        args = [rewrite(a) for a in e.args]
+        if args != list(e.args):
+            e = e.func(*args)
+        if isinstance(e, sp.Add):
+            complement = _sigmoid_complement(e)
+            if complement is not None:
+                return complement
+            terms = list(e.args)
+            exps = [t for t in terms if isinstance(t, sp.exp)]
+            if sp.S.NegativeOne in terms and exps:
+                rest = [t for t in terms if t is not sp.S.NegativeOne and t is not exps[0]]
+                return sp.Add(expm1(exps[0].args[0]), *rest)
+        if isinstance(e, sp.log):
+            (arg,) = e.args
+            if isinstance(arg, sigmoid):
+                return log_sigmoid(arg.args[0])
+            if isinstance(arg, sp.Add) and len(arg.args) >= 2 and all(
+                isinstance(t, sp.exp) for t in arg.args
+            ):
+                powers = [t.args[0] for t in arg.args]
+                result = logaddexp(powers[0], powers[1])
+                for power in powers[2:]:
+                    result = logaddexp(result, power)
+                return result
+            if isinstance(arg, sp.Add) and len(arg.args) == 2 and sp.S.One in arg.args:
+                (other,) = [t for t in arg.args if t is not sp.S.One]
+                if isinstance(other, sp.exp):
+                    return softplus(other.args[0])
+                return log1p(other)
+        return e
+
+    return rewrite(sp.sympify(expr))
