@@ -66,49 +66,20 @@ class StableNumPyPrinter(NumPyPrinter):
         return f"{self._np('maximum')}({self._print(expr.args[0])}, 0.0)"
 
     def _print_log(self, expr) -> str:
-        (arg,) = expr.args
-        complement = _sigmoid_complement(arg)
-        if complement is not None:
-            return self._print_log_sigmoid(complement)
-        if isinstance(arg, sp.Add) and len(arg.args) == 2 and sp.S.One in arg.args:
-            (other,) = [a for a in arg.args if a is not sp.S.One]
-            if isinstance(other, sp.exp):
-                return f"{self._np('logaddexp')}(0, {self._print(other.args[0])})"
-            return f"{self._np('log1p')}({self._print(other)})"
-        if isinstance(arg, sigmoid):
-            return self._print_log_sigmoid(arg)
-        if isinstance(arg, sp.Add) and arg.args and all(isinstance(a, sp.exp) for a in arg.args):
-            return self._logsumexp([a.args[0] for a in arg.args])
-        return super()._print_log(expr)
-
-    def _logsumexp(self, terms) -> str:
-        # Nested pairwise logaddexp: each one is stable, and it broadcasts like the arguments.
-        printed = [self._print(t) for t in terms]
-        result = printed[0]
-        for term in printed[1:]:
-            result = f"{self._np('logaddexp')}({result}, {term})"
-        return result
+        stable = _stable_node(expr)
+        return self._print(stable) if stable is not None else super()._print_log(expr)
 
     def _print_logaddexp(self, expr) -> str:
-        return self._logsumexp(expr.args)
+        # Nested pairwise logaddexp: each one is stable, and it broadcasts like the arguments.
+        return self._fold("logaddexp", expr.args)
 
     def _print_logsumexp(self, expr) -> str:
-        return self._logsumexp(expr.args)
+        return self._fold("logaddexp", expr.args)
 
     def _print_Add(self, expr) -> str:
-        complement = _sigmoid_complement(expr)
-        if complement is not None:
-            return self._print_sigmoid(complement)
-        # exp(u) - 1 -> expm1(u): exact for small u, where exp(u) - 1 cancels.
-        terms = list(expr.args)
-        if sp.S.NegativeOne in terms:
-            exps = [t for t in terms if isinstance(t, sp.exp)]
-            if exps:
-                rest = [t for t in terms if t is not sp.S.NegativeOne and t is not exps[0]]
-                head = f"{self._np('expm1')}({self._print(exps[0].args[0])})"
-                if not rest:
-                    return head
-                return f"({head} + {self._print(sp.Add(*rest))})"
+        stable = _stable_node(expr)  # 1 - sigmoid(u), exp(u) - 1
+        if stable is not None:
+            return self._print(stable)
         # Positive terms first, then subtractions: ``x - s`` rather than ``-s + x``, which numpy
         # evaluates as two passes (a negation, then an addition).
         ordered = self._as_ordered_terms(expr)
@@ -166,6 +137,42 @@ def _sigmoid_complement(expr):
     return None
 
 
+def _stable_node(e):
+    """The stable form of the node ``e`` itself (see :func:`stable_forms`), or None when ``e`` is
+    none of the patterns. Its arguments may be rewritten or not: the printer calls this on the
+    expression as given, :func:`stable_forms` bottom-up."""
+    from sympy.codegen.cfunctions import expm1, log1p
+    from sympy.codegen.numpy_nodes import logaddexp
+
+    from ..functions import log_sigmoid, softplus
+
+    if isinstance(e, sp.Add):
+        complement = _sigmoid_complement(e)
+        if complement is not None:
+            return complement
+        # exp(u) - 1 -> expm1(u): exact for small u, where exp(u) - 1 cancels.
+        terms = list(e.args)
+        exps = [t for t in terms if isinstance(t, sp.exp)]
+        if sp.S.NegativeOne in terms and exps:
+            rest = [t for t in terms if t is not sp.S.NegativeOne and t is not exps[0]]
+            return sp.Add(expm1(exps[0].args[0]), *rest)
+    elif isinstance(e, sp.log):
+        (arg,) = e.args
+        arg = _sigmoid_complement(arg) or arg
+        if isinstance(arg, sigmoid):
+            return log_sigmoid(arg.args[0])
+        if isinstance(arg, sp.Add) and all(isinstance(t, sp.exp) for t in arg.args):
+            powers = [t.args[0] for t in arg.args]
+            result = logaddexp(powers[0], powers[1])
+            for power in powers[2:]:
+                result = logaddexp(result, power)
+            return result
+        if isinstance(arg, sp.Add) and len(arg.args) == 2 and sp.S.One in arg.args:
+            (other,) = [t for t in arg.args if t is not sp.S.One]
+            return softplus(other.args[0]) if isinstance(other, sp.exp) else log1p(other)
+    return None
+
+
 def stable_forms(expr):
     r"""``expr`` with each pattern the printer prints stably made an explicit node, bottom-up:
     $1 - \sigma(u) \to \sigma(-u)$, $\log \sigma(u) \to \operatorname{log\_sigmoid}(u)$,
@@ -173,10 +180,6 @@ def stable_forms(expr):
     \operatorname{logaddexp}$, $\log(1 + u) \to \operatorname{log1p}(u)$,
     $e^u - 1 \to \operatorname{expm1}(u)$. The value is the same expression; only its form
     changes, so that common-subexpression elimination cannot split a pattern."""
-    from sympy.codegen.cfunctions import expm1, log1p
-    from sympy.codegen.numpy_nodes import logaddexp
-
-    from ..functions import log_sigmoid, softplus
 
     def rewrite(e):
         if not isinstance(e, sp.Basic) or e.is_Atom:
@@ -184,32 +187,7 @@ def stable_forms(expr):
         args = [rewrite(a) for a in e.args]
         if args != list(e.args):
             e = e.func(*args)
-        if isinstance(e, sp.Add):
-            complement = _sigmoid_complement(e)
-            if complement is not None:
-                return complement
-            terms = list(e.args)
-            exps = [t for t in terms if isinstance(t, sp.exp)]
-            if sp.S.NegativeOne in terms and exps:
-                rest = [t for t in terms if t is not sp.S.NegativeOne and t is not exps[0]]
-                return sp.Add(expm1(exps[0].args[0]), *rest)
-        if isinstance(e, sp.log):
-            (arg,) = e.args
-            if isinstance(arg, sigmoid):
-                return log_sigmoid(arg.args[0])
-            if isinstance(arg, sp.Add) and len(arg.args) >= 2 and all(
-                isinstance(t, sp.exp) for t in arg.args
-            ):
-                powers = [t.args[0] for t in arg.args]
-                result = logaddexp(powers[0], powers[1])
-                for power in powers[2:]:
-                    result = logaddexp(result, power)
-                return result
-            if isinstance(arg, sp.Add) and len(arg.args) == 2 and sp.S.One in arg.args:
-                (other,) = [t for t in arg.args if t is not sp.S.One]
-                if isinstance(other, sp.exp):
-                    return softplus(other.args[0])
-                return log1p(other)
-        return e
+        stable = _stable_node(e)
+        return e if stable is None else stable
 
     return rewrite(sp.sympify(expr))
