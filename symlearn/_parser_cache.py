@@ -27,6 +27,7 @@ The directory is ``$SYMLEARN_CACHE_DIR`` if set (an empty value turns the cache 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -112,6 +113,7 @@ def _recognizers():
     return PSParser, PSLexer
 
 
+@functools.cache
 def _key(parser, lexer) -> str:
     """Names the grammar and runtime: the generated modules' files (path, size, mtime), the
     ANTLR runtime's version, the Python version and this file's format."""
@@ -266,6 +268,7 @@ def _lazy_state_type():
 
 
 def _dump_parser_dfas(parser, lexer) -> list:
+    error = _singletons()["error-state"]
     records = []
     for dfa in parser.decisionsToDFA:
         members = list(dfa._states)
@@ -282,7 +285,7 @@ def _dump_parser_dfas(parser, lexer) -> list:
             edges = None
             if state.edges is not None:
                 edges = (len(state.edges), tuple(
-                    (t, _ERROR_EDGE if target is _singletons()["error-state"] else index[id(target)])
+                    (t, _ERROR_EDGE if target is error else index[id(target)])
                     for t, target in enumerate(state.edges) if target is not None
                 ))
             predicates = None
