@@ -1,0 +1,161 @@
+"""Hypothesis-generated inputs for ``cross_entropy`` and ``nll_loss`` across every option, against
+PyTorch float64 autograd (the independent reference): ``ignore_index`` (default, a class, every
+label ignored), class ``weight`` (including zeros), ``label_smoothing``, every reduction, integer
+targets of dtype int8/int16/int32/int64/uint8, probability targets, unbatched, batched and spatial
+inputs, and class counts above int8's range (where -100 read as unsigned is 156, a class).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from symlearn import losses
+
+torch = pytest.importorskip("torch", reason="the torch extra is not installed")
+F = torch.nn.functional
+
+RTOL = 1e-10
+INDEX_DTYPES = (np.int8, np.int16, np.int32, np.int64, np.uint8)
+
+
+def close(actual, expected, rtol=RTOL):
+    """Relative agreement with an absolute floor at ``rtol`` times the array's scale; NaN must
+    sit where torch's NaN sits (every label ignored under 'mean' gives NaN)."""
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    finite = np.abs(expected[np.isfinite(expected)])
+    scale = max(1.0, float(np.max(finite, initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, equal_nan=True)
+
+
+def _torch(name, z, target, kwargs, reduction):
+    """Value and gradient (of the sum of the output) of ``torch.nn.functional.<name>``."""
+    tz = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+    if np.issubdtype(target.dtype, np.integer):
+        tt = torch.tensor(target.astype(np.int64))  # torch takes Long (int8 is refused)
+    else:
+        tt = torch.tensor(target, dtype=torch.float64)
+    tkwargs = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    out = getattr(F, name)(tz, tt, reduction=reduction, **tkwargs)
+    out.sum().backward()
+    return out.detach().numpy(), tz.grad.numpy()
+
+
+@st.composite
+def cross_entropy_inputs(draw, probabilities_allowed=True):
+    classes = draw(st.one_of(st.integers(1, 6), st.sampled_from([130, 157, 200])))
+    layout = draw(st.sampled_from(["unbatched", "batched", "spatial"]))
+    batch = draw(st.integers(0 if layout == "batched" else 1, 5))
+    shape = {"unbatched": (classes,), "batched": (batch, classes),
+             "spatial": (batch, classes, draw(st.integers(1, 3)))}[layout]
+    scale = draw(st.sampled_from([1.0, 10.0, 1000.0]))
+    z = draw(hnp.arrays(np.float64, shape, elements=st.floats(-1, 1))) * scale
+    kwargs: dict = {}
+    target_shape = shape[:1] + shape[2:] if layout != "unbatched" else ()
+    kind = draw(st.sampled_from(["indices", "probabilities"] if probabilities_allowed else ["indices"]))
+    if kind == "probabilities":
+        raw = draw(hnp.arrays(np.float64, shape, elements=st.floats(0, 1)))
+        target = raw  # torch accepts any real target of the input's shape
+    else:
+        dtype = draw(st.sampled_from(INDEX_DTYPES))
+        top = min(classes, int(np.iinfo(dtype).max) + 1)
+        target = draw(hnp.arrays(np.int64, target_shape, elements=st.integers(0, top - 1)))
+        ignore = draw(st.sampled_from(["default", "class", "absent"]))
+        ignore_index = -100
+        if ignore == "class":
+            ignore_index = draw(st.integers(0, top - 1))
+            kwargs["ignore_index"] = ignore_index
+        elif ignore == "absent":
+            kwargs["ignore_index"] = ignore_index = draw(st.sampled_from([-1, classes, 1000]))
+        if np.iinfo(dtype).min <= ignore_index <= np.iinfo(dtype).max:
+            mask = draw(hnp.arrays(np.bool_, target_shape, elements=st.booleans()))
+            if draw(st.booleans()):  # every label ignored
+                mask = np.ones(target_shape, dtype=bool)
+            target = np.where(mask, ignore_index, target)
+        target = target.astype(dtype)
+    if draw(st.booleans()):
+        zero = draw(st.booleans())
+        kwargs["weight"] = draw(hnp.arrays(
+            np.float64, classes, elements=st.floats(0 if zero else 0.1, 3)
+        ))
+    if draw(st.booleans()):
+        kwargs["label_smoothing"] = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    return z, target, kwargs, reduction
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cross_entropy_inputs())
+def test_cross_entropy_equals_torch_for_every_option(inputs):
+    z, target, kwargs, reduction = inputs
+    expected_value, expected_grad = _torch("cross_entropy", z, target, kwargs, reduction)
+    # The default reduction alone keeps the call on the fast path (loss(z, y)), which must agree.
+    ours = {**kwargs, "reduction": reduction} if kwargs or reduction != "mean" else {}
+    value, grad = losses.cross_entropy.value_and_grad(z, target, **ours)
+    close(value, expected_value)
+    close(grad, expected_grad)
+    close(losses.cross_entropy(z, target, **ours), expected_value)
+    close(losses.cross_entropy.grad(z, target, **ours), expected_grad)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cross_entropy_inputs(probabilities_allowed=False))
+def test_nll_loss_equals_torch_for_every_option(inputs):
+    z, target, kwargs, reduction = inputs
+    kwargs.pop("label_smoothing", None)
+    log_probs = z - np.logaddexp.reduce(z, axis=0 if z.ndim == 1 else 1, keepdims=True)
+    expected_value, expected_grad = _torch("nll_loss", log_probs, target, kwargs, reduction)
+    value, grad = losses.nll_loss.value_and_grad(log_probs, target, **kwargs, reduction=reduction)
+    close(value, expected_value)
+    close(grad, expected_grad)
+
+
+# --------------------------------------------------------------------------------------------------
+# The cases of issue 11, spelled out
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("ignore_index", [0, 2])
+def test_cross_entropy_ignore_index_of_a_class_on_plain_logits(reduction, ignore_index):
+    """(N, C) logits, in-range labels, no other option: the case that took the fast branch."""
+    rng = np.random.default_rng(0)
+    z, y = rng.normal(size=(6, 3)), np.array([0, 1, 2, 0, 2, 1])
+    kwargs = {"ignore_index": ignore_index}
+    expected_value, expected_grad = _torch("cross_entropy", z, y, kwargs, reduction)
+    value, grad = losses.cross_entropy.value_and_grad(z, y, **kwargs, reduction=reduction)
+    close(value, expected_value)
+    close(grad, expected_grad)
+    assert np.all(grad[y == ignore_index] == 0.0)
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_every_label_ignored_gives_zero_gradient(name, reduction):
+    z = np.random.default_rng(1).normal(size=(4, 3))
+    y = np.full(4, -100)
+    expected_value, expected_grad = _torch(name, z, y, {}, reduction)
+    value, grad = losses.catalog[name].value_and_grad(z, y, reduction=reduction)
+    np.testing.assert_array_equal(grad, np.zeros((4, 3)))
+    np.testing.assert_array_equal(expected_grad, 0.0)
+    close(value, expected_value)  # NaN for 'mean' (0/0), 0 for 'sum'
+    assert bool(np.all(np.isnan(value))) == (reduction == "mean")
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+def test_small_integer_labels_do_not_wrap_above_156_classes(dtype):
+    """-100 in int8 read as unsigned is 156: with 200 classes it must stay 'ignored'."""
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=(4, 200))
+    y = np.array([3, -100, 127, -100], dtype=dtype)
+    for reduction in ("mean", "sum", "none"):
+        expected_value, expected_grad = _torch("cross_entropy", z, y, {}, reduction)
+        value, grad = losses.cross_entropy.value_and_grad(z, y, reduction=reduction)
+        close(value, expected_value)
+        close(grad, expected_grad)
+        assert np.all(grad[1] == 0.0) and np.all(grad[3] == 0.0)
+    with pytest.raises(ValueError, match="class index -5"):
+        losses.cross_entropy(z, np.array([3, -5, 1, 2], dtype=dtype))
