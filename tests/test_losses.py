@@ -97,6 +97,9 @@ CASES += [
     Case("binary_cross_entropy", lambda r: ((_probs(r, (4, 3)), _probs(r, (4, 3))), {"weight": r.uniform(0.1, 2, (3,))}), "weight", "binary_cross_entropy"),
     Case("binary_cross_entropy_with_logits", lambda r: ((3 * r.normal(size=(4, 3)), _probs(r, (4, 3))), {"weight": r.uniform(0.1, 2, (4, 3)), "pos_weight": r.uniform(0.5, 3, (3,))}), "weights", "binary_cross_entropy_with_logits"),
     Case("kl_div", lambda r: ((np.log(_probs(r, (4, 3))), np.log(_probs(r, (4, 3)))), {"log_target": True}), "log_target", "kl_div", reductions=REDUCTIONS + ("batchmean",)),
+    # Real-valued targets, as in PyTorch's own OpInfo samples: torch takes any target.
+    Case("hinge_embedding_loss", lambda r: ((2 * r.normal(size=(4, 3)), np.array([1.0, -1.0, 0.5, 0.0, -2.0, 3.0] * 2).reshape(4, 3)), {"margin": 0.8}), "real-target", "hinge_embedding_loss"),
+    Case("margin_ranking_loss", lambda r: ((r.normal(size=(4, 3)), r.normal(size=(4, 3)), 2 * r.normal(size=(4, 3))), {"margin": 0.3}), "real-target", "margin_ranking_loss"),
     Case("mse_loss", lambda r: ((r.normal(size=(5,)), r.normal(size=(5,))), {"size_average": False}), "legacy", "mse_loss", reductions=("mean",)),
     Case("multilabel_soft_margin_loss", lambda r: ((3 * r.normal(size=(4, 5)), r.integers(0, 2, (4, 5)).astype(float)), {}), "4x5", "multilabel_soft_margin_loss"),
     Case("multilabel_soft_margin_loss", lambda r: ((3 * r.normal(size=(4, 5)), r.integers(0, 2, (4, 5)).astype(float)), {"weight": r.uniform(0.1, 2, (5,))}), "weight", "multilabel_soft_margin_loss"),
@@ -423,7 +426,6 @@ def test_property_cross_entropy_finite_nonnegative_and_gradient_rows_sum_to_zero
         ("cross_entropy", (np.zeros((2, 3)), np.array([0, 3])), {}, ["target", "3", "[0, 2]"]),
         ("cross_entropy", (np.zeros((2, 3)), np.array([0, 1, 2])), {}, ["target", "(3,)", "(2,)"]),
         ("nll_loss", (np.zeros((2, 3)), np.array([0, -1])), {}, ["target", "-1"]),
-        ("hinge_embedding_loss", (np.zeros(2), np.array([1.0, 0.0])), {}, ["target", "1 or -1"]),
         ("huber_loss", (np.zeros(2), np.zeros(2)), {"delta": 0.0}, ["delta"]),
         ("mse_loss", (np.zeros(2), np.zeros(2)), {"reduction": "avg"}, ["reduction", "'avg'"]),
         ("kl_div", (np.zeros(2), np.array([0.5, -0.5])), {}, ["target", "-0.5"]),

@@ -248,14 +248,27 @@ SPECS: list[LossSpec] = [
         arrays=("input", "target"),
         symbols=(x, y),
         options={"margin": margin},
-        expr=(1 + y) / 2 * x + (1 - y) / 2 * sp.Max(0, margin - x),
-        grad_expr=(1 + y) / 2 - (1 - y) / 2 * sp.Heaviside(margin - x, 1),
-        checks=(Check("target", _is_sign, "1 or -1"),),
+        # PyTorch (aten/src/ATen/native/Loss.cpp, hinge_embedding_loss) adds
+        # where(y != 1, max(0, m - x), 0) and where(y != -1, x, 0): a target other than 1 or -1
+        # (its OpInfo samples use real ones) takes both terms.
+        expr=sp.Piecewise(
+            (x, sp.Eq(y, 1)),
+            (sp.Max(0, margin - x), sp.Eq(y, -1)),
+            (x + sp.Max(0, margin - x), True),
+        ),
+        grad_expr=sp.Piecewise(
+            (sp.S.One, sp.Eq(y, 1)),
+            (-sp.Heaviside(margin - x, 1), sp.Eq(y, -1)),
+            (1 - sp.Heaviside(margin - x, 1), True),
+        ),
         numeric_domain={y: (-1.0, 1.0)},
         torch="torch.nn.functional.hinge_embedding_loss",
-        domain={"input": "real (a distance)", "target": "{1, -1}"},
+        domain={"input": "real (a distance)", "target": "real (usually 1 or -1)"},
         kink=r"at $x = m$ PyTorch's clamp_min passes the gradient: $-1$ for $y = -1$.",
-        notes=r"$\ell = x$ for $y = 1$ and $\max(0, m - x)$ for $y = -1$.",
+        notes=(
+            r"$\ell = x$ for $y = 1$ and $\max(0, m - x)$ for $y = -1$; any other target takes "
+            r"both terms, $x + \max(0, m - x)$, as PyTorch."
+        ),
     ),
     LossSpec(
         name="margin_ranking_loss",
@@ -268,9 +281,8 @@ SPECS: list[LossSpec] = [
         expr=sp.Max(0, -y * (x1 - x2) + margin),
         grad_expr=-y * sp.Heaviside(-y * (x1 - x2) + margin, 1),
         textbook_grad=-y * sp.Heaviside(-y * (x1 - x2) + margin, 1),
-        checks=(Check("target", _is_sign, "1 or -1"),),
         torch="torch.nn.functional.margin_ranking_loss",
-        domain={"input1": "real", "input2": "real", "target": "{1, -1}"},
+        domain={"input1": "real", "input2": "real", "target": "real (usually 1 or -1)"},
         kink=r"at $-y(x_1 - x_2) + m = 0$ PyTorch's clamp_min passes the gradient ($-y$).",
         notes="The gradient is with respect to input1.",
     ),

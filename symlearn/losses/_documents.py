@@ -90,6 +90,21 @@ def _elementwise_document(spec) -> Derivation:
         )
     elif spec.kink:
         doc = doc.text(f"At the kinks: {spec.kink}")
+    cases = _target_cases(spec)
+    if cases:
+        target = spec.symbols[-1]
+        doc = doc.section("By target").text(
+            "The loss has a branch for each of these targets (checked on each: random points "
+            "above take the general branch):"
+        )
+        for value in cases:
+            at = sp.sympify(spec.expr).subs(target, value)
+            doc = doc.chain(
+                sp.Derivative(at, x),
+                (sp.sympify(spec.derivative).subs(target, value),
+                 f"at ${latex(target)} = {latex(value)}$, PyTorch's form"),
+                check=Numeric(),
+            )
     if spec.compiled_expr is not None:
         doc = doc.section("The compiled value").text(
             "The compiled value is the form below, equal to the loss on its domain."
@@ -121,6 +136,19 @@ def _elementwise_document(spec) -> Derivation:
         "PyTorch at logits of magnitude 1000, where a naive `sympy.lambdify` overflows."
     )
     return doc
+
+
+def _target_cases(spec) -> list:
+    """The target values that a Piecewise loss singles out (``Eq(y, 1)``), in order."""
+    expr = sp.sympify(spec.expr)
+    if not isinstance(expr, sp.Piecewise) or not spec.symbols:
+        return []
+    target = spec.symbols[-1]
+    return [
+        cond.rhs if cond.lhs == target else cond.lhs
+        for _, cond in expr.args
+        if isinstance(cond, sp.Eq) and target in cond.free_symbols
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
