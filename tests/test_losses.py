@@ -100,6 +100,10 @@ CASES += [
     # Real-valued targets, as in PyTorch's own OpInfo samples: torch takes any target.
     Case("hinge_embedding_loss", lambda r: ((2 * r.normal(size=(4, 3)), np.array([1.0, -1.0, 0.5, 0.0, -2.0, 3.0] * 2).reshape(4, 3)), {"margin": 0.8}), "real-target", "hinge_embedding_loss"),
     Case("margin_ranking_loss", lambda r: ((r.normal(size=(4, 3)), r.normal(size=(4, 3)), 2 * r.normal(size=(4, 3))), {"margin": 0.3}), "real-target", "margin_ranking_loss"),
+    Case("poisson_nll_loss", lambda r: ((r.normal(size=(4, 3)), r.poisson(2.0, (4, 3)).astype(float)), {}), "log-input", "poisson_nll_loss"),
+    Case("poisson_nll_loss", lambda r: ((r.normal(size=(4, 3)), r.poisson(2.0, (4, 3)).astype(float)), {"full": True}), "log-input-full", "poisson_nll_loss"),
+    Case("poisson_nll_loss", lambda r: ((r.uniform(0.1, 3, (4, 3)), r.poisson(2.0, (4, 3)).astype(float)), {"log_input": False, "eps": 1e-3}), "rate", "poisson_nll_loss"),
+    Case("poisson_nll_loss", lambda r: ((r.uniform(0.1, 3, (6,)), r.poisson(2.0, 6).astype(float)), {"log_input": False, "full": True}), "rate-full", "poisson_nll_loss"),
     Case("mse_loss", lambda r: ((r.normal(size=(5,)), r.normal(size=(5,))), {"size_average": False}), "legacy", "mse_loss", reductions=("mean",)),
     Case("multilabel_soft_margin_loss", lambda r: ((3 * r.normal(size=(4, 5)), r.integers(0, 2, (4, 5)).astype(float)), {}), "4x5", "multilabel_soft_margin_loss"),
     Case("multilabel_soft_margin_loss", lambda r: ((3 * r.normal(size=(4, 5)), r.integers(0, 2, (4, 5)).astype(float)), {"weight": r.uniform(0.1, 2, (5,))}), "weight", "multilabel_soft_margin_loss"),
@@ -453,7 +457,7 @@ TWINLESS = ["mean_squared_log_error", "mean_absolute_percentage_error", "linf_di
 
 def test_catalog_holds_every_loss_of_the_issue():
     twins = [n for n in losses.catalog if n not in TWINLESS]
-    assert len(losses.catalog) == 22
+    assert len(losses.catalog) == 23
     assert all(getattr(losses, n) is losses.catalog[n] for n in losses.catalog)
     assert all(losses.catalog[n].torch is None for n in TWINLESS)
     assert all(losses.catalog[n].torch == f"torch.nn.functional.{n}" for n in twins)

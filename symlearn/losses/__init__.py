@@ -40,6 +40,7 @@ linf_distance = catalog["linf_distance"]
 minkowski_distance = catalog["minkowski_distance"]
 logistic_loss = catalog["logistic_loss"]
 hinge_loss = catalog["hinge_loss"]
+poisson_nll_loss = catalog["poisson_nll_loss"]
 
 __all__ = [
     "Loss",

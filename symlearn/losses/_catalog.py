@@ -106,6 +106,35 @@ def _sig_plain(input, target, reduction="mean"):
     return dict(locals())
 
 
+def _sig_poisson_nll(
+    input, target, log_input=True, full=False, size_average=None, eps=1e-08, reduce=None,
+    reduction="mean",
+):
+    return dict(locals())
+
+
+# --- poisson_nll_loss's forms (torch.nn.functional.poisson_nll_loss) --------------------------------
+poisson_eps = sp.Symbol("epsilon", positive=True)
+
+
+def _poisson_log_input(value, grad, on):
+    r"""log_input=False: the input is the rate itself, $x - y\log(x + \epsilon)$."""
+    if on:
+        return value, grad
+    return x - y * sp.log(x + poisson_eps), 1 - y / (x + poisson_eps)
+
+
+#: Stirling's approximation of $\log(y!)$, added by ``full=True`` where $y > 1$ (PyTorch masks it
+#: to 0 elsewhere); it does not depend on the input, so the gradient is unchanged.
+_stirling = sp.Piecewise(
+    (y * sp.log(y) - y + sp.log(2 * sp.pi * y) / 2, y > 1), (sp.S.Zero, True)
+)
+
+
+def _poisson_full(value, grad, on):
+    return (value + _stirling, grad) if on else (value, grad)
+
+
 # --- the elementwise rows ---------------------------------------------------------------------------
 _error = x - y
 
@@ -317,6 +346,32 @@ SPECS: list[LossSpec] = [
         notes="Per sample, the mean over the C classes of the element; then the reduction over N.",
     ),
     LossSpec(
+        name="poisson_nll_loss",
+        title="Poisson negative log-likelihood",
+        latex_name=r"\operatorname{PoissonNLL}",
+        signature=_sig_poisson_nll,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        options={"eps": poisson_eps},
+        # log_input=True (the default): the input is log(rate); exp(x) - y x is -log of the
+        # Poisson likelihood up to log(y!), which full=True adds (as Stirling's approximation).
+        expr=sp.exp(x) - y * x,
+        textbook_grad=sp.exp(x) - y,
+        flags={"log_input": _poisson_log_input, "full": _poisson_full},
+        option_checks=_positive_option("eps"),
+        numeric_domain={x: (0.1, 3.0), y: (0.0, 5.0)},
+        torch="torch.nn.functional.poisson_nll_loss",
+        domain={
+            "input": "log-rate (log_input=True) or rate > -eps (log_input=False)",
+            "target": "counts (non-negative)",
+            "eps": "> 0",
+        },
+        notes=(
+            r"$-\log P(y \mid \lambda) = \lambda - y \log\lambda + \log y!$ with $\lambda = e^{x}$; "
+            r"with log_input=False, $\lambda = x$ and $\log(x + \epsilon)$ avoids $\log 0$."
+        ),
+    ),
+    LossSpec(
         name="mean_squared_log_error",
         title="Mean squared logarithmic error",
         latex_name=r"\operatorname{MSLE}",
@@ -386,6 +441,6 @@ _ORDER = [
     "ctc_loss", "cosine_embedding_loss", "margin_ranking_loss", "soft_margin_loss",
     "multilabel_soft_margin_loss", "triplet_margin_loss", "mean_squared_log_error",
     "mean_absolute_percentage_error", "linf_distance", "minkowski_distance", "logistic_loss",
-    "hinge_loss",
+    "hinge_loss", "poisson_nll_loss",
 ]
 SPECS.sort(key=lambda s: _ORDER.index(s.name) if s.name in _ORDER else len(_ORDER))

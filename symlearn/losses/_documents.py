@@ -20,6 +20,7 @@ import sympy as sp
 from ..derivation import Derivation, Figure, Numeric, Step
 from ..functions import sigmoid
 from ..printing.latex import latex
+from ._spec import apply_flag
 
 __all__ = ["EXAMPLES", "build_document", "build_overview", "document_name", "worked_example"]
 
@@ -124,9 +125,12 @@ def _elementwise_document(spec) -> Derivation:
             Step(plain, value, "log-sigmoid identities"),
             Step(sp.Derivative(value, x), grad, "differentiate"),
         )
-    for name, (value, grad) in spec.flags.items():
-        doc = doc.section(f"With {name.replace('_', ' ')}").text(
-            f"With `{name}=True` the element is ${latex(value)}$."
+    defaults = _defaults(spec)
+    for name, entry in spec.flags.items():
+        other = not defaults.get(name, False)
+        value, grad = apply_flag(entry, other, sp.sympify(spec.expr), sp.sympify(spec.derivative))
+        doc = doc.section(f"With {name.replace('_', ' ')}={other}").text(
+            f"With `{name}={other}` the element is ${latex(value)}$."
         )
         doc = doc.chain(sp.Derivative(value, x), (grad, "differentiate"))
     doc = doc.section("Numerical stability").text(
@@ -493,6 +497,7 @@ EXAMPLES: dict = {
     "minkowski_distance": (([[1.0, -2.0]], [[0.0, 0.5]]), {"p": 3}),
     "logistic_loss": (([0.5, -1.0, 2.0], [1.0, -1.0, -1.0]), {}),
     "hinge_loss": (([0.5, -0.25, 2.0], [1.0, -1.0, -1.0]), {}),
+    "poisson_nll_loss": (([0.5, -1.0, 1.5], [2.0, 0.0, 3.0]), {"full": True}),
 }
 
 #: What an example's numbers mean, where the arrays alone do not say it.
@@ -539,8 +544,11 @@ def _elementwise_exact(spec, args, kwargs):
     options = {**_defaults(spec), **kwargs}
     values = {symbol: options[name] for name, symbol in spec.options.items()}
     values.update({s: spec.defaults_for_absent[n] for n, s in spec.optional_arrays.items()})
-    element = sp.sympify(spec.expr).xreplace({k: sp.nsimplify(v) for k, v in values.items()})
-    derivative = sp.sympify(spec.derivative).xreplace({k: sp.nsimplify(v) for k, v in values.items()})
+    element, derivative = sp.sympify(spec.expr), sp.sympify(spec.derivative)
+    for name, entry in spec.flags.items():
+        element, derivative = apply_flag(entry, bool(options[name]), element, derivative)
+    element = element.xreplace({k: sp.nsimplify(v) for k, v in values.items()})
+    derivative = derivative.xreplace({k: sp.nsimplify(v) for k, v in values.items()})
     columns = [_exact(a) for a in args]
     shape = np.shape(args[0])
     count = len(columns[0])

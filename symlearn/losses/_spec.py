@@ -126,7 +126,9 @@ class LossSpec:
         absent_forms: ``{"pos_weight": (value, grad)}``: a simpler equal form of the value and the
             derivative compiled when that optional array is absent (the document checks it).
         flags: boolean options that change the expression: ``{"log_target": (expr, grad)}`` is the
-            per-element loss and its derivative when that option is true.
+            per-element loss and its derivative when that option is true; or a function
+            ``(expr, grad, on) -> (expr, grad)`` applied for either value, in order (poisson's
+            ``log_input`` and ``full``: see :func:`apply_flag`).
         structured: numpy implementation ``(bound, reduction, want_value, want_grad) ->
             (value, grad)`` for losses that are not elementwise.
         fast: for a structured loss, ``(input, target, reduction, want_value, want_grad) ->
@@ -176,6 +178,16 @@ class LossSpec:
         if self.grad_expr is not None:
             return self.grad_expr
         return sp.diff(self.expr, self.symbols[0])
+
+
+def apply_flag(entry, on: bool, value, grad):
+    """The (value, derivative) after a boolean option: ``entry`` is ``(value, grad)`` used when
+    the option is true, or a function ``(value, grad, on) -> (value, grad)``."""
+    if callable(entry):
+        return tuple(sp.sympify(e) for e in entry(value, grad, on))
+    if on:
+        return tuple(sp.sympify(e) for e in entry)
+    return value, grad
 
 
 class _Kernel(NamedTuple):
@@ -430,8 +442,7 @@ class Loss:
             value = sp.sympify(spec.compiled_expr if spec.compiled_expr is not None else spec.expr)
             grad = sp.sympify(spec.derivative)
             for name, on in flags:
-                if on:
-                    value, grad = (sp.sympify(e) for e in spec.flags[name])
+                value, grad = apply_flag(spec.flags[name], on, value, grad)
             value, grad = value.subs(absent), grad.subs(absent)
             for name, form in spec.absent_forms.items():
                 if name not in present:
