@@ -104,6 +104,9 @@ CASES += [
     Case("poisson_nll_loss", lambda r: ((r.normal(size=(4, 3)), r.poisson(2.0, (4, 3)).astype(float)), {"full": True}), "log-input-full", "poisson_nll_loss"),
     Case("poisson_nll_loss", lambda r: ((r.uniform(0.1, 3, (4, 3)), r.poisson(2.0, (4, 3)).astype(float)), {"log_input": False, "eps": 1e-3}), "rate", "poisson_nll_loss"),
     Case("poisson_nll_loss", lambda r: ((r.uniform(0.1, 3, (6,)), r.poisson(2.0, 6).astype(float)), {"log_input": False, "full": True}), "rate-full", "poisson_nll_loss"),
+    Case("gaussian_nll_loss", lambda r: ((r.normal(size=(4, 3)), r.normal(size=(4, 3)), r.uniform(0.1, 2, (4, 3))), {}), "heteroscedastic", "gaussian_nll_loss"),
+    Case("gaussian_nll_loss", lambda r: ((r.normal(size=(4, 3)), r.normal(size=(4, 3)), r.uniform(0.1, 2, (4,))), {"full": True}), "homoscedastic-full", "gaussian_nll_loss"),
+    Case("gaussian_nll_loss", lambda r: ((r.normal(size=(4, 3)), r.normal(size=(1, 3)), np.array([[0.5], [1e-9], [2.0], [0.0]])), {"eps": 1e-3}), "broadcast-clamped", "gaussian_nll_loss"),
     Case("mse_loss", lambda r: ((r.normal(size=(5,)), r.normal(size=(5,))), {"size_average": False}), "legacy", "mse_loss", reductions=("mean",)),
     Case("multilabel_soft_margin_loss", lambda r: ((3 * r.normal(size=(4, 5)), r.integers(0, 2, (4, 5)).astype(float)), {}), "4x5", "multilabel_soft_margin_loss"),
     Case("multilabel_soft_margin_loss", lambda r: ((3 * r.normal(size=(4, 5)), r.integers(0, 2, (4, 5)).astype(float)), {"weight": r.uniform(0.1, 2, (5,))}), "weight", "multilabel_soft_margin_loss"),
@@ -431,6 +434,9 @@ def test_property_cross_entropy_finite_nonnegative_and_gradient_rows_sum_to_zero
         ("cross_entropy", (np.zeros((2, 3)), np.array([0, 1, 2])), {}, ["target", "(3,)", "(2,)"]),
         ("nll_loss", (np.zeros((2, 3)), np.array([0, -1])), {}, ["target", "-1"]),
         ("huber_loss", (np.zeros(2), np.zeros(2)), {"delta": 0.0}, ["delta"]),
+        ("gaussian_nll_loss", (np.zeros((2, 3)), np.zeros((2, 3)), np.ones((3,))), {}, ["var", "(3,)", "(2, 3)"]),
+        ("gaussian_nll_loss", (np.zeros(2), np.zeros(2), np.array([1.0, -0.5])), {}, ["var", "-0.5"]),
+        ("gaussian_nll_loss", (np.zeros(2), np.zeros(3), np.ones(2)), {}, ["broadcast", "(3,)"]),
         ("mse_loss", (np.zeros(2), np.zeros(2)), {"reduction": "avg"}, ["reduction", "'avg'"]),
         ("kl_div", (np.zeros(2), np.array([0.5, -0.5])), {}, ["target", "-0.5"]),
         ("mean_absolute_percentage_error", (np.zeros(2), np.array([1.0, 0.0])), {}, ["target", "non-zero"]),
@@ -457,7 +463,7 @@ TWINLESS = ["mean_squared_log_error", "mean_absolute_percentage_error", "linf_di
 
 def test_catalog_holds_every_loss_of_the_issue():
     twins = [n for n in losses.catalog if n not in TWINLESS]
-    assert len(losses.catalog) == 23
+    assert len(losses.catalog) == 24
     assert all(getattr(losses, n) is losses.catalog[n] for n in losses.catalog)
     assert all(losses.catalog[n].torch is None for n in TWINLESS)
     assert all(losses.catalog[n].torch == f"torch.nn.functional.{n}" for n in twins)
@@ -627,6 +633,21 @@ def test_cross_entropy_fast_path_labels_of_any_integer_type(dtype):
         bad[2] = -1  # a negative label is not an index from the end
         with pytest.raises(ValueError, match="class index -1"):
             losses.cross_entropy(logits, bad)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_gaussian_nll_loss_with_a_float_variance_equals_torch(reduction):
+    torch = pytest.importorskip("torch", reason="the torch extra is not installed")
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    tx = torch.tensor(x, requires_grad=True)
+    out = F.gaussian_nll_loss(tx, torch.tensor(y), 0.3, full=True, reduction=reduction)
+    out.sum().backward()
+    value, grad = losses.gaussian_nll_loss.value_and_grad(x, y, 0.3, full=True, reduction=reduction)
+    close(value, out.detach().numpy())
+    close(grad, tx.grad.numpy())
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

@@ -41,6 +41,7 @@ minkowski_distance = catalog["minkowski_distance"]
 logistic_loss = catalog["logistic_loss"]
 hinge_loss = catalog["hinge_loss"]
 poisson_nll_loss = catalog["poisson_nll_loss"]
+gaussian_nll_loss = catalog["gaussian_nll_loss"]
 
 __all__ = [
     "Loss",

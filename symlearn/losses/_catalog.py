@@ -113,6 +113,44 @@ def _sig_poisson_nll(
     return dict(locals())
 
 
+def _sig_gaussian_nll(input, target, var, full=False, eps=1e-06, reduction="mean"):
+    return dict(locals())
+
+
+# --- gaussian_nll_loss (torch.nn.functional.gaussian_nll_loss) -------------------------------------
+var = sp.Symbol("v", positive=True)
+gaussian_eps = sp.Symbol("epsilon", positive=True)
+_clamped_var = sp.Max(var, gaussian_eps)  # PyTorch clamps var at eps (under no_grad)
+
+
+def _gaussian_full(value, grad, on):
+    r"""full=True adds the constant $\frac{1}{2}\log 2\pi$ of the Gaussian density."""
+    return (value + sp.log(2 * sp.pi) / 2, grad) if on else (value, grad)
+
+
+def _gaussian_var(arrays, bound):
+    """PyTorch's rules for ``var``: a float is the same variance everywhere; an array one axis
+    short of input (homoscedastic) gains a last axis; otherwise it must have input's shape, or
+    differ from it in exactly one axis where it has size 1; no entry may be negative."""
+    given, x = bound["var"], arrays["input"]
+    v = arrays["var"]
+    if isinstance(given, (int, float)) and not isinstance(given, bool):
+        v = np.full(x.shape, float(given))
+    elif v.shape != x.shape:
+        if x.shape[:-1] == v.shape:
+            v = v[..., None]
+        elif not (v.ndim == x.ndim and sum(b for a, b in zip(x.shape, v.shape) if a != b) == 1):
+            raise ValueError(
+                f"var has shape {v.shape}; expected input's shape {x.shape}, that shape without "
+                f"its last axis, or that shape with one axis of size 1"
+            )
+    with np.errstate(invalid="ignore"):
+        negative = v < 0
+    if np.any(negative):
+        raise ValueError(f"var must be non-negative; got {v[negative].flat[0]!r}")
+    return {**arrays, "var": v}
+
+
 # --- poisson_nll_loss's forms (torch.nn.functional.poisson_nll_loss) --------------------------------
 poisson_eps = sp.Symbol("epsilon", positive=True)
 
@@ -346,6 +384,36 @@ SPECS: list[LossSpec] = [
         notes="Per sample, the mean over the C classes of the element; then the reduction over N.",
     ),
     LossSpec(
+        name="gaussian_nll_loss",
+        title="Gaussian negative log-likelihood",
+        latex_name=r"\operatorname{GaussianNLL}",
+        signature=_sig_gaussian_nll,
+        arrays=("input", "target", "var"),
+        symbols=(x, y, var),
+        options={"eps": gaussian_eps},
+        expr=(sp.log(var) + (x - y) ** 2 / var) / 2,
+        textbook_grad=(x - y) / var,
+        compiled_expr=(sp.log(_clamped_var) + (x - y) ** 2 / _clamped_var) / 2,
+        grad_expr=(x - y) / _clamped_var,
+        flags={"full": _gaussian_full},
+        option_checks=_positive_option("eps"),
+        broadcast=True,
+        prepare=_gaussian_var,
+        numeric_domain={var: (0.5, 3.0), gaussian_eps: (1e-8, 0.25)},
+        torch="torch.nn.functional.gaussian_nll_loss",
+        domain={
+            "input": "real (the predicted mean)",
+            "target": "real, broadcastable to input",
+            "var": "non-negative: input's shape, one axis short, or a float",
+            "eps": "> 0",
+        },
+        notes=(
+            r"$-\log \mathcal{N}(y; x, v)$ up to the constant $\frac{1}{2}\log 2\pi$ (added by "
+            r"full=True). PyTorch clamps $v$ at $\epsilon$ for stability; the gradient is with "
+            r"respect to input, the mean."
+        ),
+    ),
+    LossSpec(
         name="poisson_nll_loss",
         title="Poisson negative log-likelihood",
         latex_name=r"\operatorname{PoissonNLL}",
@@ -441,6 +509,6 @@ _ORDER = [
     "ctc_loss", "cosine_embedding_loss", "margin_ranking_loss", "soft_margin_loss",
     "multilabel_soft_margin_loss", "triplet_margin_loss", "mean_squared_log_error",
     "mean_absolute_percentage_error", "linf_distance", "minkowski_distance", "logistic_loss",
-    "hinge_loss", "poisson_nll_loss",
+    "hinge_loss", "poisson_nll_loss", "gaussian_nll_loss",
 ]
 SPECS.sort(key=lambda s: _ORDER.index(s.name) if s.name in _ORDER else len(_ORDER))

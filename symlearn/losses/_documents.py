@@ -66,10 +66,10 @@ def build_document(spec) -> Derivation:
 
 def _elementwise_document(spec) -> Derivation:
     x = spec.symbols[0]
-    ell = sp.Function(r"\ell")(*spec.symbols)
+    target = spec.symbols[spec.arrays.index("target")] if "target" in spec.arrays else spec.symbols[-1]
     doc = _start(spec).section("The loss").text(_definition(spec))
     doc = doc.text(
-        f"Per element, with prediction ${latex(x)}$ and target ${latex(spec.symbols[-1])}$: "
+        f"Per element, with prediction ${latex(x)}$ and target ${latex(target)}$: "
         f"$\\ell = {latex(spec.expr)}$."
         + (f" {spec.notes}" if spec.notes else "")
     )
@@ -498,6 +498,7 @@ EXAMPLES: dict = {
     "logistic_loss": (([0.5, -1.0, 2.0], [1.0, -1.0, -1.0]), {}),
     "hinge_loss": (([0.5, -0.25, 2.0], [1.0, -1.0, -1.0]), {}),
     "poisson_nll_loss": (([0.5, -1.0, 1.5], [2.0, 0.0, 3.0]), {"full": True}),
+    "gaussian_nll_loss": (([0.5, -1.0, 2.0], [1.0, 0.5, 1.5], [0.25, 1.0, 2.0]), {"full": True}),
 }
 
 #: What an example's numbers mean, where the arrays alone do not say it.

@@ -125,6 +125,11 @@ class LossSpec:
         domain: argument -> its domain in words, for the catalog table.
         absent_forms: ``{"pos_weight": (value, grad)}``: a simpler equal form of the value and the
             derivative compiled when that optional array is absent (the document checks it).
+        broadcast: the array arguments broadcast against each other (torch's rule; the loss has
+            the broadcast shape and the gradient is summed back to the first argument's shape);
+            otherwise they must have one shape.
+        prepare: ``(arrays dict, bound) -> arrays dict``, run before the shape checks: a loss's
+            own argument rules (gaussian_nll_loss's var: a float, or one axis short).
         flags: boolean options that change the expression: ``{"log_target": (expr, grad)}`` is the
             per-element loss and its derivative when that option is true; or a function
             ``(expr, grad, on) -> (expr, grad)`` applied for either value, in order (poisson's
@@ -167,6 +172,8 @@ class LossSpec:
     notes: str = ""
     flags: Mapping = field(default_factory=dict)
     absent_forms: Mapping = field(default_factory=dict)
+    broadcast: bool = False
+    prepare: Callable | None = None
 
     @property
     def is_elementwise(self) -> bool:
@@ -454,7 +461,8 @@ class Loss:
             args += [spec.optional_arrays[n] for n in present if n in spec.optional_arrays]
             args += [weight, scale]
             # Without optional arrays, every array argument has the input's shape: in place.
-            arrays = None if present else set(spec.symbols)
+            # (Broadcast arrays are read-only views with zero strides: not in place.)
+            arrays = None if present or spec.broadcast else set(spec.symbols)
             value_c, grad_c = _share_softplus([value, scale * grad])
             both = _compile(args, [value_c, grad_c], arrays)
             quiet = any(
@@ -528,7 +536,17 @@ class Loss:
     def _elementwise(self, bound, reduction, want_value, want_grad):
         spec = self.spec
         arrays = [as_float_array(bound[name], name) for name in spec.arrays]
-        shape = arrays[0].shape
+        if spec.prepare is not None:
+            prepared = spec.prepare(dict(zip(spec.arrays, arrays)), bound)
+            arrays = [prepared[name] for name in spec.arrays]
+        first_shape = shape = arrays[0].shape
+        if spec.broadcast:
+            try:
+                shape = np.broadcast_shapes(*(a.shape for a in arrays))
+            except ValueError:
+                shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(spec.arrays, arrays))
+                raise ValueError(f"the shapes do not broadcast: {shapes}") from None
+            arrays = [a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays]
         for name, array in zip(spec.arrays[1:], arrays[1:]):
             if array.shape != shape:
                 raise ValueError(
@@ -579,9 +597,22 @@ class Loss:
             value = None
         if grad is not None and np.shape(grad) != shape:
             grad = np.array(np.broadcast_to(grad, shape))
+        if grad is not None and first_shape != shape:
+            grad = _sum_to_shape(grad, first_shape)
         if value is not None:
             value = _reduce(value, reduction, shape, scale, per_sample, spec)
         return value, grad
+
+
+def _sum_to_shape(grad, shape):
+    """The gradient of a broadcast argument: summed over the axes that broadcasting added or
+    stretched (as autograd does)."""
+    extra = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(extra))) if extra else grad
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
 
 
 def _broadcastable(array, name, shape, spec):
