@@ -125,6 +125,9 @@ CASES += [
     Case("triplet_margin_loss", lambda r: ((r.normal(size=(6, 4)), r.normal(size=(6, 4)), r.normal(size=(6, 4))), {"margin": 2.0}), "p2", "triplet_margin_loss"),
     Case("triplet_margin_loss", lambda r: ((r.normal(size=(6, 4)), r.normal(size=(6, 4)), r.normal(size=(6, 4))), {"margin": 1.5, "p": 3, "swap": True}), "p3-swap", "triplet_margin_loss"),
     Case("triplet_margin_loss", lambda r: ((r.normal(size=(6, 4)), r.normal(size=(6, 4)), r.normal(size=(6, 4))), {"margin": 1.5, "p": 1.5}), "p1.5", "triplet_margin_loss"),
+    Case("triplet_margin_with_distance_loss", lambda r: ((r.normal(size=(6, 4)), r.normal(size=(6, 4)), r.normal(size=(6, 4))), {"margin": 2.0}), "default", "triplet_margin_with_distance_loss"),
+    Case("triplet_margin_with_distance_loss", lambda r: ((r.normal(size=(6, 4)), r.normal(size=(6, 4)), r.normal(size=(6, 4))), {"margin": 1.5, "swap": True}), "swap", "triplet_margin_with_distance_loss"),
+    Case("triplet_margin_with_distance_loss", lambda r: ((r.normal(size=(4,)), r.normal(size=(4,)), r.normal(size=(4,))), {"margin": 3.0}), "unbatched", "triplet_margin_with_distance_loss"),
     Case("linf_distance", lambda r: ((r.normal(size=(5, 4)), r.normal(size=(5, 4))), {}), "5x4",
          reference=lambda a, k: np.abs(a[0] - a[1]).max(axis=-1)),
     Case("minkowski_distance", lambda r: ((r.normal(size=(5, 4)), r.normal(size=(5, 4))), {"p": 3}), "p3",
@@ -463,7 +466,7 @@ TWINLESS = ["mean_squared_log_error", "mean_absolute_percentage_error", "linf_di
 
 def test_catalog_holds_every_loss_of_the_issue():
     twins = [n for n in losses.catalog if n not in TWINLESS]
-    assert len(losses.catalog) == 24
+    assert len(losses.catalog) == 25
     assert all(getattr(losses, n) is losses.catalog[n] for n in losses.catalog)
     assert all(losses.catalog[n].torch is None for n in TWINLESS)
     assert all(losses.catalog[n].torch == f"torch.nn.functional.{n}" for n in twins)
@@ -633,6 +636,30 @@ def test_cross_entropy_fast_path_labels_of_any_integer_type(dtype):
         bad[2] = -1  # a negative label is not an index from the end
         with pytest.raises(ValueError, match="class index -1"):
             losses.cross_entropy(logits, bad)
+
+
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_margin_with_distance_loss_takes_torch_pairwise_distances(swap):
+    torch = pytest.importorskip("torch", reason="the torch extra is not installed")
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(13)
+    a, p, n = (rng.normal(size=(5, 3)) for _ in range(3))
+    for distance in (torch.nn.PairwiseDistance(p=3.0, eps=1e-4), F.pairwise_distance):
+        ta = torch.tensor(a, requires_grad=True)
+        out = F.triplet_margin_with_distance_loss(
+            ta, torch.tensor(p), torch.tensor(n), distance_function=distance, swap=swap
+        )
+        out.backward()
+        value, grad = losses.triplet_margin_with_distance_loss.value_and_grad(
+            a, p, n, distance_function=distance, swap=swap
+        )
+        close(value, out.item())
+        close(grad, ta.grad.numpy())
+    with pytest.raises(ValueError, match="distance_function=.*not supported.*symbolically"):
+        losses.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda u, v: u - v)
+    with pytest.raises(ValueError, match="margin=0.0 must be greater than 0"):
+        losses.triplet_margin_with_distance_loss(a, p, n, margin=0.0)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)

@@ -42,6 +42,7 @@ logistic_loss = catalog["logistic_loss"]
 hinge_loss = catalog["hinge_loss"]
 poisson_nll_loss = catalog["poisson_nll_loss"]
 gaussian_nll_loss = catalog["gaussian_nll_loss"]
+triplet_margin_with_distance_loss = catalog["triplet_margin_with_distance_loss"]
 
 __all__ = [
     "Loss",

@@ -365,6 +365,7 @@ _STRUCTURED = {
     "ctc_loss": _ctc_document,
     "cosine_embedding_loss": _cosine_document,
     "triplet_margin_loss": _triplet_document,
+    "triplet_margin_with_distance_loss": _triplet_document,
     "linf_distance": _linf_document,
     "minkowski_distance": _minkowski_document,
 }
@@ -499,6 +500,7 @@ EXAMPLES: dict = {
     "hinge_loss": (([0.5, -0.25, 2.0], [1.0, -1.0, -1.0]), {}),
     "poisson_nll_loss": (([0.5, -1.0, 1.5], [2.0, 0.0, 3.0]), {"full": True}),
     "gaussian_nll_loss": (([0.5, -1.0, 2.0], [1.0, 0.5, 1.5], [0.25, 1.0, 2.0]), {"full": True}),
+    "triplet_margin_with_distance_loss": (([[1.0, 0.0]], [[0.5, 0.5]], [[0.0, 0.5]]), {"swap": True}),
 }
 
 #: What an example's numbers mean, where the arrays alone do not say it.
@@ -581,11 +583,17 @@ def _structured_exact(name, args, kwargs):
             (sum(ui**2 for ui in u) + eps) * (sum(bi**2 for bi in b) + eps)
         )
         ell = 1 - cos  # target 1
-    elif name == "triplet_margin_loss":
+    elif name in ("triplet_margin_loss", "triplet_margin_with_distance_loss"):
         positive, negative = _exact(args[1]), _exact(args[2])
         eps = sp.Rational(1, 10**6)
-        distance = lambda v: sp.sqrt(sum((ui - vi + eps) ** 2 for ui, vi in zip(u, v)))  # noqa: E731
-        ell = sp.Max(0, 1 + distance(positive) - distance(negative))
+
+        def distance(v, w=u):
+            return sp.sqrt(sum((wi - vi + eps) ** 2 for wi, vi in zip(w, v)))
+
+        negative_distance = distance(negative)
+        if kwargs.get("swap"):  # min(d(a, n), d(p, n)); d(p, n) is a number here
+            negative_distance = sp.Min(negative_distance, distance(negative, positive))
+        ell = sp.Max(0, 1 + distance(positive) - negative_distance)
     elif name == "linf_distance":
         target = _exact(args[1])
         ell = sp.Max(*[sp.Abs(ui - ti) for ui, ti in zip(u, target)])

@@ -376,16 +376,54 @@ def _triplet_margin(bound, reduction, want_value, want_grad):
     d_pos, g_pos = _p_norm(anchor - positive + eps, p)
     d_neg, g_neg = _p_norm(anchor - negative + eps, p)
     if bound["swap"]:
+        # d(p, n) does not depend on the anchor; torch.minimum's gradient splits a tie in half.
         d_swap, _ = _p_norm(positive - negative + eps, p)
-        use_swap = d_swap < d_neg
-        d_neg = np.where(use_swap, d_swap, d_neg)
-        g_neg = np.where(use_swap[..., None], 0.0, g_neg)
+        share = np.where(d_swap < d_neg, 0.0, np.where(d_swap == d_neg, 0.5, 1.0))
+        d_neg = np.minimum(d_neg, d_swap)
+        g_neg = share[..., None] * g_neg
     hinge = margin + d_pos - d_neg
     loss = np.maximum(hinge, 0.0)
     grad = None
     if want_grad:
         grad = (hinge >= 0)[..., None] * (g_pos - g_neg)  # clamp_min: gradient passes at 0
     return _finish(loss, grad, reduction, loss.size, want_value, want_grad)
+
+
+def _pairwise_distance_options(distance_function):
+    """``(p, eps)`` of a distance function symlearn can derive: None and
+    ``torch.nn.functional.pairwise_distance`` (p = 2, eps = 1e-6), or a
+    ``torch.nn.PairwiseDistance`` module (its ``norm`` and ``eps``). Any other callable is
+    refused: symlearn derives the loss symbolically and cannot see inside Python code."""
+    if distance_function is None:
+        return 2.0, 1e-6
+    kind = type(distance_function)
+    module = getattr(kind, "__module__", "") or ""
+    if kind.__name__ == "PairwiseDistance" and module.startswith("torch"):
+        if getattr(distance_function, "keepdim", False):
+            raise ValueError("distance_function: a PairwiseDistance with keepdim=True is not supported")
+        return float(distance_function.norm), float(distance_function.eps)
+    if (
+        getattr(distance_function, "__name__", "") == "pairwise_distance"
+        and (getattr(distance_function, "__module__", "") or "").startswith("torch")
+    ):
+        return 2.0, 1e-6
+    raise ValueError(
+        f"distance_function={distance_function!r} is not supported: symlearn derives the loss "
+        "symbolically, so it takes only None (torch.pairwise_distance), "
+        "torch.nn.functional.pairwise_distance or a torch.nn.PairwiseDistance(p, eps) module"
+    )
+
+
+def _triplet_with_distance(bound, reduction, want_value, want_grad):
+    r"""``triplet_margin_with_distance_loss`` for the pairwise $p$-norm distances
+    (:func:`_pairwise_distance_options`): the triplet margin loss with that distance."""
+    p, eps = _pairwise_distance_options(bound["distance_function"])
+    margin = float(bound["margin"])
+    if not margin > 0:
+        raise ValueError(f"margin={margin!r} must be greater than 0")
+    return _triplet_margin(
+        {**bound, "p": p, "eps": eps, "margin": margin}, reduction, want_value, want_grad
+    )
 
 
 def _rows(bound):
@@ -447,6 +485,13 @@ def _sig_cosine(input1, input2, target, margin=0, size_average=None, reduce=None
 def _sig_triplet(
     anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, size_average=None,
     reduce=None, reduction="mean",
+):
+    return dict(locals())
+
+
+def _sig_triplet_distance(
+    anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+    reduction="mean",
 ):
     return dict(locals())
 
@@ -572,6 +617,33 @@ SPECS = [
         domain={"anchor": "(N, D) or (D,)", "positive": "shape of anchor", "negative": "shape of anchor"},
         kink="at a zero hinge PyTorch's clamp_min passes the gradient.",
         notes="The gradient is with respect to anchor; distances add eps as torch.pairwise_distance.",
+    ),
+    LossSpec(
+        name="triplet_margin_with_distance_loss",
+        title="Triplet margin loss with a distance function",
+        latex_name=r"\operatorname{Triplet}_{d}",
+        signature=_sig_triplet_distance,
+        arrays=("anchor", "positive", "negative"),
+        symbols=(),
+        expr=sp.Max(
+            0,
+            _m + _norm(sp.IndexedBase("a")[_i] - sp.IndexedBase("p")[_i], 2)
+            - _norm(sp.IndexedBase("a")[_i] - sp.IndexedBase("n")[_i], 2),
+        ),
+        structured=_triplet_with_distance,
+        torch="torch.nn.functional.triplet_margin_with_distance_loss",
+        domain={
+            "anchor": "(N, D) or (D,)", "positive": "shape of anchor",
+            "negative": "shape of anchor",
+            "distance_function": "None, torch's pairwise_distance or a PairwiseDistance module",
+        },
+        kink="at a zero hinge PyTorch's clamp_min passes the gradient; with swap, a tie between "
+        "the two negative distances splits the gradient in half (torch.minimum).",
+        notes=(
+            "The gradient is with respect to anchor. Only the pairwise p-norm distances are "
+            "supported: an arbitrary Python distance_function cannot be derived symbolically and "
+            "is refused with a ValueError."
+        ),
     ),
     LossSpec(
         name="linf_distance",
