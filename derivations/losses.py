@@ -18,6 +18,7 @@ _LOSSES = (
     "multilabel_soft_margin_loss", "triplet_margin_loss", "mean_squared_log_error",
     "mean_absolute_percentage_error", "linf_distance", "minkowski_distance", "logistic_loss",
     "hinge_loss", "poisson_nll_loss", "gaussian_nll_loss", "triplet_margin_with_distance_loss",
+    "multi_margin_loss", "multilabel_margin_loss",
 )
 
 

@@ -128,6 +128,11 @@ CASES += [
     Case("triplet_margin_with_distance_loss", lambda r: ((r.normal(size=(6, 4)), r.normal(size=(6, 4)), r.normal(size=(6, 4))), {"margin": 2.0}), "default", "triplet_margin_with_distance_loss"),
     Case("triplet_margin_with_distance_loss", lambda r: ((r.normal(size=(6, 4)), r.normal(size=(6, 4)), r.normal(size=(6, 4))), {"margin": 1.5, "swap": True}), "swap", "triplet_margin_with_distance_loss"),
     Case("triplet_margin_with_distance_loss", lambda r: ((r.normal(size=(4,)), r.normal(size=(4,)), r.normal(size=(4,))), {"margin": 3.0}), "unbatched", "triplet_margin_with_distance_loss"),
+    Case("multi_margin_loss", lambda r: ((2 * r.normal(size=(6, 4)), r.integers(0, 4, 6)), {}), "p1", "multi_margin_loss"),
+    Case("multi_margin_loss", lambda r: ((2 * r.normal(size=(6, 4)), r.integers(0, 4, 6)), {"p": 2, "margin": 0.5, "weight": r.uniform(0.2, 2, 4)}), "p2-weight", "multi_margin_loss"),
+    Case("multi_margin_loss", lambda r: ((2 * r.normal(size=(5,)), np.array(3)), {"margin": 2.0}), "unbatched", "multi_margin_loss"),
+    Case("multilabel_margin_loss", lambda r: ((2 * r.normal(size=(4, 5)), np.array([[3, 0, -1, 2, 2], [1, 1, 4, -1, 0], [0, 1, 2, 3, 4], [-1, 0, 0, 0, 0]])), {}), "4x5", "multilabel_margin_loss"),
+    Case("multilabel_margin_loss", lambda r: ((2 * r.normal(size=(5,)), np.array([4, 2, -1, 0, 0])), {}), "unbatched", "multilabel_margin_loss"),
     Case("linf_distance", lambda r: ((r.normal(size=(5, 4)), r.normal(size=(5, 4))), {}), "5x4",
          reference=lambda a, k: np.abs(a[0] - a[1]).max(axis=-1)),
     Case("minkowski_distance", lambda r: ((r.normal(size=(5, 4)), r.normal(size=(5, 4))), {"p": 3}), "p3",
@@ -181,7 +186,7 @@ def _torch_value_and_grad(case, args, kwargs, reduction):
         return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
 
     targs = [convert(a, grad=(i == 0)) for i, a in enumerate(args)]
-    tkwargs = {k: (convert(v) if isinstance(v, np.ndarray) else v) for k, v in kwargs.items()}
+    tkwargs = {k: (convert(v) if isinstance(v, (np.ndarray, list)) else v) for k, v in kwargs.items()}
     if "size_average" not in kwargs:
         tkwargs["reduction"] = reduction
     with warnings.catch_warnings():  # kl_div warns about 'mean'; legacy arguments warn
@@ -437,6 +442,10 @@ def test_property_cross_entropy_finite_nonnegative_and_gradient_rows_sum_to_zero
         ("cross_entropy", (np.zeros((2, 3)), np.array([0, 1, 2])), {}, ["target", "(3,)", "(2,)"]),
         ("nll_loss", (np.zeros((2, 3)), np.array([0, -1])), {}, ["target", "-1"]),
         ("huber_loss", (np.zeros(2), np.zeros(2)), {"delta": 0.0}, ["delta"]),
+        ("multi_margin_loss", (np.zeros((2, 3)), np.array([0, 3])), {}, ["target", "3", "[0, 2]"]),
+        ("multi_margin_loss", (np.zeros((2, 3)), np.array([0, 1])), {"p": 3}, ["p=3", "1 or 2"]),
+        ("multilabel_margin_loss", (np.zeros((1, 3)), np.array([[0, 5, -1]])), {}, ["target", "5"]),
+        ("multilabel_margin_loss", (np.zeros((1, 3)), np.array([0, 1, -1])), {}, ["target", "(3,)", "(1, 3)"]),
         ("gaussian_nll_loss", (np.zeros((2, 3)), np.zeros((2, 3)), np.ones((3,))), {}, ["var", "(3,)", "(2, 3)"]),
         ("gaussian_nll_loss", (np.zeros(2), np.zeros(2), np.array([1.0, -0.5])), {}, ["var", "-0.5"]),
         ("gaussian_nll_loss", (np.zeros(2), np.zeros(3), np.ones(2)), {}, ["broadcast", "(3,)"]),
@@ -466,7 +475,7 @@ TWINLESS = ["mean_squared_log_error", "mean_absolute_percentage_error", "linf_di
 
 def test_catalog_holds_every_loss_of_the_issue():
     twins = [n for n in losses.catalog if n not in TWINLESS]
-    assert len(losses.catalog) == 25
+    assert len(losses.catalog) == 27
     assert all(getattr(losses, n) is losses.catalog[n] for n in losses.catalog)
     assert all(losses.catalog[n].torch is None for n in TWINLESS)
     assert all(losses.catalog[n].torch == f"torch.nn.functional.{n}" for n in twins)

@@ -43,6 +43,8 @@ hinge_loss = catalog["hinge_loss"]
 poisson_nll_loss = catalog["poisson_nll_loss"]
 gaussian_nll_loss = catalog["gaussian_nll_loss"]
 triplet_margin_with_distance_loss = catalog["triplet_margin_with_distance_loss"]
+multi_margin_loss = catalog["multi_margin_loss"]
+multilabel_margin_loss = catalog["multilabel_margin_loss"]
 
 __all__ = [
     "Loss",

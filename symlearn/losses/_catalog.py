@@ -510,5 +510,6 @@ _ORDER = [
     "multilabel_soft_margin_loss", "triplet_margin_loss", "mean_squared_log_error",
     "mean_absolute_percentage_error", "linf_distance", "minkowski_distance", "logistic_loss",
     "hinge_loss", "poisson_nll_loss", "gaussian_nll_loss", "triplet_margin_with_distance_loss",
+    "multi_margin_loss", "multilabel_margin_loss",
 ]
 SPECS.sort(key=lambda s: _ORDER.index(s.name) if s.name in _ORDER else len(_ORDER))

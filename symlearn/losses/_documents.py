@@ -320,6 +320,48 @@ def _triplet_document(spec) -> Derivation:
     )
 
 
+def _multi_margin_document(spec) -> Derivation:
+    x1, x2, x3, m, w = sp.symbols("x_1 x_2 x_3 m w_2", real=True)
+    doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
+    doc = doc.text(
+        "For scores $x$, target class $y$, margin $m$ and $p \\in \\{1, 2\\}$, each other class "
+        "$i$ adds $w_y \\max(0, m - x_y + x_i)^p$: a class scored within $m$ of the target's is "
+        "penalized. For $C = 3$, $y = 2$ and $p = 2$, where both hinges are active "
+        "($z_i = m - x_2 + x_i > 0$), the loss is a polynomial:"
+    )
+    z1, z3 = m - x2 + x1, m - x2 + x3
+    ell = w * (z1**2 + z3**2) / 3
+    doc = doc.chain(sp.Derivative(ell, x1), (sp.Rational(2, 3) * w * z1, "differentiate"))
+    doc = doc.chain(
+        sp.Derivative(ell, x2),
+        (-sp.Rational(2, 3) * w * (z1 + z3), "the target's score enters every term"),
+    )
+    doc = doc.text(
+        "So the gradient is $\\frac{p}{C} w_y z_i^{p-1}$ at each active $i \\ne y$ and minus their "
+        "sum at $y$; an inactive hinge ($z_i < 0$) contributes nothing, and "
+        f"{spec.kink} `'mean'` divides by the number of samples."
+    )
+    return doc
+
+
+def _multilabel_margin_document(spec) -> Derivation:
+    x1, x2, x3 = sp.symbols("x_1 x_2 x_3", real=True)
+    doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
+    doc = doc.text(
+        "Every (target label, other class) pair is a hinge with margin 1: the target's score "
+        "should exceed each non-target's by 1. For $C = 3$, target labels $\\{1, 2\\}$ (the "
+        "target row `[0, 1, -1]` counted from 0) and the non-target class 3, with both hinges "
+        "active:"
+    )
+    ell = ((1 - x1 + x3) + (1 - x2 + x3)) / 3
+    doc = doc.chain(sp.Derivative(ell, x3), (sp.Rational(2, 3), "each active pair adds $1/C$"))
+    doc = doc.chain(sp.Derivative(ell, x1), (-sp.Rational(1, 3), "one pair holds $x_1$"))
+    return doc.text(
+        f"An inactive hinge contributes nothing; {spec.kink} `'mean'` divides by the number of "
+        "samples."
+    )
+
+
 def _linf_document(spec) -> Derivation:
     x1, x2, x3, y1, y2, y3 = sp.symbols("x_1 x_2 x_3 y_1 y_2 y_3", real=True)
     d = (x1 - y1, x2 - y2, x3 - y3)
@@ -366,6 +408,8 @@ _STRUCTURED = {
     "cosine_embedding_loss": _cosine_document,
     "triplet_margin_loss": _triplet_document,
     "triplet_margin_with_distance_loss": _triplet_document,
+    "multi_margin_loss": _multi_margin_document,
+    "multilabel_margin_loss": _multilabel_margin_document,
     "linf_distance": _linf_document,
     "minkowski_distance": _minkowski_document,
 }
@@ -501,6 +545,8 @@ EXAMPLES: dict = {
     "poisson_nll_loss": (([0.5, -1.0, 1.5], [2.0, 0.0, 3.0]), {"full": True}),
     "gaussian_nll_loss": (([0.5, -1.0, 2.0], [1.0, 0.5, 1.5], [0.25, 1.0, 2.0]), {"full": True}),
     "triplet_margin_with_distance_loss": (([[1.0, 0.0]], [[0.5, 0.5]], [[0.0, 0.5]]), {"swap": True}),
+    "multi_margin_loss": (([[0.5, 0.25, -1.0]], [1]), {"p": 2, "weight": [1.0, 1.5, 0.5]}),
+    "multilabel_margin_loss": (([[0.5, -1.0, 0.25, 2.0]], [[3, 0, -1, 1]]), {}),
 }
 
 #: What an example's numbers mean, where the arrays alone do not say it.
@@ -594,6 +640,17 @@ def _structured_exact(name, args, kwargs):
         if kwargs.get("swap"):  # min(d(a, n), d(p, n)); d(p, n) is a number here
             negative_distance = sp.Min(negative_distance, distance(negative, positive))
         ell = sp.Max(0, 1 + distance(positive) - negative_distance)
+    elif name == "multi_margin_loss":
+        (label,) = args[1]
+        p, margin = sp.Integer(kwargs.get("p", 1)), sp.Rational(kwargs.get("margin", 1))
+        w = _exact(kwargs["weight"])[label] if kwargs.get("weight") is not None else sp.S.One
+        ell = sp.Add(*[w * sp.Max(0, margin - u[label] + v) ** p
+                       for i, v in enumerate(u) if i != label]) / len(u)
+    elif name == "multilabel_margin_loss":
+        row = [int(t) for t in args[1][0]]
+        labels = row[: row.index(-1)] if -1 in row else row
+        ell = sp.Add(*[sp.Max(0, 1 - u[j] + u[i])
+                       for j in labels for i in range(len(u)) if i not in labels]) / len(u)
     elif name == "linf_distance":
         target = _exact(args[1])
         ell = sp.Max(*[sp.Abs(ui - ti) for ui, ti in zip(u, target)])
@@ -616,6 +673,11 @@ def _structured_exact(name, args, kwargs):
     return value, grad
 
 
+_INDEX_TARGETS = (
+    "cross_entropy", "nll_loss", "ctc_loss", "multi_margin_loss", "multilabel_margin_loss",
+)
+
+
 def worked_example(name: str) -> WorkedExample:
     """The exact value and gradient of loss ``name`` at its example input (reduction 'mean'
     unless the example says otherwise)."""
@@ -626,8 +688,7 @@ def worked_example(name: str) -> WorkedExample:
     spec = catalog[name].spec
     raw, kwargs = EXAMPLES[name]
     args = tuple(
-        np.asarray(a, dtype=np.int64 if name in ("cross_entropy", "nll_loss", "ctc_loss") and i
-                   else np.float64)
+        np.asarray(a, dtype=np.int64 if name in _INDEX_TARGETS and i else np.float64)
         for i, a in enumerate(raw)
     )
     if spec.structured is None:

@@ -275,6 +275,102 @@ def _nll_loss(bound, reduction, want_value, want_grad):
 
 
 # ----------------------------------------------------------------------------------------------
+# Margin losses over the classes: multi_margin_loss, multilabel_margin_loss
+
+
+def _rows_of_classes(x, name="input"):
+    """``x`` as (N, C) rows: a 0-d input is one class of one sample, a vector one sample."""
+    if x.ndim > 2:
+        raise ValueError(f"{name} has shape {x.shape}; expected (N, C), (C,) or ()")
+    return x.reshape(1, 1) if x.ndim == 0 else x.reshape(1, -1) if x.ndim == 1 else x
+
+
+def _multi_margin(bound, reduction, want_value, want_grad):
+    r"""$\ell = \frac{1}{C}\sum_{i \ne y} w_y \max(0, m - x_y + x_i)^p$ per sample, $p \in
+    \{1, 2\}$, the weight outside the power (aten/src/ATen/native/LossMultiMargin.cpp).
+    Gradient: $\frac{p}{C} w_y z_i^{p-1}$ at each $i \ne y$ with $z_i = m - x_y + x_i > 0$
+    (0 at $z_i = 0$: PyTorch tests $z > 0$), and minus their sum at $y$."""
+    x = as_float_array(bound["input"], "input")
+    p = bound["p"]
+    if p not in (1, 2):
+        raise ValueError(f"p={p!r} must be 1 or 2 (as in PyTorch)")
+    margin = float(bound["margin"])
+    rows = _rows_of_classes(x)
+    n, classes = rows.shape
+    target = np.asarray(bound["target"])
+    expected = (n,) if x.ndim == 2 else (target.shape if target.shape in ((), (1,)) else ())
+    if not np.issubdtype(target.dtype, np.integer):
+        raise ValueError(
+            f"target must hold integer class indices, got dtype {target.dtype} (shape {target.shape})"
+        )
+    if target.shape != expected:
+        raise ValueError(f"target has shape {target.shape}; expected {expected}, one per sample")
+    labels = target.astype(np.int64).reshape(-1)
+    outside = (labels < 0) | (labels >= classes)
+    if np.any(outside):
+        raise ValueError(
+            f"target holds the class index {int(labels[outside][0])}; expected indices in "
+            f"[0, {classes - 1}]"
+        )
+    weight = _weight_vector(bound["weight"], classes)
+    index = np.arange(n)
+    z = margin - rows[index, labels][:, None] + rows
+    active = z > 0
+    active[index, labels] = False
+    w_y = np.ones(n) if weight is None else weight[labels]
+    h = np.where(active, z if p == 1 else z * z, 0.0)
+    loss = (h.sum(axis=1) * w_y / classes).reshape(expected)
+    grad = None
+    if want_grad:
+        slope = np.where(active, 1.0 if p == 1 else 2 * z, 0.0) * (w_y / classes)[:, None]
+        slope[index, labels] = -slope.sum(axis=1)
+        grad = slope.reshape(x.shape)
+    return _finish(loss, grad, reduction, n, want_value, want_grad)
+
+
+def _multilabel_margin(bound, reduction, want_value, want_grad):
+    r"""$\ell = \frac{1}{C}\sum_{j} \sum_{i \notin Y} \max(0, 1 - x_{y_j} + x_i)$ per sample,
+    where $y_1, y_2, \dots$ are the target's labels up to its first negative entry and $Y$ their
+    set (a repeated label counts again, as in aten/src/ATen/native/LossMultiLabelMargin.cpp).
+    Gradient: $+\frac{1}{C}$ at $x_i$ and $-\frac{1}{C}$ at $x_{y_j}$ for each active pair
+    ($z > 0$; 0 at $z = 0$, as PyTorch)."""
+    x = as_float_array(bound["input"], "input")
+    rows = _rows_of_classes(x)
+    n, classes = rows.shape
+    target = np.asarray(bound["target"])
+    if not np.issubdtype(target.dtype, np.integer):
+        raise ValueError(
+            f"target must hold integer class indices, got dtype {target.dtype} (shape {target.shape})"
+        )
+    if target.shape != x.shape:
+        raise ValueError(f"target has shape {target.shape}; expected {x.shape}, the shape of input")
+    labels = target.astype(np.int64).reshape(n, classes)
+    used = np.cumprod(labels >= 0, axis=1).astype(bool)  # up to the first negative label
+    bad = used & (labels >= classes)
+    if np.any(bad):
+        raise ValueError(
+            f"target holds the class index {int(labels[bad][0])}; expected indices in "
+            f"[0, {classes - 1}], ended by -1"
+        )
+    safe = np.where(used, labels, 0)
+    index = np.arange(n)[:, None]
+    is_target = np.zeros((n, classes), dtype=bool)
+    is_target[np.broadcast_to(index, safe.shape)[used], safe[used]] = True
+    picked = rows[index, safe]  # (n, j): x at each listed label
+    z = 1.0 - picked[:, :, None] + rows[:, None, :]  # (n, j, i)
+    active = (z > 0) & used[:, :, None] & ~is_target[:, None, :]
+    loss = np.where(active, z, 0.0).sum(axis=(1, 2)) / classes
+    loss = loss.reshape(()) if x.ndim < 2 else loss
+    grad = None
+    if want_grad:
+        grad = active.sum(axis=1) / classes  # +1/C at every non-target i per active pair
+        pairs = active.sum(axis=2) / classes  # -1/C at the listed label per active pair
+        np.add.at(grad, (np.broadcast_to(index, safe.shape), safe), -pairs)
+        grad = grad.reshape(x.shape)
+    return _finish(loss, grad, reduction, n, want_value, want_grad)
+
+
+# ----------------------------------------------------------------------------------------------
 # Embedding losses: cosine, triplet; distances over the last axis
 
 
@@ -496,6 +592,16 @@ def _sig_triplet_distance(
     return dict(locals())
 
 
+def _sig_multi_margin(
+    input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"
+):
+    return dict(locals())
+
+
+def _sig_multilabel_margin(input, target, size_average=None, reduce=None, reduction="mean"):
+    return dict(locals())
+
+
 def _sig_ctc(
     log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean",
     zero_infinity=False,
@@ -643,6 +749,50 @@ SPECS = [
             "The gradient is with respect to anchor. Only the pairwise p-norm distances are "
             "supported: an arbitrary Python distance_function cannot be derived symbolically and "
             "is refused with a ValueError."
+        ),
+    ),
+    LossSpec(
+        name="multi_margin_loss",
+        title="Multi-class margin loss",
+        latex_name=r"\operatorname{MultiMargin}",
+        signature=_sig_multi_margin,
+        arrays=("input", "target"),
+        symbols=(),
+        expr=sp.Sum(
+            _w[_label] * sp.Max(0, _m - _xi[_label] + _xi[_i]) ** _p, (_i, 1, _C)
+        ) / _C,
+        structured=_multi_margin,
+        torch="torch.nn.functional.multi_margin_loss",
+        domain={
+            "input": "scores, (N, C), (C,) or ()", "target": "class indices in [0, C)",
+            "p": "1 or 2", "weight": "(C,), one per class",
+        },
+        kink="at $m - x_y + x_i = 0$ the gradient is 0 (PyTorch tests $z > 0$).",
+        notes=(
+            r"The sum runs over $i \ne y$ (shown over every $i$: the $i = y$ term is excluded); "
+            r"the class weight $w_y$ multiplies the $p$-th power, as PyTorch's kernel does."
+        ),
+    ),
+    LossSpec(
+        name="multilabel_margin_loss",
+        title="Multi-label margin loss",
+        latex_name=r"\operatorname{MultiLabelMargin}",
+        signature=_sig_multilabel_margin,
+        arrays=("input", "target"),
+        symbols=(),
+        expr=sp.Sum(
+            sp.Max(0, 1 - _xi[sp.IndexedBase("y")[_j]] + _xi[_i]), (_i, 1, _C), (_j, 1, _C)
+        ) / _C,
+        structured=_multilabel_margin,
+        torch="torch.nn.functional.multilabel_margin_loss",
+        domain={
+            "input": "scores, (N, C), (C,) or ()",
+            "target": "class indices of input's shape, ended by -1",
+        },
+        kink="at $1 - x_{y_j} + x_i = 0$ the gradient is 0 (PyTorch tests $z > 0$).",
+        notes=(
+            r"The sum runs over the target's labels $y_j$ before its first $-1$ and over the "
+            r"classes $i$ that are not among them."
         ),
     ),
     LossSpec(
