@@ -9,8 +9,8 @@ and clear errors for bad input.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import symlearn.losses as losses
+from symlearn import losses
 
 REDUCTIONS = ("mean", "sum", "none")
 RTOL = 1e-10
@@ -483,7 +483,7 @@ def test_catalog_holds_every_loss_of_the_issue():
 
 @pytest.mark.parametrize("name", [n for n in losses.catalog if n not in TWINLESS])
 def test_signature_and_defaults_equal_torch(name):
-    torch = pytest.importorskip("torch", reason="the torch extra is not installed")
+    pytest.importorskip("torch", reason="the torch extra is not installed")
     import inspect
 
     import torch.nn.functional as F
@@ -527,9 +527,9 @@ def test_every_loss_has_a_checked_derivation(name):
 
 
 def test_a_wrong_gradient_cannot_enter_a_document():
-    from symlearn.derivation import StepCheckError
     from dataclasses import replace
 
+    from symlearn.derivation import StepCheckError
     from symlearn.losses._documents import _elementwise_document
 
     x, y = losses.mse_loss.spec.symbols
@@ -548,7 +548,7 @@ def test_derivations_catalog_lists_every_loss_and_the_overview():
     spec.loader.exec_module(module)
     expected = {"losses-overview"} | {n.replace("_", "-") for n in losses.catalog}
     assert set(module.CATALOG) == expected
-    summary, build = module.CATALOG["losses-overview"]
+    _summary, build = module.CATALOG["losses-overview"]
     overview = build()
     assert overview.figures() and len(overview.all_steps()) == 2
 
@@ -746,7 +746,7 @@ def test_worked_example_numbers_equal_torch_or_a_numpy_reference(name):
     if name in EXAMPLE_REFERENCES:
         reference = EXAMPLE_REFERENCES[name]
         rest = example.args[1:]
-        mean = lambda v: float(np.mean(reference((v, *rest))))  # noqa: E731
+        mean = lambda v: float(np.mean(reference((v, *rest))))
         expected_value = mean(example.args[0])
         expected_grad = _central_difference(mean, example.args[0].astype(float))
         tolerance = 1e-8  # finite differences

@@ -202,7 +202,7 @@ def _cross_entropy_document(spec) -> Derivation:
 
 
 def _nll_document(spec) -> Derivation:
-    x1, x2, x3, w1 = sp.symbols("x_1 x_2 x_3 w_1", real=True)
+    x1, x2, _x3, w1 = sp.symbols("x_1 x_2 x_3 w_1", real=True)
     ell = -w1 * x1
     doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
     doc = doc.text(

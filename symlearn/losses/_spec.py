@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import sympy as sp
 
-__all__ = ["Loss", "LossSpec", "Check", "resolve_reduction", "as_float_array"]
+__all__ = ["Check", "Loss", "LossSpec", "as_float_array", "resolve_reduction"]
 
 REDUCTIONS = ("none", "mean", "sum")
 _REDUCTION_ONLY = frozenset({"reduction"})
@@ -645,9 +645,9 @@ def _reduce(value, reduction, shape, scale, per_sample, spec):
 
 
 def _docstring(spec: LossSpec) -> str:
-    from ..printing.latex import latex
-
     import inspect
+
+    from ..printing.latex import latex
 
     twin = f"PyTorch twin: ``{spec.torch}``." if spec.torch else "No PyTorch twin."
     domain = "; ".join(f"{k}: {v}" for k, v in spec.domain.items())

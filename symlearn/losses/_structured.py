@@ -197,7 +197,7 @@ def _labels_in_range(target, classes) -> bool:
     """All integer labels in [0, classes): one reduction (a negative signed label read as
     unsigned is larger than any class count)."""
     if target.dtype.kind == "i":
-        if classes > np.iinfo(target.dtype).max:
+        if classes > _SIGNED_MAX[target.dtype]:
             # Every non-negative label is a class, and a negative one read as unsigned (-100 as
             # int8 is 156) could be one too: only the sign decides.
             return bool(np.minimum.reduce(target, axis=None) >= 0)
@@ -206,6 +206,7 @@ def _labels_in_range(target, classes) -> bool:
 
 
 _UNSIGNED = {np.dtype(t).itemsize: np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64)}
+_SIGNED_MAX = {np.dtype(t): int(np.iinfo(t).max) for t in (np.int8, np.int16, np.int32, np.int64)}
 _FLOAT64 = np.dtype(np.float64)
 
 
@@ -535,7 +536,7 @@ def _linf_distance(bound, reduction, want_value, want_grad):
     r"""$\ell = \max_i |x_i - y_i|$ over the last axis. Subgradient: $\operatorname{sign}(x_k -
     y_k)$ at the maximizing $k$, shared equally between ties (the convention of
     ``torch.amax`` and ``torch.linalg.vector_norm(ord=inf)``)."""
-    x, t, shape = _rows(bound)
+    x, t, _shape = _rows(bound)
     difference = x - t
     absolute = np.abs(difference)
     loss = absolute.max(axis=-1)
@@ -550,7 +551,7 @@ def _minkowski_distance(bound, reduction, want_value, want_grad):
     r"""$\ell = \left(\sum_i |x_i - y_i|^p\right)^{1/p}$ over the last axis; gradient
     $\operatorname{sign}(d_i)|d_i|^{p-1}/\ell^{p-1}$, and $0$ where $\ell = 0$ (PyTorch's
     convention for norms)."""
-    x, t, shape = _rows(bound)
+    x, t, _shape = _rows(bound)
     p = _check_p(bound["p"])
     loss, grad = _p_norm(x - t, p)
     return _finish(loss, grad if want_grad else None, reduction, loss.size, want_value, want_grad)
