@@ -400,6 +400,12 @@ SPECS: list[LossSpec] = [
         broadcast=True,
         prepare=_gaussian_var,
         numeric_domain={var: (0.5, 3.0), gaussian_eps: (1e-8, 0.25)},
+        stability=(
+            r"PyTorch clamps the variance at $\epsilon$ before the logarithm and the division, "
+            r"and so does the compiled function: a zero variance gives a finite loss "
+            r"($\frac{1}{2}\log\epsilon + (x - y)^2 / 2\epsilon$), not $-\infty$ or a division "
+            r"by zero."
+        ),
         torch="torch.nn.functional.gaussian_nll_loss",
         domain={
             "input": "real (the predicted mean)",
@@ -428,6 +434,12 @@ SPECS: list[LossSpec] = [
         flags={"log_input": _poisson_log_input, "full": _poisson_full},
         option_checks=_positive_option("eps"),
         numeric_domain={x: (0.1, 3.0), y: (0.0, 5.0)},
+        stability=(
+            r"With log_input=True the rate $e^{x}$ overflows to $+\infty$ above $x \approx 709$ "
+            r"in float64, as in PyTorch (the loss is then truly beyond float64). With "
+            r"log_input=False, $\epsilon$ keeps $\log(x + \epsilon)$ finite at a zero rate; a "
+            r"negative rate gives NaN, as in PyTorch."
+        ),
         torch="torch.nn.functional.poisson_nll_loss",
         domain={
             "input": "log-rate (log_input=True) or rate > -eps (log_input=False)",

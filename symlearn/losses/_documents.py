@@ -77,7 +77,7 @@ def _elementwise_document(spec) -> Derivation:
     doc = doc.section("The gradient")
     derivative = sp.diff(spec.expr, x)
     lines = [(derivative, "differentiate (SymPy applies the chain rule)")]
-    if spec.textbook_grad is not None and sp.simplify(derivative - spec.textbook_grad) != 0:
+    if spec.textbook_grad is not None and derivative != spec.textbook_grad:
         lines.append((spec.textbook_grad, "simplify to the textbook form"))
     doc = doc.chain(sp.Derivative(spec.expr, x), *lines)
     if spec.grad_expr is not None:
@@ -129,11 +129,12 @@ def _elementwise_document(spec) -> Derivation:
     for name, entry in spec.flags.items():
         other = not defaults.get(name, False)
         value, grad = apply_flag(entry, other, sp.sympify(spec.expr), sp.sympify(spec.derivative))
-        doc = doc.section(f"With {name.replace('_', ' ')}={other}").text(
+        doc = doc.section(f"With {name.replace('_', ' ')} set to {other}").text(
             f"With `{name}={other}` the element is ${latex(value)}$."
         )
         doc = doc.chain(sp.Derivative(value, x), (grad, "differentiate"))
     doc = doc.section("Numerical stability").text(
+        spec.stability or
         "The compiled functions are printed by symlearn's stable NumPy printer: "
         r"$\log(1 + e^{u})$ and softplus as `logaddexp(0, u)`, $\log\sigma(u)$ as "
         r"`-logaddexp(0, -u)`, $\log(1 + u)$ as `log1p(u)`; so they are finite and equal to "

@@ -130,6 +130,8 @@ class LossSpec:
             otherwise they must have one shape.
         prepare: ``(arrays dict, bound) -> arrays dict``, run before the shape checks: a loss's
             own argument rules (gaussian_nll_loss's var: a float, or one axis short).
+        stability: the document's paragraph on numerical stability, where the generic one (the
+            stable printer's log-sum-exp forms) does not apply.
         flags: boolean options that change the expression: ``{"log_target": (expr, grad)}`` is the
             per-element loss and its derivative when that option is true; or a function
             ``(expr, grad, on) -> (expr, grad)`` applied for either value, in order (poisson's
@@ -174,6 +176,7 @@ class LossSpec:
     absent_forms: Mapping = field(default_factory=dict)
     broadcast: bool = False
     prepare: Callable | None = None
+    stability: str = ""
 
     @property
     def is_elementwise(self) -> bool:
