@@ -159,3 +159,18 @@ def test_small_integer_labels_do_not_wrap_above_156_classes(dtype):
         assert np.all(grad[1] == 0.0) and np.all(grad[3] == 0.0)
     with pytest.raises(ValueError, match="class index -5"):
         losses.cross_entropy(z, np.array([3, -5, 1, 2], dtype=dtype))
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_zero_total_weight_gives_nan_mean_and_gradient_as_torch(name):
+    """Targets not ignored but of weight 0: 'mean' is 0/0, and PyTorch's gradient of those rows
+    is NaN (their coefficient is 0 * inf), while an ignored row's stays 0."""
+    z = np.random.default_rng(3).normal(size=(3, 4))
+    y = np.array([1, -100, 2])
+    kwargs = {"weight": np.array([1.0, 0.0, 0.0, 1.0])}
+    expected_value, expected_grad = _torch(name, z, y, kwargs, "mean")
+    value, grad = losses.catalog[name].value_and_grad(z, y, **kwargs)
+    assert np.isnan(expected_value) and np.isnan(value)
+    np.testing.assert_array_equal(np.isnan(grad), np.isnan(expected_grad))
+    np.testing.assert_array_equal(grad[1], 0.0)
+    close(grad, expected_grad)
