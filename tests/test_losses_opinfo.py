@@ -115,6 +115,9 @@ def test_opinfo_samples_equal_torch(name, op_db):
         value, grad = loss.value_and_grad(*ours, **our_kwargs)
         _close(value, expected_value, what + " (value)")
         _close(grad, expected_grad, what + " (gradient)")
+        # The value-only and gradient-only calls take their own paths.
+        _close(loss(*ours, **our_kwargs), expected_value, what + " (loss(...))")
+        _close(loss.grad(*ours, **our_kwargs), expected_grad, what + " (loss.grad(...))")
         MAX_REL[name] = max(
             MAX_REL.get(name, 0.0),
             _relative_error(value, expected_value),

@@ -442,6 +442,10 @@ def _plot_inputs(name, e):
         return (e, 0 * e, ones), {}
     if name == "kl_div":
         return (e, 0.5 * ones), {}
+    if name == "poisson_nll_loss":  # log-rate against a count of 1
+        return (e, ones), {}
+    if name == "gaussian_nll_loss":  # mean against the target, unit variance
+        return (e + 1.0, ones, ones), {}
     return None
 
 
