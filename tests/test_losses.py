@@ -320,6 +320,27 @@ def test_subgradient_convention_at_kinks(name, args, kwargs, expected):
     np.testing.assert_array_equal(losses.catalog[name].grad(*arrays, reduction="sum", **kwargs), expected)
 
 
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+def test_normalized_weights_summing_to_zero_give_nan_as_torch(name):
+    """'mean' divides by the sum of the weights: 0/0 is NaN for the value and the gradient."""
+    x, y, weight = np.array([0.0, 1.0]), np.zeros(2), np.zeros(2)
+    case = Case(name, None, "zero-weights", name)
+    expected_value, expected_grad = _torch_value_and_grad(case, (x, y), {"weight": weight}, "mean")
+    value, grad = losses.catalog[name].value_and_grad(x, y, weight=weight)
+    assert np.isnan(expected_value) and np.isnan(value)
+    assert np.all(np.isnan(expected_grad)) and np.all(np.isnan(grad))
+
+
+def test_binary_cross_entropy_gradient_at_probabilities_0_and_1_equals_torch():
+    """The clamped denominator: torch's 1e-12 is a float32 constant (9.99999996e-13)."""
+    x, y = np.array([0.0, 1.0, 1e-13, 0.5]), np.array([1.0, 0.0, 1.0, 1.0])
+    case = Case("binary_cross_entropy", None, "ends", "binary_cross_entropy")
+    expected_value, expected_grad = _torch_value_and_grad(case, (x, y), {}, "sum")
+    value, grad = losses.binary_cross_entropy.value_and_grad(x, y, reduction="sum")
+    close(value, expected_value)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-13)
+
+
 # --------------------------------------------------------------------------------------------------
 # Stability at logits of magnitude 1000
 

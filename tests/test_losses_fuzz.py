@@ -3,9 +3,13 @@ PyTorch float64 autograd (the independent reference): ``ignore_index`` (default,
 label ignored), class ``weight`` (including zeros), ``label_smoothing``, every reduction, integer
 targets of dtype int8/int16/int32/int64/uint8, probability targets, unbatched, batched and spatial
 inputs, and class counts above int8's range (where -100 read as unsigned is 156, a class).
+Then the other losses with options (weights, pos_weight, delta, beta, log_target, log_input, full,
+eps, var's shapes, margins, p, real-valued targets), each option drawn, against torch.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -174,3 +178,115 @@ def test_zero_total_weight_gives_nan_mean_and_gradient_as_torch(name):
     np.testing.assert_array_equal(np.isnan(grad), np.isnan(expected_grad))
     np.testing.assert_array_equal(grad[1], 0.0)
     close(grad, expected_grad)
+
+
+# --------------------------------------------------------------------------------------------------
+# The other losses with options: every option drawn, against torch
+
+
+def _reals(shape, low=-5.0, high=5.0):
+    return hnp.arrays(np.float64, shape, elements=st.floats(low, high))
+
+
+@st.composite
+def options_inputs(draw):
+    """(name, args, kwargs) for a loss with options, its arrays of one drawn shape."""
+    name = draw(st.sampled_from([
+        "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+        "binary_cross_entropy_with_logits", "kl_div", "soft_margin_loss", "poisson_nll_loss",
+        "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
+        "multilabel_soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss",
+    ]))
+    shape = draw(st.sampled_from([(1,), (5,), (3, 4), (2, 3, 2)]))
+    if name in ("multilabel_soft_margin_loss", "multi_margin_loss", "multilabel_margin_loss"):
+        shape = draw(st.sampled_from([(4,), (3, 5)]))
+    x = draw(_reals(shape))
+    kwargs: dict = {}
+    weight = draw(st.booleans())
+    if name in ("mse_loss", "l1_loss", "huber_loss"):
+        args = (x, draw(_reals(shape)))
+        if name == "huber_loss":
+            kwargs["delta"] = draw(st.floats(0.1, 3.0))
+        if weight:
+            kwargs["weight"] = draw(_reals(shape, 0.0, 2.0))
+    elif name == "smooth_l1_loss":
+        args = (x, draw(_reals(shape)))
+        kwargs["beta"] = draw(st.sampled_from([0.0, 0.5, 2.0]))
+    elif name == "binary_cross_entropy":
+        args = (draw(_reals(shape, 0.0, 1.0)), draw(_reals(shape, 0.0, 1.0)))
+        if weight:
+            kwargs["weight"] = draw(_reals(shape[-1:], 0.0, 2.0))
+    elif name == "binary_cross_entropy_with_logits":
+        args = (x * 100, draw(_reals(shape, 0.0, 1.0)))
+        if weight:
+            kwargs["weight"] = draw(_reals(shape, 0.0, 2.0))
+        if draw(st.booleans()):
+            kwargs["pos_weight"] = draw(_reals(shape[-1:], 0.1, 3.0))
+    elif name == "kl_div":
+        kwargs["log_target"] = draw(st.booleans())
+        target = draw(_reals(shape, -5.0, 0.0)) if kwargs["log_target"] else draw(
+            _reals(shape, 0.0, 1.0))
+        args = (draw(_reals(shape, -5.0, 0.0)), target)
+    elif name == "soft_margin_loss":
+        # |y x| stays below 709: torch computes log(1 + exp(-y x)) and overflows to inf beyond
+        # (symlearn's logaddexp form stays finite there: test_naive_lambdify_fails... checks it).
+        args = (x * 60, draw(_reals(shape, -2.0, 2.0)))
+    elif name == "poisson_nll_loss":
+        kwargs["log_input"] = log_input = draw(st.booleans())
+        kwargs["full"] = draw(st.booleans())
+        kwargs["eps"] = draw(st.sampled_from([1e-8, 1e-3]))
+        rate = x if log_input else np.abs(x)
+        args = (rate, np.floor(draw(_reals(shape, 0.0, 6.0))))
+    elif name == "gaussian_nll_loss":
+        kind = draw(st.sampled_from(["same", "short", "float"]))
+        var = (draw(_reals(shape, 0.0, 3.0)) if kind == "same" else
+               draw(_reals(shape[:-1], 0.0, 3.0)) if kind == "short" else draw(st.floats(0.0, 3.0)))
+        args = (x, draw(_reals(shape)), var)
+        kwargs["full"] = draw(st.booleans())
+        kwargs["eps"] = draw(st.sampled_from([1e-6, 0.1]))
+    elif name == "hinge_embedding_loss":
+        target = draw(hnp.arrays(np.float64, shape, elements=st.sampled_from([1.0, -1.0, 0.5, 0.0])))
+        args = (x, target)
+        kwargs["margin"] = draw(st.floats(-1.0, 3.0))
+    elif name == "margin_ranking_loss":
+        args = (x, draw(_reals(shape)), draw(_reals(shape, -2.0, 2.0)))
+        kwargs["margin"] = draw(st.floats(-1.0, 3.0))
+    elif name == "multilabel_soft_margin_loss":
+        args = (x, draw(_reals(shape, 0.0, 1.0)))
+        if weight:
+            kwargs["weight"] = draw(_reals(shape[-1:], 0.0, 2.0))
+    elif name == "multi_margin_loss":
+        classes = shape[-1]
+        target_shape = shape[:1] if len(shape) == 2 else ()
+        args = (x, draw(hnp.arrays(np.int64, target_shape, elements=st.integers(0, classes - 1))))
+        kwargs["p"] = draw(st.sampled_from([1, 2]))
+        kwargs["margin"] = draw(st.floats(-1.0, 3.0))
+        if weight:
+            kwargs["weight"] = draw(_reals((classes,), 0.0, 2.0))
+    else:  # multilabel_margin_loss
+        classes = shape[-1]
+        args = (x, draw(hnp.arrays(np.int64, shape, elements=st.integers(-1, classes - 1))))
+    reductions = ["mean", "sum", "none"] + (["batchmean"] if name == "kl_div" else [])
+    return name, args, kwargs, draw(st.sampled_from(reductions))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(options_inputs())
+def test_losses_with_options_equal_torch(inputs):
+    name, args, kwargs, reduction = inputs
+    first = torch.tensor(args[0], dtype=torch.float64, requires_grad=True)
+
+    def tensor(a):
+        if not isinstance(a, np.ndarray):
+            return a
+        return torch.tensor(a) if np.issubdtype(a.dtype, np.integer) else torch.tensor(
+            a, dtype=torch.float64)
+
+    with warnings.catch_warnings():  # kl_div warns that 'mean' is not 'batchmean'
+        warnings.simplefilter("ignore")
+        out = getattr(F, name)(first, *[tensor(a) for a in args[1:]], reduction=reduction,
+                               **{k: tensor(v) for k, v in kwargs.items()})
+    out.sum().backward()
+    value, grad = losses.catalog[name].value_and_grad(*args, **kwargs, reduction=reduction)
+    close(value, out.detach().numpy())
+    close(grad, first.grad.numpy())

@@ -255,9 +255,10 @@ SPECS: list[LossSpec] = [
         expr=-(y * sp.log(x) + (1 - y) * sp.log(1 - x)),
         textbook_grad=(x - y) / (x * (1 - x)),
         # PyTorch clamps each log at -100 and the gradient's denominator at 1e-12
-        # (aten/src/ATen/native/Loss.cpp, binary_cross_entropy and its backward).
+        # (aten/src/ATen/native/Loss.cpp, binary_cross_entropy and its backward); that 1e-12 is a
+        # float32 constant, 9.99999996e-13, which decides the gradient at x = 0 or 1 (-1.000000004e12).
         compiled_expr=-(y * sp.Max(sp.log(x), -100) + (1 - y) * sp.Max(sp.log(1 - x), -100)),
-        grad_expr=(x - y) / sp.Max(x * (1 - x), sp.Float(1e-12)),
+        grad_expr=(x - y) / sp.Max(x * (1 - x), sp.Float(float(np.float32(1e-12)))),
         weight="elementwise",
         checks=(
             Check("input", lambda a: (a >= 0) & (a <= 1), "a probability in [0, 1]"),

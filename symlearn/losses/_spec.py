@@ -583,7 +583,9 @@ class Loss:
             scale = 1.0 / (shape[0] if shape else 1)
         elif reduction == "mean":
             if "weight" in present and spec.weight == "normalized":
-                scale = 1.0 / float(np.broadcast_to(weight, shape).sum())
+                # Weights summing to 0 give inf, so 0/0 = NaN value and gradient (as PyTorch).
+                with np.errstate(divide="ignore"):
+                    scale = np.float64(1.0) / np.broadcast_to(weight, shape).sum(dtype=np.float64)
             else:
                 count = math.prod(shape[:-1] if per_sample else shape)
                 scale = scale / max(count, 0) if count else float("nan")
@@ -643,7 +645,10 @@ def _reduce(value, reduction, shape, scale, per_sample, spec):
     if reduction == "none":
         return value
     total = value.sum()
-    return total if reduction == "sum" else total * scale  # 'mean' and 'batchmean'
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore"):  # 0 * inf: weights summing to 0 (NaN, as PyTorch)
+        return total * scale  # 'mean' and 'batchmean'
 
 
 
