@@ -290,3 +290,16 @@ def test_losses_with_options_equal_torch(inputs):
     value, grad = losses.catalog[name].value_and_grad(*args, **kwargs, reduction=reduction)
     close(value, out.detach().numpy())
     close(grad, first.grad.numpy())
+
+
+def test_smoothing_with_target_weights_zero_gives_nan_mean_as_torch():
+    """Found by hypothesis: the targets' weights are 0 but other classes' are not, so the
+    smoothing term's sum is not 0; PyTorch reduces NLL and smoothing apart and its NLL term is
+    0/0 = NaN (the value was +inf when the two were summed before the division)."""
+    z = np.random.default_rng(4).normal(size=(3, 4))
+    y, kwargs = np.array([0, 1, 0]), {"weight": np.array([0.0, 0.0, 1e-238, 1.0]),
+                                      "label_smoothing": 0.1}
+    expected_value, expected_grad = _torch("cross_entropy", z, y, kwargs, "mean")
+    value, grad = losses.cross_entropy.value_and_grad(z, y, **kwargs)
+    assert np.isnan(expected_value) and np.isnan(value)
+    np.testing.assert_array_equal(np.isnan(grad), np.isnan(expected_grad))

@@ -163,10 +163,11 @@ def _cross_entropy(bound, reduction, want_value, want_grad):
     # Exact zeros at ignored targets (PyTorch never writes their gradient: 0, not 0 * inf).
     w_t = valid.astype(np.float64) if weight is None else np.where(valid, weight[safe[..., 0]], 0.0)
     picked = np.take_along_axis(logp, safe, axis=-1)[..., 0]
-    loss = -(1 - smoothing) * w_t * picked
+    nll = -w_t * picked
+    smooth = None
     if smoothing:
         all_classes = logp.sum(axis=-1) if weight is None else logp @ weight
-        loss = loss - np.where(valid, smoothing / classes * all_classes, 0.0)
+        smooth = np.where(valid, -all_classes, 0.0)
     weight_total = w_t.sum()  # 'mean' divides by the total weight of the targets not ignored
     grad = None
     if want_grad:
@@ -189,7 +190,13 @@ def _cross_entropy(bound, reduction, want_value, want_grad):
             if smoothing:
                 grad -= spread[..., None] * (1.0 if weight is None else weight)
         grad = _classes_back(grad, z.ndim)
-    value = _reduce_targets(loss, reduction, weight_total) if want_value else None
+    value = None
+    if want_value:
+        # PyTorch reduces the two terms apart, (1 - eps) NLL + eps/C smooth: under 'mean' with a
+        # total weight of 0 the NLL term is 0/0 = NaN whatever the smoothing term is.
+        value = (1 - smoothing) * _reduce_targets(nll, reduction, weight_total)
+        if smooth is not None:
+            value = value + smoothing / classes * _reduce_targets(smooth, reduction, weight_total)
     return value, grad
 
 
