@@ -741,8 +741,8 @@ SPECS = [
         symbols=(),
         expr=sp.Max(
             0,
-            _m + _norm(sp.IndexedBase("a")[_i] - sp.IndexedBase("p")[_i], 2)
-            - _norm(sp.IndexedBase("a")[_i] - sp.IndexedBase("n")[_i], 2),
+            _m + _norm(sp.IndexedBase("a")[_i] - sp.IndexedBase("p")[_i], sp.Integer(2))
+            - _norm(sp.IndexedBase("a")[_i] - sp.IndexedBase("n")[_i], sp.Integer(2)),
         ),
         structured=_triplet_with_distance,
         torch="torch.nn.functional.triplet_margin_with_distance_loss",
