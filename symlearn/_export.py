@@ -16,7 +16,13 @@ What can be exported today:
   ``name(t, <the factory's arguments>)`` returning $\eta_t$, validating its arguments as the
   factory does.
 
-Losses and optimizers are not exported yet; asking for them is a ``ValueError`` that says so.
+* ``losses=("mse_loss", ...)`` (or ``("all",)``): the elementwise losses of the catalog, each as
+  ``name(...)``, ``name_grad(...)`` and ``name_value_and_grad(...)`` with
+  ``torch.nn.functional``'s arguments (see :mod:`symlearn.codegen._losses`). The losses written
+  by hand in numpy (cross_entropy, nll_loss, ctc_loss, ...) are refused with a sentence naming
+  them; ``"all"`` leaves them out and the module's header lists them.
+
+Optimizers are not exported yet; asking for them is a ``ValueError`` that says so.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from collections.abc import Iterable, Mapping
 import sympy as sp
 
 from .codegen import FunctionSource, compile_source, function_source, python_name
+from .codegen._losses import loss_refusal, loss_sources, runtime_source
 from .codegen._source import PRELUDE
 from .printing.latex import latex
 
@@ -102,7 +109,7 @@ def export(
     r"""The source of a numpy-only Python module (see the module docstring for what it holds).
 
     Args:
-        losses: loss names (not exported yet: a non-empty value is a ``ValueError``).
+        losses: names of elementwise catalog losses, or ``("all",)`` for every one.
         optimizers: optimizer names (not exported yet: a non-empty value is a ``ValueError``).
         schedules: schedule names from :func:`exportable_schedules`, or ``("all",)``.
         functions: ``{"name": (args, expr)}``: ``args`` a sequence of SymPy symbols (the first is
@@ -112,15 +119,20 @@ def export(
         The module's text. The same request always gives the same text, byte for byte.
     """
     losses, optimizers = tuple(losses), tuple(optimizers)
-    if losses or optimizers:
-        what = "losses" if losses else "optimizers"
-        raise ValueError(f"exporting {what} is not supported yet; export functions or schedules")
+    if optimizers:
+        raise ValueError("exporting optimizers is not supported yet; export losses, functions or "
+                         "schedules")
+    losses, skipped = _loss_specs(losses)
     schedules = _schedule_names(schedules)
     functions = dict(functions or {})
-    if not schedules and not functions:
-        raise ValueError("nothing to export: name at least one schedule or function")
+    if not schedules and not functions and not losses:
+        raise ValueError("nothing to export: name at least one loss, schedule or function")
     sources: list[FunctionSource] = []
     listing: list[str] = []
+    for spec in losses:
+        made, formula = loss_sources(spec)
+        sources.extend(made)
+        listing.append(formula)
     for name, spec in functions.items():
         made, formula = _function_sources(name, spec)
         sources.extend(made)
@@ -134,10 +146,41 @@ def export(
         duplicate = next(n for n in names if names.count(n) > 1)
         raise ValueError(f"two exported functions are both named {duplicate!r}")
     prelude = PRELUDE + ("\n" + _CHECKS if schedules else "")
+    if losses:
+        gaussian = any(spec.name == "gaussian_nll_loss" for spec in losses)
+        prelude += "\n\n" + runtime_source(gaussian=gaussian)
     compiled = compile_source(sources, prelude)
     for name, spec in functions.items():
         _check_gradient(name, spec, compiled)
+    if skipped:
+        listing.append("not exported (computed by hand-written numpy code in symlearn): "
+                       + ", ".join(skipped))
     return _module_text(sources, listing, prelude)
+
+
+def _loss_specs(requested: Iterable[str]) -> tuple[list, list[str]]:
+    """The catalog rows asked for (``all``: every exportable one) and, for ``all``, the names
+    left out. A named loss that cannot be exported is a ValueError saying why."""
+    from .losses._catalog import SPECS
+
+    requested = tuple(requested)
+    by_name = {spec.name: spec for spec in SPECS}
+    if "all" in requested:
+        chosen = [s for s in SPECS if loss_refusal(s) is None]
+        return chosen, [s.name for s in SPECS if loss_refusal(s) is not None]
+    chosen = []
+    for name in dict.fromkeys(requested):
+        if name not in by_name:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(by_name), n=3, cutoff=0.5)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise ValueError(f"there is no loss called {name!r} in the catalog{hint}")
+        refusal = loss_refusal(by_name[name])
+        if refusal is not None:
+            raise ValueError(refusal)
+        chosen.append(by_name[name])
+    return chosen, []
 
 
 def _schedule_names(requested: Iterable[str]) -> tuple[str, ...]:
@@ -265,7 +308,7 @@ def _check_gradient(name: str, spec, compiled: Mapping) -> None:
 def _module_text(sources: list[FunctionSource], listing: list[str], prelude: str) -> str:
     from . import __version__
 
-    public = [s.name for s in sources]
+    public = [s.name for s in sources if not s.name.startswith("_")]
     contents = "\n".join(f"    {line}" for line in listing)
     header = (
         f'r"""Numpy functions generated by symlearn {__version__} (symlearn.export).\n\n'

@@ -1,21 +1,25 @@
 """``symlearn export``: write a numpy-only Python module of what the engine derives."""
 
 NAME = "export"
-HELP = "write a numpy-only Python module of schedules (losses and optimizers: not yet)"
+HELP = "write a numpy-only Python module of losses and schedules (optimizers: not yet)"
 DESCRIPTION = (
     "Write a Python module that imports numpy and nothing else, printed from symlearn's SymPy\n"
     "expressions by the same printer symlearn uses itself. Names are comma-separated, 'all' for\n"
-    "every one. Today the learning-rate schedules with a fixed formula can be exported\n"
-    "(constant, step_decay, exponential_decay, inverse_time_decay, cosine_annealing,\n"
-    "linear_warmup); from Python, symlearn.export(functions={...}) exports your own expressions\n"
-    "with their gradients. Exporting losses and optimizers is not supported yet.\n\n"
+    "every one. Today the elementwise losses of the catalog can be exported (each as name,\n"
+    "name_grad and name_value_and_grad with torch.nn.functional's arguments; 'all' exports every\n"
+    "elementwise one; cross_entropy, nll_loss and the other losses written by hand in numpy are\n"
+    "refused), and the learning-rate schedules with a fixed formula (constant, step_decay,\n"
+    "exponential_decay, inverse_time_decay, cosine_annealing, linear_warmup); from Python,\n"
+    "symlearn.export(functions={...}) exports your own expressions with their gradients.\n"
+    "Exporting optimizers is not supported yet.\n\n"
     "The file is written atomically (a temporary file renamed into place). Exit code 0 written,\n"
     "2 bad input."
 )
 
 
 def configure(parser):
-    parser.add_argument("--loss", default="", metavar="NAMES", help="losses (not supported yet)")
+    parser.add_argument("--loss", default="", metavar="NAMES",
+                        help="losses, e.g. mse_loss,binary_cross_entropy_with_logits or all")
     parser.add_argument("--optimizer", default="", metavar="NAMES",
                         help="optimizers (not supported yet)")
     parser.add_argument("--schedule", default="", metavar="NAMES",

@@ -200,6 +200,28 @@ def apply_flag(entry, on: bool, value, grad):
     return value, grad
 
 
+def kernel_expressions(spec: LossSpec, present: tuple = (), flags: tuple = ()):
+    """The per-element value and derivative (in ``spec.symbols[0]``) that are compiled for the
+    optional arrays ``present`` and the boolean options ``flags`` (``((name, on), ...)``), before
+    the weight and the reduction's scale. :class:`Loss` compiles these expressions and
+    :func:`symlearn.export` prints them, so both evaluate the same formulas (PyTorch's clamps,
+    the flags' forms, the simpler forms for absent optional arrays)."""
+    absent = {
+        symbol: spec.defaults_for_absent[name]
+        for name, symbol in spec.optional_arrays.items()
+        if name not in present
+    }
+    value = sp.sympify(spec.compiled_expr if spec.compiled_expr is not None else spec.expr)
+    grad = sp.sympify(spec.derivative)
+    for name, on in flags:
+        value, grad = apply_flag(spec.flags[name], on, value, grad)
+    value, grad = value.subs(absent), grad.subs(absent)
+    for name, form in spec.absent_forms.items():
+        if name not in present:
+            value, grad = (sp.sympify(e) for e in form)
+    return value, grad
+
+
 class _Kernel(NamedTuple):
     value: Callable
     grad: Callable
@@ -444,19 +466,7 @@ class Loss:
         kernel = self._kernels.get((present, flags))
         if kernel is None:
             spec = self.spec
-            absent = {
-                symbol: spec.defaults_for_absent[name]
-                for name, symbol in spec.optional_arrays.items()
-                if name not in present
-            }
-            value = sp.sympify(spec.compiled_expr if spec.compiled_expr is not None else spec.expr)
-            grad = sp.sympify(spec.derivative)
-            for name, on in flags:
-                value, grad = apply_flag(spec.flags[name], on, value, grad)
-            value, grad = value.subs(absent), grad.subs(absent)
-            for name, form in spec.absent_forms.items():
-                if name not in present:
-                    value, grad = (sp.sympify(e) for e in form)
+            value, grad = kernel_expressions(spec, present, flags)
             weight, scale = sp.Symbol("weight_"), sp.Symbol("scale_")
             if "weight" in present:
                 value, grad = weight * value, weight * grad

@@ -1,0 +1,343 @@
+r"""The exported form of the elementwise losses of :mod:`symlearn.losses`.
+
+Each exported loss is three functions with ``torch.nn.functional``'s signature (the catalog's
+``spec.signature``, byte for byte): ``name(...)``, ``name_grad(...)`` and
+``name_value_and_grad(...)``. They share one runtime (:data:`RUNTIME` plus helpers copied from
+:mod:`symlearn.losses._spec` by ``inspect.getsource``, so validation, broadcasting and the
+reductions are the package's own code) and one kernel per combination of boolean options and
+present optional arrays, printed by :func:`~symlearn.codegen.function_source` from
+:func:`symlearn.losses._spec.kernel_expressions`, the expressions ``Loss`` compiles.
+
+A loss is exported only when every part of it has a numpy-only form here: its domain checks
+(:data:`_CHECKS`, matched by their sentence), its option checks and its ``prepare`` step. The
+structured losses (cross_entropy, nll_loss, ctc_loss, ...) are written by hand in numpy inside the
+package and are not exported yet; :func:`loss_refusal` says so in one sentence.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+
+from ..printing.latex import latex
+from ._source import FunctionSource, function_source
+
+__all__ = ["RUNTIME", "exportable_losses", "loss_refusal", "loss_sources", "runtime_source"]
+
+# The domain checks of the catalog, by the sentence each states, as numpy-only text; a check whose
+# sentence is not here makes its loss not exportable (never a check dropped silently).
+_CHECKS = {
+    "a probability in [0, 1]": "lambda a: (a >= 0) & (a <= 1)",
+    "a probability (non-negative)": "lambda a: a >= 0",
+    "greater than -1": "lambda a: a > -1",
+    "non-zero": "lambda a: a != 0",
+    "1 or -1": "lambda a: (a == 1) | (a == -1)",
+}
+
+# The numpy-only runtime every exported loss calls. It follows Loss._evaluate and
+# Loss._elementwise (symlearn/losses/_spec.py) step by step; the helpers it calls are the
+# package's own functions, copied by inspect.getsource (see runtime_source).
+RUNTIME = '''
+np = numpy
+REDUCTIONS = ("none", "mean", "sum")
+
+
+class _LossSpec:
+    """What the runtime needs of one catalog row."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def _check_options(spec, options):
+    for name, rule in spec.option_rules:
+        value = options[name]
+        if rule == "positive" and not value > 0:
+            raise ValueError(f"{name}={float(value)!r} must be positive")
+        if rule == "non_negative" and not value >= 0:
+            raise ValueError(f"{name}={float(value)!r} must be non-negative")
+
+
+def _check_domain(spec, named, bound):
+    for argument, holds, expected, unless in spec.checks:
+        if unless is not None and bound.get(unless):
+            continue
+        array = named.get(argument)
+        if array is None:
+            continue
+        with numpy.errstate(invalid="ignore"):
+            ok = holds(array)
+        if not numpy.all(ok):
+            bad = numpy.argwhere(~numpy.broadcast_to(ok, array.shape))
+            index = tuple(int(i) for i in bad[0]) if bad.size else ()
+            raise ValueError(
+                f"{argument} must be {expected}; got {argument}[{index}] = "
+                f"{array[index]!r} (shape {array.shape})"
+            )
+
+
+def _elementwise_loss(spec, bound, want_value, want_grad):
+    """(value, gradient with respect to the first array) of an elementwise loss; ``bound`` is
+    the call's arguments by name."""
+    reduction = bound["reduction"]
+    if (
+        reduction not in REDUCTIONS
+        or bound.get("size_average") is not None
+        or bound.get("reduce") is not None
+    ):
+        reduction = resolve_reduction(
+            bound.get("size_average"), bound.get("reduce"), reduction, spec.reductions
+        )
+    arrays = [as_float_array(bound[name], name) for name in spec.arrays]
+    if spec.prepare is not None:
+        prepared = spec.prepare(dict(zip(spec.arrays, arrays)), bound)
+        arrays = [prepared[name] for name in spec.arrays]
+    first_shape = shape = arrays[0].shape
+    if spec.broadcast:
+        try:
+            shape = numpy.broadcast_shapes(*(a.shape for a in arrays))
+        except ValueError:
+            shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(spec.arrays, arrays))
+            raise ValueError(f"the shapes do not broadcast: {shapes}") from None
+        arrays = [a if a.shape == shape else numpy.broadcast_to(a, shape) for a in arrays]
+    for name, array in zip(spec.arrays[1:], arrays[1:]):
+        if array.shape != shape:
+            raise ValueError(
+                f"{name} has shape {array.shape}; expected {shape}, the shape of "
+                f"{spec.arrays[0]}"
+            )
+    named = dict(zip(spec.arrays, arrays))
+    present, extra = [], []
+    for name in spec.optional_arrays:
+        if bound.get(name) is not None:
+            extra.append(_broadcastable(as_float_array(bound[name], name), name, shape, spec))
+            named[name] = extra[-1]
+            present.append(name)
+    weight = None
+    if spec.weight is not None and bound.get("weight") is not None:
+        weight = _broadcastable(as_float_array(bound["weight"], "weight"), "weight", shape, spec)
+    options = [numpy.float64(bound[name]) for name in spec.options]
+    _check_options(spec, dict(zip(spec.options, options)))
+    _check_domain(spec, named, bound)
+    flags = tuple(bool(bound[name]) for name in spec.flags)
+    scale = 1.0
+    per_sample = spec.mean_over == "last" and len(shape) > 0
+    if per_sample:
+        scale = 1.0 / shape[-1]
+    if reduction == "batchmean":
+        scale = 1.0 / (shape[0] if shape else 1)
+    elif reduction == "mean":
+        if weight is not None and spec.weight == "normalized":
+            # Weights summing to 0 give inf, so 0/0 = NaN value and gradient (as PyTorch).
+            with numpy.errstate(divide="ignore"):
+                scale = numpy.float64(1.0) / numpy.broadcast_to(weight, shape).sum(
+                    dtype=numpy.float64
+                )
+        else:
+            count = 1
+            for n in shape[:-1] if per_sample else shape:
+                count *= n
+            scale = scale / count if count else float("nan")
+    kernel = spec.kernels[(tuple(present), flags)]
+    with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        value, grad = kernel(*arrays, *options, *extra)
+        if weight is not None:
+            value, grad = weight * value, weight * grad
+        grad = scale * grad
+    if numpy.shape(grad) != shape:
+        grad = numpy.array(numpy.broadcast_to(grad, shape))
+    if first_shape != shape:
+        grad = _sum_to_shape(grad, first_shape)
+    if want_value:
+        value = _reduce(value, reduction, shape, scale, per_sample, spec)
+    return (value if want_value else None), (grad if want_grad else None)
+'''
+
+
+def runtime_source(gaussian: bool = False) -> str:
+    """The runtime's text: :data:`RUNTIME` and the package's own helpers it calls."""
+    from ..losses import _catalog, _spec
+
+    helpers = [_spec.resolve_reduction, _spec.as_float_array, _spec._sum_to_shape,
+               _spec._broadcastable, _spec._reduce]
+    if gaussian:
+        helpers.append(_catalog._gaussian_var)
+    texts = [inspect.getsource(h).strip() for h in helpers]
+    return RUNTIME.strip() + "\n\n\n" + "\n\n\n".join(texts) + "\n"
+
+
+def _option_rules(spec) -> tuple | None:
+    check = spec.option_checks
+    if check is None:
+        return ()
+    qualname = getattr(check, "__qualname__", "")
+    rule = {"_positive_option.<locals>.check": "positive",
+            "_nonnegative_option.<locals>.check": "non_negative"}.get(qualname)
+    if rule is None or not check.__closure__:
+        return None
+    name = check.__closure__[0].cell_contents
+    return ((name, rule),)
+
+
+def loss_refusal(spec) -> str | None:
+    """``None`` when ``spec`` can be exported, else one sentence saying why not."""
+    if not spec.is_elementwise:
+        return (f"{spec.name} is computed by hand-written numpy code in symlearn (not from one "
+                "elementwise expression) and cannot be exported yet")
+    unknown = [c.expected for c in spec.checks if c.expected not in _CHECKS]
+    if unknown:
+        return f"{spec.name}'s check {unknown[0]!r} has no exported form yet"
+    if _option_rules(spec) is None:
+        return f"{spec.name}'s option check has no exported form yet"
+    if spec.prepare is not None and spec.name != "gaussian_nll_loss":
+        return f"{spec.name}'s argument preparation has no exported form yet"
+    return None
+
+
+def exportable_losses() -> tuple[str, ...]:
+    """The catalog's losses that :func:`symlearn.export` can write, in the catalog's order."""
+    from ..losses import _catalog
+
+    return tuple(s.name for s in _catalog.SPECS if loss_refusal(s) is None)
+
+
+def _combinations(spec):
+    """Every (present optional arrays, flag values) the runtime may ask for, in a fixed order."""
+    optional = list(spec.optional_arrays)
+    subsets = [tuple(c) for k in range(len(optional) + 1)
+               for c in itertools.combinations(optional, k)]
+    flag_values = list(itertools.product((False, True), repeat=len(spec.flags)))
+    return [(present, values) for present in subsets for values in flag_values]
+
+
+def kernel_source(spec, present: tuple, values: tuple, index: int) -> FunctionSource:
+    """The kernel ``(arrays..., options..., present optional arrays...) -> (value, derivative)``
+    printed from :func:`symlearn.losses._spec.kernel_expressions`."""
+    from ..losses._spec import kernel_expressions
+
+    flags = tuple(zip(spec.flags, values))
+    value, grad = kernel_expressions(spec, present, flags)
+    args = [*spec.symbols, *spec.options.values()]
+    args += [spec.optional_arrays[n] for n in present]
+    settings = ", ".join([*(f"{n} given" for n in present),
+                          *(f"{n}={on}" for n, on in flags)]) or "no options"
+    doc = (f"The per-element value and derivative of {spec.name} ({settings}):\n\n"
+           f"$$ {latex(value)} $$\n\n$$ {latex(grad)} $$")
+    return function_source(f"_{spec.name}_kernel{index}", args, [value, grad], doc=doc,
+                           broadcast=True)
+
+
+def _docstring(spec, kind: str) -> str:
+    signature = str(inspect.signature(spec.signature))
+    first = spec.arrays[0]
+    twin = f"PyTorch twin: {spec.torch}." if spec.torch else "No PyTorch twin."
+    domains = "\n".join(f"    {k}: {v}" for k, v in spec.domain.items()) or "    all reals"
+    parameters = inspect.signature(spec.signature).parameters
+    options = "".join(f"\n    {name}: a real number (default {parameters[name].default!r})"
+                      for name in spec.options)
+    flags = "".join(f"\n    {name}: a boolean option (default {parameters[name].default!r})"
+                    for name in spec.flags)
+    shapes = ("the arrays broadcast together (torch's rule); the gradient is summed back to "
+              f"{first}'s shape" if spec.broadcast
+              else f"every array argument has {first}'s shape")
+    weight = {
+        "normalized": "weight: optional, broadcastable to the input's shape; 'mean' divides by "
+                      "the sum of the weights",
+        "elementwise": "weight: optional, broadcastable to the input's shape, multiplies each "
+                       "element; 'mean' divides by the element count",
+    }.get(spec.weight, "")
+    mean = ("'mean' averages over the last axis per sample, then over the samples"
+            if spec.mean_over == "last" else "'mean' divides the sum by the element count")
+    means = "'mean'/'sum'/'batchmean'" if "batchmean" in spec.reductions else "'mean'/'sum'"
+    returns = {
+        "value": f"The loss: a float for {means}, an array of the elements' losses for 'none'.",
+        "grad": f"The gradient with respect to {first} ({first}'s shape); for 'none', the "
+                "gradient of the sum of the outputs.",
+        "both": "(value, gradient), computed in one pass.",
+    }[kind]
+    suffix = {"value": "", "grad": "_grad", "both": "_value_and_grad"}[kind]
+    text = (
+        f"{spec.name}{suffix}{signature}\n\n"
+        f"{spec.title}. {twin}\n\n"
+        f"Arguments (numpy arrays or numbers, converted to float64), with their domains:\n"
+        f"{domains}{options}{flags}\n"
+        + (f"    {weight}\n" if weight else "")
+        + f"    reduction: one of {', '.join(map(repr, spec.reductions))} (default 'mean'); "
+        f"{mean}\n    size_average, reduce: PyTorch's legacy arguments, mapped to reduction\n\n"
+        f"Shapes: {shapes}.\n\n"
+        f"Per element, where {_symbols(spec)}:\n\n$$ {latex(spec.expr)} $$\n\n"
+        f"Its derivative in {first}:\n\n$$ {latex(spec.derivative)} $$\n\n"
+        f"Returns: {returns}\n\n"
+        "Raises ValueError, naming the argument, for a shape mismatch, a bad reduction, a value "
+        "outside its domain or a bad option."
+        + (f"\n\nAt kinks: {spec.kink}" if spec.kink else "")
+    )
+    if "size_average" not in inspect.signature(spec.signature).parameters:
+        text = text.replace("\n    size_average, reduce: PyTorch's legacy arguments, mapped to "
+                            "reduction", "")
+    return text
+
+
+def _symbols(spec) -> str:
+    """``$x$ is one element of input, ...``: the formula's symbols named by their arguments."""
+    named = [(symbol, f"one element of {name}") for name, symbol in zip(spec.arrays, spec.symbols)]
+    named += [(symbol, f"the option {name}") for name, symbol in spec.options.items()]
+    named += [(symbol, f"one element of {name}") for name, symbol in spec.optional_arrays.items()]
+    return ", ".join(f"${latex(symbol)}$ is {what}" for symbol, what in named)
+
+
+def _literal_tuple(items) -> str:
+    return repr(tuple(items))
+
+
+def loss_sources(spec) -> tuple[list[FunctionSource], str]:
+    """The kernels, the spec table and the three public functions of one loss, and the
+    listing line for the module's header."""
+    from ..printing.latex import latex as _latex
+
+    sources = []
+    entries = []
+    for index, (present, values) in enumerate(_combinations(spec)):
+        kernel = kernel_source(spec, present, values, index)
+        sources.append(kernel)
+        entries.append(f"        ({_literal_tuple(present)}, {_literal_tuple(values)}): "
+                       f"{kernel.name},")
+    checks = []
+    for check in spec.checks:
+        checks.append(f"        ({check.argument!r}, {_CHECKS[check.expected]}, "
+                      f"{check.expected!r}, {check.unless!r}),")
+    table_name = f"_{spec.name.upper()}"
+    lines = [
+        f"{table_name} = _LossSpec(",
+        f"    arrays={_literal_tuple(spec.arrays)},",
+        f"    options={_literal_tuple(spec.options)},",
+        f"    optional_arrays={_literal_tuple(spec.optional_arrays)},",
+        f"    flags={_literal_tuple(spec.flags)},",
+        f"    weight={spec.weight!r},",
+        f"    mean_over={spec.mean_over!r},",
+        f"    broadcast={spec.broadcast!r},",
+        f"    reductions={_literal_tuple(spec.reductions)},",
+        f"    option_rules={_literal_tuple(_option_rules(spec))},",
+        "    checks=(",
+        *checks,
+        "    ),",
+        f"    prepare={'_gaussian_var' if spec.prepare is not None else None},",
+        "    kernels={",
+        *entries,
+        "    },",
+        ")",
+    ]
+    sources.append(FunctionSource(table_name, (), "\n".join(lines) + "\n"))
+    signature = inspect.signature(spec.signature)
+    params = str(signature)[1:-1]
+    for kind, suffix, call in (
+        ("value", "", "[0]"), ("grad", "_grad", "[1]"), ("both", "_value_and_grad", ""),
+    ):
+        doc = _docstring(spec, kind)
+        want = {"value": "True, False", "grad": "False, True", "both": "True, True"}[kind]
+        body = "\n".join(f"    {line}" if line else "" for line in doc.splitlines())
+        text = (f"def {spec.name}{suffix}({params}):\n"
+                f'    r"""{body.lstrip()}\n    """\n'
+                f"    return _elementwise_loss({table_name}, locals(), {want}){call}\n")
+        sources.append(FunctionSource(f"{spec.name}{suffix}", tuple(signature.parameters), text))
+    return sources, f"{spec.name}: ${_latex(spec.expr)}$"
