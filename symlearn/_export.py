@@ -35,7 +35,13 @@ from collections.abc import Iterable, Mapping
 import sympy as sp
 
 from .codegen import FunctionSource, compile_source, function_source, python_name
-from .codegen._losses import loss_refusal, loss_sources, runtime_source
+from .codegen._losses import (
+    STRUCTURED_RUNTIME,
+    loss_refusal,
+    loss_sources,
+    runtime_source,
+    structured_source,
+)
 from .codegen._source import PRELUDE
 from .printing.latex import latex
 
@@ -149,6 +155,11 @@ def export(
     if losses:
         gaussian = any(spec.name == "gaussian_nll_loss" for spec in losses)
         prelude += "\n\n" + runtime_source(gaussian=gaussian)
+        structured = [spec for spec in losses if not spec.is_elementwise]
+        if structured:
+            prelude += "\n\n" + STRUCTURED_RUNTIME.strip() + "\n\n\n" + structured_source(
+                structured
+            )
     compiled = compile_source(sources, prelude)
     for name, spec in functions.items():
         _check_gradient(name, spec, compiled)
@@ -225,7 +236,7 @@ def _function_sources(name: str, spec) -> tuple[list[FunctionSource], str]:
                 f"$$ {latex(grad)} $$")
     both_doc = (f"{name}_value_and_grad({listed})\n\nArguments, in order: {listed} ({shape}).\n\n"
                 f"Returns ({name}({listed}), {name}_grad({listed})), computed together.")
-    common = dict(prologue=prologue, broadcast=True)
+    common = {"prologue": prologue, "broadcast": True}
     made = [
         function_source(name, args, [expr], doc=value_doc, **common),
         function_source(f"{name}_grad", args, [grad], doc=grad_doc, **common),

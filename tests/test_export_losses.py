@@ -30,13 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Every elementwise loss of the catalog whose checks and options have an exported form.
 EXPORTED = (
-    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+    "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "kl_div", "hinge_embedding_loss", "margin_ranking_loss",
     "soft_margin_loss", "multilabel_soft_margin_loss", "mean_squared_log_error",
     "mean_absolute_percentage_error", "logistic_loss", "hinge_loss", "poisson_nll_loss",
     "gaussian_nll_loss",
 )
-REFUSED = ("cross_entropy", "nll_loss", "ctc_loss", "triplet_margin_loss", "multi_margin_loss")
+REFUSED = ("ctc_loss", "triplet_margin_loss", "multi_margin_loss", "cosine_embedding_loss")
 
 # Runs every case of a JSON file through the module, with sympy and symlearn blocked.
 _RUNNER = """
@@ -133,7 +134,8 @@ def _soft_margin(x, y, reduction="mean"):
 def reference(name, args, kwargs, stable=False):
     """(value, gradient in the first argument) by torch float64 autograd; ``stable``: a
     composition of torch's stable functions where torch's own loss overflows."""
-    tensors = [torch.tensor(np.asarray(a, dtype=np.float64)) for a in args]
+    tensors = [torch.tensor(np.asarray(a)) if np.asarray(a).dtype.kind == "i"
+               else torch.tensor(np.asarray(a, dtype=np.float64)) for a in args]
     tensors[0].requires_grad_(True)
     options = {k: (torch.tensor(np.asarray(v, dtype=np.float64)) if isinstance(v, list) else v)
                for k, v in kwargs.items()}
@@ -204,6 +206,24 @@ def _cases():
         add("gaussian_nll_loss", [x, t, var], full=full)
     add("gaussian_nll_loss", [x, t, rng.uniform(0.1, 2, shape[:-1])])  # one axis short
     add("gaussian_nll_loss", [x, t, rng.uniform(0.1, 2, (3, 1))], eps=1e-3)  # one axis of 1
+    z = _r(5, 4, low=-4, high=4)
+    z[0, 0], z[1, 1] = 1000.0, -1000.0
+    labels5 = np.array([0, 3, 1, 2, 3])
+    add("cross_entropy", [z, labels5])
+    add("cross_entropy", [z, labels5], weight=rng.uniform(0.2, 2, 4).tolist())
+    add("cross_entropy", [z, np.array([0, -100, 1, 2, 3])])
+    add("cross_entropy", [z, np.array([0, 2, 1, 2, 3])], ignore_index=2, label_smoothing=0.1,
+        weight=rng.uniform(0.2, 2, 4).tolist())
+    add("cross_entropy", [z, rng.dirichlet(np.ones(4), 5)])
+    add("cross_entropy", [z, rng.dirichlet(np.ones(4), 5)], label_smoothing=0.2,
+        weight=rng.uniform(0.2, 2, 4).tolist())
+    add("cross_entropy", [_r(4), np.array(2)])  # (C,) and a 0-d label
+    add("cross_entropy", [_r(2, 3, 5), rng.integers(0, 3, (2, 5))], label_smoothing=0.05)
+    logprobs = np.log(rng.dirichlet(np.ones(4), 5))
+    add("nll_loss", [logprobs, labels5])
+    add("nll_loss", [logprobs, np.array([0, -100, 1, 2, 3])],
+        weight=rng.uniform(0.2, 2, 4).tolist())
+    add("nll_loss", [logprobs, labels5], ignore_index=3)
     add("mean_squared_log_error", [rng.uniform(-0.9, 3, shape), rng.uniform(-0.9, 3, shape)])
     add("mean_absolute_percentage_error", [x, t])
     add("logistic_loss", [logits, _signs(*shape)])
@@ -274,6 +294,9 @@ def test_stable_at_large_logits(module_path):
         ("logistic_loss", [z.tolist(), [-1.0, 1.0, 1.0, -1.0]], {"reduction": "sum"}),
         ("multilabel_soft_margin_loss", [[z.tolist()], [[0.0, 1.0, 1.0, 0.0]]], {}),
         ("poisson_nll_loss", [[30.0, -1000.0], [2.0, 0.0]], {}),
+        ("cross_entropy", [[[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 0.0]], [1, 1]], {}),
+        ("cross_entropy", [[[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 0.0]], [0, 2]],
+         {"label_smoothing": 0.1, "reduction": "sum"}),
     ]
     got = run_cases(module_path, cases)
     for (name, args, kwargs), result in zip(cases, got):
@@ -294,10 +317,18 @@ def test_bad_input_is_one_sentence_naming_the_argument(module_path):
         ("hinge_loss", [x, [[1.0, 0.5], [1.0, 1.0]]], {}),
         ("gaussian_nll_loss", [x, x, [[-1.0, 1.0], [1.0, 1.0]]], {}),
         ("kl_div", [x, x], {"reduction": "batchmeans"}),
+        ("cross_entropy", [x, [0.0, 1.0, 1.0]], {}),
+        ("cross_entropy", [x, [0, 2]], {}),
+        ("cross_entropy", [x, [0, 1]], {"label_smoothing": 1.5}),
+        ("nll_loss", [x, [0, 1, 1]], {}),
+        ("cross_entropy", [x, [0, 1]], {"weight": [1.0, 2.0, 3.0]}),
     ]
     expected = ["target has shape (3,)", "reduction='average'", "target must be a probability",
                 "delta=-1.0 must be positive", "beta=-0.5 must be non-negative",
-                "target must be 1 or -1", "var must be non-negative", "reduction='batchmeans'"]
+                "target must be 1 or -1", "var must be non-negative", "reduction='batchmeans'",
+                "probability targets need the shape of input", "target holds the class index 2",
+                "label_smoothing=1.5 must be in [0, 1]", "target has shape (3,)",
+                "weight has shape (3,)"]
     got = run_cases(module_path, cases)
     for result, words in zip(got, expected):
         assert "error" in result, words
@@ -322,6 +353,8 @@ def test_the_kernels_are_printed_from_the_packages_expressions(module_path):
     text = module_path.read_text()
     for name in EXPORTED:
         spec = catalog[name].spec
+        if not spec.is_elementwise:
+            continue  # cross_entropy, nll_loss: see the next test
         kernel = kernel_source(spec, (), tuple(False for _ in spec.flags), 0)
         assert kernel.text in text, name
         value, grad = kernel_expressions(spec, (), tuple((f, False) for f in spec.flags))
@@ -331,6 +364,21 @@ def test_the_kernels_are_printed_from_the_packages_expressions(module_path):
         assert without_doc == printed.text, name
 
 
+def test_structured_losses_run_the_packages_own_numpy_source(module_path):
+    """cross_entropy and nll_loss are exported as the very functions the package calls."""
+    import inspect
+
+    from symlearn.losses import _structured
+
+    text = module_path.read_text()
+    for function in (_structured._cross_entropy, _structured._cross_entropy_plain,
+                     _structured._nll_loss, _structured._class_indices,
+                     _structured._reduce_targets, _structured._labels_in_range):
+        assert inspect.getsource(function).strip() in text, function.__name__
+    assert catalog["cross_entropy"].spec.structured is _structured._cross_entropy
+    assert catalog["nll_loss"].spec.structured is _structured._nll_loss
+
+
 def test_refused_losses_are_named():
     for name in REFUSED:
         with pytest.raises(ValueError, match=name):
@@ -338,7 +386,7 @@ def test_refused_losses_are_named():
     with pytest.raises(ValueError, match="did you mean mse_loss"):
         export(losses=["mse_los"])
     text = export(losses=["all"])
-    assert "not exported (computed by hand-written numpy code in symlearn): cross_entropy" in text
+    assert "not exported (computed by hand-written numpy code in symlearn): ctc_loss" in text
 
 
 def test_module_is_deterministic_compiles_and_is_ruff_clean(module_path):
@@ -361,10 +409,10 @@ def test_cli_writes_the_losses(tmp_path):
     text = out.read_text()
     assert "def binary_cross_entropy_with_logits_value_and_grad(" in text
     assert "def l1_loss(" not in text
-    bad = subprocess.run([sys.executable, "-m", "symlearn", "export", "--loss", "cross_entropy",
+    bad = subprocess.run([sys.executable, "-m", "symlearn", "export", "--loss", "ctc_loss",
                           "-o", str(tmp_path / "n.py")],
                          check=False, capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2
-    assert "cross_entropy" in bad.stderr and "Traceback" not in bad.stderr
+    assert "ctc_loss" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "n.py").exists()
 

@@ -182,6 +182,8 @@ def _option_rules(spec) -> tuple | None:
 def loss_refusal(spec) -> str | None:
     """``None`` when ``spec`` can be exported, else one sentence saying why not."""
     if not spec.is_elementwise:
+        if spec.name in STRUCTURED and _structured_parts(spec) is not None:
+            return None
         return (f"{spec.name} is computed by hand-written numpy code in symlearn (not from one "
                 "elementwise expression) and cannot be exported yet")
     unknown = [c.expected for c in spec.checks if c.expected not in _CHECKS]
@@ -192,6 +194,90 @@ def loss_refusal(spec) -> str | None:
     if spec.prepare is not None and spec.name != "gaussian_nll_loss":
         return f"{spec.name}'s argument preparation has no exported form yet"
     return None
+
+
+#: The losses written by hand in numpy (symlearn/losses/_structured.py) that are exported with
+#: their own source text (inspect.getsource), so the module runs the code the package runs.
+STRUCTURED = ("cross_entropy", "nll_loss")
+
+
+def _structured_parts(spec) -> list[str] | None:
+    """The source texts the structured loss's function needs (itself, the helpers it calls in
+    symlearn/losses/_structured.py, its module constants), in source order; ``None`` when it
+    uses anything else than numpy, those and the runtime's ``as_float_array``."""
+    import ast
+    import types
+
+    from ..losses import _structured
+
+    module_source = inspect.getsource(_structured)
+    tree = ast.parse(module_source)
+    constants = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+            node.targets[0], ast.Name
+        ):
+            constants[node.targets[0].id] = (node.lineno,
+                                             ast.get_source_segment(module_source, node))
+    found: dict[str, tuple[int, str]] = {}
+
+    def names_of(code):
+        names = set(code.co_names)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                names |= names_of(const)
+        return names
+
+    def visit(function) -> bool:
+        if function.__name__ in found:
+            return True
+        lineno = inspect.getsourcelines(function)[1]
+        found[function.__name__] = (lineno, inspect.getsource(function).strip())
+        for name in sorted(names_of(function.__code__)):
+            if name not in vars(_structured):
+                continue  # an attribute or a builtin
+            value = vars(_structured)[name]
+            if name in ("np", "as_float_array"):
+                continue
+            if isinstance(value, types.FunctionType) and value.__module__ == _structured.__name__:
+                if not visit(value):
+                    return False
+            elif name in constants:
+                found[name] = constants[name]
+            else:
+                return False
+        return True
+
+    if not visit(spec.structured):
+        return None
+    return [text for _, text in sorted(found.values())]
+
+
+def structured_source(specs) -> str:
+    """The hand-written numpy functions of the structured losses ``specs``, each once."""
+    texts: list[str] = []
+    for spec in specs:
+        for text in _structured_parts(spec) or ():
+            if text not in texts:
+                texts.append(text)
+    return "\n\n\n".join(texts) + "\n" if texts else ""
+
+
+STRUCTURED_RUNTIME = '''
+def _structured_loss(function, reductions, bound, want_value, want_grad):
+    """(value, gradient) of a loss written by hand in numpy, as Loss._evaluate calls it."""
+    reduction = bound["reduction"]
+    if (
+        reduction not in REDUCTIONS
+        or bound.get("size_average") is not None
+        or bound.get("reduce") is not None
+    ):
+        reduction = resolve_reduction(
+            bound.get("size_average"), bound.get("reduce"), reduction, reductions
+        )
+    value, grad = function(bound, reduction, want_value, want_grad)
+    return (value if want_value else None), (grad if want_grad else None)
+'''
 
 
 def exportable_losses() -> tuple[str, ...]:
@@ -295,6 +381,8 @@ def loss_sources(spec) -> tuple[list[FunctionSource], str]:
     listing line for the module's header."""
     from ..printing.latex import latex as _latex
 
+    if not spec.is_elementwise:
+        return _structured_sources(spec), f"{spec.name}: ${_latex(spec.expr)}$"
     sources = []
     entries = []
     for index, (present, values) in enumerate(_combinations(spec)):
@@ -341,3 +429,49 @@ def loss_sources(spec) -> tuple[list[FunctionSource], str]:
                 f"    return _elementwise_loss({table_name}, locals(), {want}){call}\n")
         sources.append(FunctionSource(f"{spec.name}{suffix}", tuple(signature.parameters), text))
     return sources, f"{spec.name}: ${_latex(spec.expr)}$"
+
+
+def _structured_sources(spec) -> list[FunctionSource]:
+    signature = inspect.signature(spec.signature)
+    params = str(signature)[1:-1]
+    function = spec.structured.__name__
+    sources = []
+    for kind, suffix, call in (
+        ("value", "", "[0]"), ("grad", "_grad", "[1]"), ("both", "_value_and_grad", ""),
+    ):
+        doc = _structured_docstring(spec, kind)
+        want = {"value": "True, False", "grad": "False, True", "both": "True, True"}[kind]
+        body = "\n".join(f"    {line}" if line else "" for line in doc.splitlines())
+        text = (f"def {spec.name}{suffix}({params}):\n"
+                f'    r"""{body.lstrip()}\n    """\n'
+                f"    return _structured_loss({function}, {_literal_tuple(spec.reductions)}, "
+                f"locals(), {want}){call}\n")
+        sources.append(FunctionSource(f"{spec.name}{suffix}", tuple(signature.parameters), text))
+    return sources
+
+
+def _structured_docstring(spec, kind: str) -> str:
+    signature = str(inspect.signature(spec.signature))
+    suffix = {"value": "", "grad": "_grad", "both": "_value_and_grad"}[kind]
+    twin = f"PyTorch twin: {spec.torch}." if spec.torch else "No PyTorch twin."
+    domains = "\n".join(f"    {k}: {v}" for k, v in spec.domain.items())
+    returns = {
+        "value": "The loss: a float for 'mean'/'sum', the per-sample losses for 'none'.",
+        "grad": "The gradient with respect to input (input's shape); for 'none', the gradient "
+                "of the sum of the outputs.",
+        "both": "(value, gradient), computed in one pass.",
+    }[kind]
+    doc = (spec.structured.__doc__ or "").strip()
+    doc = "\n".join(line.strip() for line in doc.splitlines())
+    return (
+        f"{spec.name}{suffix}{signature}\n\n{spec.title}. {twin}\n\n"
+        f"Arguments, with their shapes and domains:\n{domains}\n"
+        "    weight: optional, one per class, shape (C,)\n"
+        "    reduction: one of 'none', 'mean', 'sum' (default 'mean'); 'mean' divides by the "
+        "total weight of the targets not ignored\n"
+        "    size_average, reduce: PyTorch's legacy arguments, mapped to reduction\n\n"
+        f"Per sample:\n\n$$ {latex(spec.expr)} $$\n\n{doc}\n\n"
+        f"Returns: {returns}\n\n"
+        "Raises ValueError, naming the argument, for a shape mismatch, a bad reduction, "
+        "non-integer or out-of-range class indices or a bad option."
+    )
