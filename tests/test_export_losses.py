@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sympy as sp
 import torch
 import torch.nn.functional as F
 
@@ -24,7 +25,7 @@ from symlearn._export import export
 from symlearn.codegen import function_source
 from symlearn.codegen._losses import exportable_losses, kernel_source
 from symlearn.losses import catalog
-from symlearn.losses._spec import kernel_expressions
+from symlearn.losses._spec import _protect_log1p, _share_softplus, kernel_expressions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -358,6 +359,8 @@ def test_the_kernels_are_printed_from_the_packages_expressions(module_path):
         kernel = kernel_source(spec, (), tuple(False for _ in spec.flags), 0)
         assert kernel.text in text, name
         value, grad = kernel_expressions(spec, (), tuple((f, False) for f in spec.flags))
+        # The package's preparation before it compiles (Loss._kernel and _compile).
+        value, grad = (sp.factor_terms(_protect_log1p(e)) for e in _share_softplus([value, grad]))
         args = [*spec.symbols, *spec.options.values()]
         printed = function_source(kernel.name, args, [value, grad], broadcast=True)
         without_doc = re.sub(r'    r""".*?"""\n', "", kernel.text, flags=re.DOTALL)

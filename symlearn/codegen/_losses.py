@@ -19,6 +19,8 @@ from __future__ import annotations
 import inspect
 import itertools
 
+import sympy as sp
+
 from ..printing.latex import latex
 from ._source import FunctionSource, function_source
 
@@ -80,6 +82,27 @@ def _elementwise_loss(spec, bound, want_value, want_grad):
     """(value, gradient with respect to the first array) of an elementwise loss; ``bound`` is
     the call's arguments by name."""
     reduction = bound["reduction"]
+    if spec.plain and (reduction == "mean" or reduction == "sum"):
+        # The common call, loss(x, y[, reduction]) with two float64 arrays of one shape: the
+        # kernel at once (the general path below would find the same kernel and scale).
+        x, y = bound[spec.arrays[0]], bound[spec.arrays[1]]
+        if (
+            type(x) is numpy.ndarray and type(y) is numpy.ndarray
+            and x.dtype == numpy.float64 and y.dtype == numpy.float64
+            and x.shape == y.shape and x.ndim and x.size
+            and bound.get("weight") is None and bound.get("size_average") is None
+            and bound.get("reduce") is None
+        ):
+            scale = 1.0 / x.size if reduction == "mean" else 1.0
+            with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                value, grad = spec.kernels[((), ())](x, y)
+                value = value.sum() * scale if want_value else None
+                if want_grad and scale != 1.0:
+                    if grad is x or grad is y:  # the kernel returned an argument itself
+                        grad = grad * scale
+                    else:
+                        numpy.multiply(grad, scale, out=grad)
+            return value, (grad if want_grad else None)
     if (
         reduction not in REDUCTIONS
         or bound.get("size_average") is not None
@@ -299,10 +322,14 @@ def _combinations(spec):
 def kernel_source(spec, present: tuple, values: tuple, index: int) -> FunctionSource:
     """The kernel ``(arrays..., options..., present optional arrays...) -> (value, derivative)``
     printed from :func:`symlearn.losses._spec.kernel_expressions`."""
-    from ..losses._spec import kernel_expressions
+    from ..losses._spec import _protect_log1p, _share_softplus, kernel_expressions
 
     flags = tuple(zip(spec.flags, values))
     value, grad = kernel_expressions(spec, present, flags)
+    # The package's own preparation before it compiles (Loss._kernel, _compile): sigmoid through
+    # a softplus that also occurs, log(1 + u) as log1p, and factor_terms so that CSE shares
+    # x - y between 2*(x - y) and (x - y)**2.
+    value, grad = (sp.factor_terms(_protect_log1p(e)) for e in _share_softplus([value, grad]))
     args = [*spec.symbols, *spec.options.values()]
     args += [spec.optional_arrays[n] for n in present]
     settings = ", ".join([*(f"{n} given" for n in present),
@@ -372,6 +399,16 @@ def _symbols(spec) -> str:
     return ", ".join(f"${latex(symbol)}$ is {what}" for symbol, what in named)
 
 
+def _plain(spec) -> bool:
+    """The package's own test for its short path (Loss.__init__'s ``_plain``), and arrays of one
+    shape that need no preparation."""
+    return (
+        len(spec.arrays) == 2 and not spec.options and not spec.flags and not spec.checks
+        and spec.mean_over == "elements" and not spec.broadcast and spec.prepare is None
+        and not spec.optional_arrays
+    )
+
+
 def _literal_tuple(items) -> str:
     return repr(tuple(items))
 
@@ -404,6 +441,7 @@ def loss_sources(spec) -> tuple[list[FunctionSource], str]:
         f"    weight={spec.weight!r},",
         f"    mean_over={spec.mean_over!r},",
         f"    broadcast={spec.broadcast!r},",
+        f"    plain={_plain(spec)!r},",
         f"    reductions={_literal_tuple(spec.reductions)},",
         f"    option_rules={_literal_tuple(_option_rules(spec))},",
         "    checks=(",
