@@ -33,12 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPORTED = (
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
     "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "kl_div", "hinge_embedding_loss", "margin_ranking_loss",
-    "soft_margin_loss", "multilabel_soft_margin_loss", "mean_squared_log_error",
-    "mean_absolute_percentage_error", "logistic_loss", "hinge_loss", "poisson_nll_loss",
-    "gaussian_nll_loss",
+    "binary_cross_entropy_with_logits", "kl_div", "hinge_embedding_loss", "cosine_embedding_loss",
+    "margin_ranking_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+    "triplet_margin_loss", "mean_squared_log_error", "mean_absolute_percentage_error",
+    "logistic_loss", "hinge_loss", "poisson_nll_loss", "gaussian_nll_loss", "multi_margin_loss",
+    "multilabel_margin_loss",
 )
-REFUSED = ("ctc_loss", "triplet_margin_loss", "multi_margin_loss", "cosine_embedding_loss")
+REFUSED = ("ctc_loss", "triplet_margin_with_distance_loss", "linf_distance",
+           "minkowski_distance")
 
 # Runs every case of a JSON file through the module, with sympy and symlearn blocked.
 _RUNNER = """
@@ -225,6 +227,20 @@ def _cases():
     add("nll_loss", [logprobs, np.array([0, -100, 1, 2, 3])],
         weight=rng.uniform(0.2, 2, 4).tolist())
     add("nll_loss", [logprobs, labels5], ignore_index=3)
+    scores = _r(5, 4)
+    for p in (1, 2):
+        add("multi_margin_loss", [scores, labels5], p=p)
+    add("multi_margin_loss", [scores, labels5], p=2, margin=0.5,
+        weight=rng.uniform(0.2, 2, 4).tolist())
+    add("multilabel_margin_loss", [scores, np.array([[3, 0, -1, 1], [0, 1, 2, 3], [1, -1, 2, 0],
+                                                     [2, 2, -1, 0], [-1, 0, 1, 2]])])
+    a, b = _r(5, 6), _r(5, 6)
+    add("cosine_embedding_loss", [a, b, _signs(5)])
+    add("cosine_embedding_loss", [a, b, _signs(5)], margin=0.2)
+    anchor, positive, negative = _r(5, 6), _r(5, 6), _r(5, 6)
+    add("triplet_margin_loss", [anchor, positive, negative])
+    add("triplet_margin_loss", [anchor, positive, negative], margin=2.0, p=1, swap=True)
+    add("triplet_margin_loss", [anchor, positive, negative], p=3, eps=1e-4)
     add("mean_squared_log_error", [rng.uniform(-0.9, 3, shape), rng.uniform(-0.9, 3, shape)])
     add("mean_absolute_percentage_error", [x, t])
     add("logistic_loss", [logits, _signs(*shape)])
@@ -390,6 +406,7 @@ def test_refused_losses_are_named():
         export(losses=["mse_los"])
     text = export(losses=["all"])
     assert "not exported (computed by hand-written numpy code in symlearn): ctc_loss" in text
+    assert "linf_distance, minkowski_distance" in text
 
 
 def test_module_is_deterministic_compiles_and_is_ruff_clean(module_path):

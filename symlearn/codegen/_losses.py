@@ -221,7 +221,10 @@ def loss_refusal(spec) -> str | None:
 
 #: The losses written by hand in numpy (symlearn/losses/_structured.py) that are exported with
 #: their own source text (inspect.getsource), so the module runs the code the package runs.
-STRUCTURED = ("cross_entropy", "nll_loss")
+STRUCTURED = (
+    "cross_entropy", "nll_loss", "multi_margin_loss", "multilabel_margin_loss",
+    "cosine_embedding_loss", "triplet_margin_loss",
+)
 
 
 def _structured_parts(spec) -> list[str] | None:
@@ -229,6 +232,8 @@ def _structured_parts(spec) -> list[str] | None:
     symlearn/losses/_structured.py, its module constants), in source order; ``None`` when it
     uses anything else than numpy, those and the runtime's ``as_float_array``."""
     import ast
+    import builtins
+    import dis
     import types
 
     from ..losses import _structured
@@ -245,10 +250,19 @@ def _structured_parts(spec) -> list[str] | None:
     found: dict[str, tuple[int, str]] = {}
 
     def names_of(code):
-        names = set(code.co_names)
+        """The global names the code reads; an import makes it not exportable (None)."""
+        names = set()
+        for instruction in dis.get_instructions(code):
+            if instruction.opname == "IMPORT_NAME":
+                return None
+            if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+                names.add(instruction.argval)
         for const in code.co_consts:
             if isinstance(const, types.CodeType):
-                names |= names_of(const)
+                inner = names_of(const)
+                if inner is None:
+                    return None
+                names |= inner
         return names
 
     def visit(function) -> bool:
@@ -256,9 +270,14 @@ def _structured_parts(spec) -> list[str] | None:
             return True
         lineno = inspect.getsourcelines(function)[1]
         found[function.__name__] = (lineno, inspect.getsource(function).strip())
-        for name in sorted(names_of(function.__code__)):
+        names = names_of(function.__code__)
+        if names is None:
+            return False
+        for name in sorted(names):
             if name not in vars(_structured):
-                continue  # an attribute or a builtin
+                if hasattr(builtins, name):
+                    continue
+                return False
             value = vars(_structured)[name]
             if name in ("np", "as_float_array"):
                 continue
@@ -495,19 +514,29 @@ def _structured_docstring(spec, kind: str) -> str:
     domains = "\n".join(f"    {k}: {v}" for k, v in spec.domain.items())
     returns = {
         "value": "The loss: a float for 'mean'/'sum', the per-sample losses for 'none'.",
-        "grad": "The gradient with respect to input (input's shape); for 'none', the gradient "
-                "of the sum of the outputs.",
+        "grad": f"The gradient with respect to {spec.arrays[0]} ({spec.arrays[0]}'s shape); for "
+                "'none', the gradient of the sum of the outputs.",
         "both": "(value, gradient), computed in one pass.",
     }[kind]
     doc = (spec.structured.__doc__ or "").strip()
     doc = "\n".join(line.strip() for line in doc.splitlines())
+    parameters = inspect.signature(spec.signature).parameters
+    mean = ("'mean' divides by the total weight of the targets not ignored"
+            if "ignore_index" in parameters else "'mean' averages over the samples")
+    others = "".join(
+        f"\n    {name}: default {parameter.default!r}" for name, parameter in parameters.items()
+        if name not in spec.arrays and name not in ("reduction", "size_average", "reduce")
+        and name not in spec.domain
+    )
     return (
         f"{spec.name}{suffix}{signature}\n\n{spec.title}. {twin}\n\n"
-        f"Arguments, with their shapes and domains:\n{domains}\n"
-        "    weight: optional, one per class, shape (C,)\n"
-        "    reduction: one of 'none', 'mean', 'sum' (default 'mean'); 'mean' divides by the "
-        "total weight of the targets not ignored\n"
-        "    size_average, reduce: PyTorch's legacy arguments, mapped to reduction\n\n"
+        f"Arguments, with their shapes and domains:\n{domains}{others}\n"
+        + ("    weight: optional, one per class, shape (C,)\n"
+           if "weight" in parameters and "weight" not in spec.domain else "")
+        + f"    reduction: one of 'none', 'mean', 'sum' (default 'mean'); {mean}\n"
+        + ("    size_average, reduce: PyTorch's legacy arguments, mapped to reduction\n"
+           if "size_average" in parameters else "")
+        + "\n"
         f"Per sample:\n\n$$ {latex(spec.expr)} $$\n\n{doc}\n\n"
         f"Returns: {returns}\n\n"
         "Raises ValueError, naming the argument, for a shape mismatch, a bad reduction, "
