@@ -97,11 +97,10 @@ def _elementwise_loss(spec, bound, want_value, want_grad):
             with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 value, grad = spec.kernels[((), ())](x, y)
                 value = value.sum() * scale if want_value else None
-                if want_grad and scale != 1.0:
-                    if grad is x or grad is y:  # the kernel returned an argument itself
-                        grad = grad * scale
-                    else:
-                        numpy.multiply(grad, scale, out=grad)
+                if want_grad and (grad is x or grad is y):
+                    grad = grad * scale  # the kernel returned an argument: never hand it back
+                elif want_grad and scale != 1.0:
+                    numpy.multiply(grad, scale, out=grad)
             return value, (grad if want_grad else None)
     if (
         reduction not in REDUCTIONS
