@@ -301,8 +301,10 @@ def load_csv(
             the row (and the column where there is one).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"no such file: {str(path)!r}")
+    if not path.is_file():  # a folder, or a FIFO or device that could block the read forever
+        raise DataError(f"{str(path)!r} is not a regular file")
     header, features, values = _read_table(path, target)
     if len(values) < 2:
         raise DataError(f"{path.name} has {len(values)} data rows; at least 2 are needed")

@@ -240,3 +240,16 @@ def test_csv_is_read_in_about_twice_its_float64_size(tmp_path):
         tracemalloc.stop()
     assert ds.X_train.shape == (80_000, 5)
     assert peak <= 2.5 * table, f"peak {peak / 2**20:.1f} MB for a {table / 2**20:.1f} MB table"
+
+
+def test_fifo_or_folder_is_refused_without_reading(tmp_path):
+    """A FIFO would block the read forever: anything but a regular file is refused up front."""
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(data.DataError, match="pipe.csv' is not a regular file"):
+        data.load_csv(fifo, "y")
+    (tmp_path / "folder.csv").mkdir()
+    with pytest.raises(data.DataError, match="folder.csv' is not a regular file"):
+        data.load_csv(tmp_path / "folder.csv", "y")
