@@ -189,3 +189,14 @@ def test_out_of_memory_during_training_is_one_sentence(folder, monkeypatch, caps
     assert code == 2 and err.count("\n") == 1
     # four features (a, b, c and r besides the target y), one output, 32 of the 40 rows
     assert err.startswith("symlearn train: out of memory training 4x1 on 32 rows; use a smaller")
+
+
+def test_memory_estimate_with_the_data_is_checked_before_the_model_is_built(folder):
+    """--hidden 6400 6400 passes the check made before the data is read (one feature, one
+    output: about 1.83 GB) but not the one with the data's 4 features, 2 classes and Adam's two
+    state arrays: 41011202 parameters x 8 bytes x 7 copies, plus 12802 units x 160 rows' worth
+    of activations x 8 bytes, is 2313013872 bytes, 2.15 GB."""
+    done = train("--model", "mlp", "--hidden", "6400", "6400", "--data", "points.csv",
+                 "--target", "y", "--epochs", "1", cwd=folder)
+    assert_one_sentence(done, 2, "training a 4x6400x6400x2 mlp on 32 rows needs about 2.15 GB",
+                        "over the 2 GB this command allows")

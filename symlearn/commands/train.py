@@ -108,7 +108,8 @@ def _check(args):
         raise UsageError(f"--weight-decay {args.weight_decay} must be non-negative")
     if args.model == "mlp":
         # A lower bound before any data is read: one feature, one output, one row.
-        _check_memory(args, _memory_estimate((1, *args.hidden, 1), 1, 1, 1))
+        _check_memory(f"--hidden {' '.join(map(str, args.hidden))}",
+                      _memory_estimate((1, *args.hidden, 1), 1, 1, 1), "use smaller widths")
 
 
 def _plot_path(value: str):
@@ -147,23 +148,23 @@ def _memory_estimate(widths, rows: int, batch_size: int, states: int) -> int:
     """Bytes a run needs, roughly (float64, 8 bytes a number): for an MLP of layer ``widths``,
     the parameters twice (the flat vector and the per-epoch copy), the gradient twice (per-name
     arrays and their concatenation), the update and ``states`` optimizer arrays; the activations
-    of a batch three times (forward, backward, dropout mask) and of every training row twice
-    (the per-epoch evaluation runs on all rows at once)."""
+    of the layers after the input (the input is the data, already in memory) for a batch three
+    times (forward, backward, dropout mask) and for every training row twice (the per-epoch
+    evaluation runs on all rows at once)."""
     from itertools import pairwise
 
     parameters = sum((a + 1) * b for a, b in pairwise(widths))
-    units = sum(widths)
+    units = sum(widths[1:])
     return 8 * (parameters * (5 + states) + units * (3 * min(batch_size, rows) + 2 * rows))
 
 
-def _check_memory(args, estimate: int) -> None:
+def _check_memory(what: str, estimate: int, advice: str) -> None:
     from ..cli import UsageError
 
     if estimate > MEMORY_LIMIT:
         raise UsageError(
-            f"--hidden {' '.join(map(str, args.hidden))} needs about {estimate / 1024**3:.3g} GB "
-            f"of memory, over the {MEMORY_LIMIT / 1024**3:g} GB this command allows; use "
-            "smaller widths (or fewer rows or a smaller --batch-size)"
+            f"{what} needs about {estimate / 1024**3:.3g} GB of memory, over the "
+            f"{MEMORY_LIMIT / 1024**3:g} GB this command allows; {advice}"
         )
 
 
@@ -240,7 +241,11 @@ def run(args) -> int:
     widths = (d, *args.hidden, outputs) if args.model == "mlp" else (d, outputs)
     optimizer = _optimizer(args)
     rows = len(ds.y_train)
-    _check_memory(args, _memory_estimate(widths, rows, args.batch_size, len(optimizer.rule.state)))
+    _check_memory(
+        f"training a {'x'.join(map(str, widths))} {args.model} on {rows} rows",
+        _memory_estimate(widths, rows, args.batch_size, len(optimizer.rule.state)),
+        "use smaller --hidden widths or fewer rows" if args.model == "mlp" else "use fewer rows",
+    )
     progress = not args.quiet and not args.json and sys.stderr.isatty()
     try:
         if args.model in ("linear", "logistic", "softmax"):
