@@ -330,3 +330,21 @@ def test_tree_flatten_orders_mappings_by_key():
     assert a_leaves == b_leaves == [2, 3, 1] and a_def == b_def
     assert list(tree_unflatten(a_def, [20, 30, 10])) == ["b", "a"]
     assert tree_flatten({"a": [2, 3]})[1] != tree_flatten({"a": (2, 3)})[1]
+
+
+def test_tree_unflatten_rebuilds_every_container_in_its_own_order():
+    from collections import OrderedDict
+
+    from symlearn.optim._base import tree_flatten, tree_unflatten
+
+    tree = OrderedDict([("z", [1, (2, 3)]), ("a", Affine(4, {"y": 5, "x": 6})), ("n", None),
+                        ("e", {})])
+    leaves, treedef = tree_flatten(tree)
+    assert leaves == [4, 6, 5, 1, 2, 3]  # sorted keys at every level: a(gain, shift{x, y}), z
+    rebuilt = tree_unflatten(treedef, [10 * x for x in leaves])
+    assert type(rebuilt) is OrderedDict and list(rebuilt) == ["z", "a", "n", "e"]
+    assert rebuilt["z"] == [10, (20, 30)] and type(rebuilt["z"][1]) is tuple
+    assert rebuilt["a"] == Affine(40, {"y": 50, "x": 60}) and list(rebuilt["a"].shift) == ["y", "x"]
+    assert rebuilt["n"] is None and rebuilt["e"] == {}
+    with pytest.raises(ValueError, match="got 5 leaves for a structure of 6"):
+        tree_unflatten(treedef, leaves[:-1])

@@ -140,10 +140,11 @@ class TreeDef:
         num_leaves: the number of leaves.
     """
 
-    __slots__ = ("children", "cls", "keys", "kind", "num_leaves", "order", "signature")
+    __slots__ = ("_builder", "children", "cls", "keys", "kind", "num_leaves", "order", "signature")
 
     def __init__(self, kind: str, cls=None, keys=None, order=None, children: tuple = ()):
         self.kind, self.cls, self.keys, self.order, self.children = kind, cls, keys, order, children
+        self._builder = None
         if kind == "leaf":
             self.signature, self.num_leaves = "*", 1
         elif kind == "none":
@@ -165,7 +166,6 @@ class TreeDef:
 
 _LEAF = TreeDef("leaf")
 _NONE = TreeDef("none")
-_END = object()
 
 
 def _sorted_keys(keys) -> tuple:
@@ -213,31 +213,53 @@ def tree_flatten(tree) -> tuple[list, TreeDef]:
 def tree_unflatten(treedef: TreeDef, leaves: Sequence):
     """The inverse of :func:`tree_flatten`: ``leaves`` in the canonical order; the tree is rebuilt
     with ``treedef``'s container classes and its mappings' insertion order."""
-    iterator = iter(leaves)
-    tree = _build(treedef, iterator)
-    if next(iterator, _END) is not _END:
+    if type(leaves) is not list:
+        leaves = list(leaves)
+    if len(leaves) != treedef.num_leaves:
         raise ValueError(
-            f"tree_unflatten got more leaves than the {treedef.num_leaves} its structure holds"
+            f"tree_unflatten got {len(leaves)} leaves for a structure of {treedef.num_leaves}"
         )
-    return tree
+    if treedef._builder is None:
+        treedef._builder = _make_builder(treedef, 0)
+    return treedef._builder(leaves)
 
 
-def _build(treedef: TreeDef, leaves):
-    kind = treedef.kind
+def _make_builder(treedef: TreeDef, offset: int) -> Callable:
+    """``leaves -> tree`` for ``treedef`` whose first leaf is ``leaves[offset]``: made once per
+    structure (and cached on it), so that rebuilding a tree costs one C-level gather per container
+    instead of a walk through the definition."""
+    kind, cls = treedef.kind, treedef.cls
     if kind == "leaf":
-        leaf = next(leaves, _END)
-        if leaf is _END:
-            raise ValueError("tree_unflatten got fewer leaves than its structure holds")
-        return leaf
+        return operator.itemgetter(offset)
     if kind == "none":
-        return None
-    items = [_build(child, leaves) for child in treedef.children]
+        return lambda leaves: None
+    parts, position = [], offset
+    for child in treedef.children:
+        # A leaf child is its index, any other child its builder.
+        parts.append(position if child.kind == "leaf" else _make_builder(child, position))
+        position += child.num_leaves
+    if not parts:
+        def pick(leaves):
+            return ()
+    elif all(isinstance(part, int) for part in parts):
+        pick = _getter(parts)
+    else:
+        calls = [operator.itemgetter(p) if isinstance(p, int) else p for p in parts]
+
+        def pick(leaves):
+            return [call(leaves) for call in calls]
     if kind == "dict":
-        by_key = dict(zip(treedef.keys, items))
-        return treedef.cls([(key, by_key[key]) for key in treedef.order])
+        # The children are in sorted-key order; the mapping is rebuilt in its insertion order.
+        position_of = {key: i for i, key in enumerate(treedef.keys)}
+        permutation = [position_of[key] for key in treedef.order]
+        order = treedef.order
+        if permutation == sorted(permutation):
+            return lambda leaves: cls(zip(order, pick(leaves)))
+        reorder = _getter(permutation)
+        return lambda leaves: cls(zip(order, reorder(pick(leaves))))
     if kind == "namedtuple":
-        return treedef.cls(*items)
-    return treedef.cls(items)
+        return lambda leaves: cls(*pick(leaves))
+    return lambda leaves: cls(pick(leaves))
 
 
 # Checking that trees match. The checks cost one flatten per tree and one comparison of
@@ -307,14 +329,67 @@ def _leaf_paths(treedef: TreeDef, path: str = "") -> list[str]:
             for p in _leaf_paths(child, path + label)]
 
 
-def _match(name: str, tree, ref_name: str, reference, ref_def: TreeDef, ref_shapes: list) -> list:
+def _signature_into(tree, leaves: list):
+    """``TreeDef.signature`` of ``tree``, computed without building a :class:`TreeDef`; the
+    leaves are appended in the canonical order. (What :func:`tree_flatten` gives, at less cost:
+    this runs for every tree of every step.)"""
+    if type(tree) is np.ndarray:
+        leaves.append(tree)
+        return "*"
+    if isinstance(tree, Mapping):
+        keys = _sorted_keys(tree)
+        return ("dict", keys, *[_signature_into(tree[k], leaves) for k in keys])
+    if isinstance(tree, (list, tuple)):
+        children = [_signature_into(item, leaves) for item in tree]
+        if _is_namedtuple(tree):
+            return ("namedtuple", tuple(tree._fields), *children)
+        return ("list" if isinstance(tree, list) else "tuple", len(children), *children)
+    if tree is None:
+        return "None"
+    leaves.append(tree)
+    return "*"
+
+
+def _layout(tree):
+    """What a :class:`TreeDef` holds beyond its signature, as a hashable key: the container
+    classes and each mapping's insertion order."""
+    if type(tree) is np.ndarray or tree is None:
+        return None
+    if isinstance(tree, Mapping):
+        return (type(tree), tuple(tree), *[_layout(v) for v in tree.values()])
+    if isinstance(tree, (list, tuple)):
+        return (type(tree), *[_layout(item) for item in tree])
+    return None
+
+
+#: TreeDefs by (signature, layout): a training loop passes params of one structure at every
+#: step, so their TreeDef (and the builder cached on it) is made once.
+_TREEDEFS: dict = {}
+
+
+def _flatten_params(params) -> tuple[list, Any, TreeDef]:
+    """``(leaves, signature, treedef)`` of ``params``; the TreeDef comes from the cache when the
+    same structure, classes and key order were seen before."""
+    leaves: list = []
+    signature = _signature_into(params, leaves)
+    key = (signature, _layout(params))
+    treedef = _TREEDEFS.get(key)
+    if treedef is None:
+        if len(_TREEDEFS) >= 256:  # many structures: start over rather than grow without end
+            _TREEDEFS.clear()
+        treedef = _TREEDEFS[key] = tree_flatten(params)[1]
+    return leaves, signature, treedef
+
+
+def _match(name: str, tree, ref_name: str, reference, ref_signature, ref_def: TreeDef,
+           ref_shapes: list) -> list:
     """``tree``'s leaves in ``reference``'s leaf order, after checking that the two have the same
     structure (mappings by key) and every leaf the same shape; otherwise a ``ValueError`` of one
     sentence naming the key path (and both shapes)."""
-    leaves, treedef = tree_flatten(tree)
-    if treedef.signature != ref_def.signature:
+    leaves: list = []
+    if _signature_into(tree, leaves) != ref_signature:
         raise ValueError(_structure_error(name, tree, ref_name, reference))
-    shapes = [_shape(leaf) for leaf in leaves]
+    shapes = [leaf.shape if type(leaf) is np.ndarray else np.shape(leaf) for leaf in leaves]
     if shapes != ref_shapes:
         i = next(i for i, (a, b) in enumerate(zip(shapes, ref_shapes)) if a != b)
         path = _leaf_paths(ref_def)[i]
@@ -327,9 +402,9 @@ def apply_updates(params, updates):
     """``params + updates``, leaf by leaf (optax's ``apply_updates``): mappings are matched by
     key, and the result has ``params``' structure and key order. A ``ValueError`` names the first
     key path where the two differ in structure or shape."""
-    p_leaves, p_def = tree_flatten(params)
+    p_leaves, p_signature, p_def = _flatten_params(params)
     p_shapes = [_shape(p) for p in p_leaves]
-    u_leaves = _match("updates", updates, "params", params, p_def, p_shapes)
+    u_leaves = _match("updates", updates, "params", params, p_signature, p_def, p_shapes)
     return tree_unflatten(p_def, [p + u for p, u in zip(p_leaves, u_leaves)])
 
 
@@ -644,11 +719,11 @@ class Optimizer:
         self._check_state_type(state)
         compiled = self.compiled
         count = state[0]
-        p_leaves, p_def = tree_flatten(params)
+        p_leaves, p_signature, p_def = _flatten_params(params)
         p_shapes = [_shape(p) for p in p_leaves]
-        g_leaves = _match("grads", grads, "params", params, p_def, p_shapes)
+        g_leaves = _match("grads", grads, "params", params, p_signature, p_def, p_shapes)
         state_leaves = [
-            _match(f"state.{var.field}", tree, "params", params, p_def, p_shapes)
+            _match(f"state.{var.field}", tree, "params", params, p_signature, p_def, p_shapes)
             for var, tree in zip(compiled.array_state, compiled.read_array_states(state))
         ]
         constants, new_scalars = self._constants(compiled, state)
