@@ -213,6 +213,10 @@ def _decoding_error_line(path: Path) -> tuple[int, int]:
                 start = max(0, min(error.start, len(chunk) - 1))
                 return line + chunk[:start].count(b"\n"), chunk[start]
             line += chunk.count(b"\n")
+        try:  # a multi-byte sequence cut off by the end of the file
+            decoder.decode(b"", True)
+        except UnicodeDecodeError as error:
+            return line, error.object[error.start]
     return line, 0
 
 

@@ -253,3 +253,10 @@ def test_fifo_or_folder_is_refused_without_reading(tmp_path):
     (tmp_path / "folder.csv").mkdir()
     with pytest.raises(data.DataError, match="folder.csv' is not a regular file"):
         data.load_csv(tmp_path / "folder.csv", "y")
+
+
+def test_utf8_sequence_cut_off_at_the_end_names_the_last_row(tmp_path):
+    path = tmp_path / "cut.csv"
+    path.write_bytes(b"a,b,y\n1,2,0\n3,4,1\n5,6,\xe2\x82")  # the first two bytes of a euro sign
+    with pytest.raises(data.DataError, match=r"row 4 holds the byte 0xe2"):
+        data.load_csv(path, "y")
