@@ -110,6 +110,36 @@ def _accuracy(obj: Objective, output: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(predicted == truth))
 
 
+#: Training stops (:class:`TrainingError`) when an epoch's mean loss exceeds this many times the
+#: first epoch's: a loss a thousand times its starting value is divergence, not a noisy epoch.
+DIVERGENCE_FACTOR = 1e3
+
+
+def _check_finite(name: str, values: np.ndarray) -> None:
+    """A ``ValueError`` naming the first column of ``values`` ``(n, k)`` with NaN or infinity."""
+    finite = np.isfinite(values).all(axis=0)
+    if not finite.all():
+        column = int(np.argmin(finite))
+        row = int(np.argmin(np.isfinite(values[:, column])))
+        raise ValueError(
+            f"{name} holds {values[row, column]} in row {row}, column {column}; training needs "
+            "finite numbers"
+        )
+
+
+def _not_the_learning_rate(value: float, X: np.ndarray, T: np.ndarray) -> str:
+    """The sentence for a loss that is not finite on the first batch, before any step: no
+    learning rate has acted yet, so the cause is the data (or the initial parameters)."""
+    largest_x = float(np.max(np.abs(X))) if X.size else 0.0
+    largest_t = float(np.max(np.abs(T))) if T.size else 0.0
+    return (
+        f"the loss is {value} on the first batch, before any step, so the learning rate is not "
+        f"the cause: the inputs reach {largest_x:.3g} and the targets {largest_t:.3g} in "
+        "absolute value; standardize the data (symlearn.data does) or start from smaller "
+        "parameters"
+    )
+
+
 def _check_positive_int(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name}={value!r} must be a positive integer")
@@ -150,7 +180,11 @@ def fit(
         progress: show a tqdm progress bar on stderr.
 
     Raises:
-        TrainingError: the loss became NaN or infinite (one sentence naming epoch and batch).
+        ValueError: ``X`` or ``y`` holds NaN or infinity (naming the column).
+        TrainingError: one sentence, when training cannot go on: the loss became NaN or infinite
+            (naming the epoch and batch; when it is so on the very first batch, before any step,
+            the sentence blames the data or the initial parameters, not the learning rate), or an
+            epoch's loss rose above :data:`DIVERGENCE_FACTOR` times the first epoch's.
     """
     _check_positive_int("epochs", epochs)
     _check_positive_int("batch_size", batch_size)
@@ -163,6 +197,8 @@ def fit(
     T = obj.targets(y)
     if T.shape[0] != X.shape[0]:
         raise ValueError(f"y has {T.shape[0]} rows but X has {X.shape[0]}")
+    _check_finite("X", X)
+    _check_finite("y", T)
     rows = X.shape[0]
     current = {k: np.array(v, dtype=np.float64) for k, v in (params or model.init(seed)).items()}
     missing = [p.name for p in model.params if p.name not in current]
@@ -212,6 +248,8 @@ def fit(
                 masks = model.draw_masks(len(index), mask_rng) if model.masks else ()
                 value, grads = loss_and_grad(X[index], T[index], *masks, *param_views)
                 if not math.isfinite(value):
+                    if epoch == 0 and batch == 1:
+                        raise TrainingError(_not_the_learning_rate(value, X, T))
                     raise TrainingError(
                         f"the loss became {value} at epoch {epoch + 1}, batch {batch}; try a "
                         f"learning rate smaller than {optimizer.hyperparameters.get('lr')!r}"
@@ -224,6 +262,14 @@ def fit(
                 np.add(flat, updates, out=flat)
             current = dict(zip(names, (v.copy() for v in param_views)))
             history.loss.append(total / rows)
+            first = history.loss[0]
+            if first > 0 and history.loss[-1] > DIVERGENCE_FACTOR * first:
+                raise TrainingError(
+                    f"the loss rose from {first:.6g} in epoch 1 to {history.loss[-1]:.6g} in "
+                    f"epoch {epoch + 1}, over {DIVERGENCE_FACTOR:g} times its first value, so "
+                    "training diverges; try a learning rate smaller than "
+                    f"{optimizer.hyperparameters.get('lr')!r}"
+                )
             if classification:
                 (output,) = predict(X, *param_views)
                 history.accuracy.append(_accuracy(obj, output, truth))

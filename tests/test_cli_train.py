@@ -49,11 +49,18 @@ def test_csv_data_with_target_column(tmp_path, capsys):
 
 def test_nan_loss_is_one_sentence_and_exit_1(capsys):
     pytest.importorskip("sklearn")
+    # lr = 50 with batches of 4 overflows within epoch 1 (the per-batch check); with lr = 5 and
+    # batches of 64 the loss stays finite in epoch 1 and the per-epoch divergence check stops it.
+    code = main(["train", "--model", "linear", "--data", "diabetes", "--optimizer", "sgd",
+                 "--lr", "50", "--batch-size", "4", "--epochs", "50", "--json"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("symlearn train: the loss became inf at epoch 1") and err.count("\n") == 1
     code = main(["train", "--model", "linear", "--data", "diabetes", "--optimizer", "sgd",
                  "--lr", "5", "--epochs", "50", "--json"])
     err = capsys.readouterr().err
-    assert code == 1
-    assert err.startswith("symlearn train: the loss became") and err.count("\n") == 1
+    assert code == 1 and err.count("\n") == 1
+    assert "in epoch 2, over 1000 times its first value, so training diverges" in err
 
 
 @pytest.mark.parametrize(

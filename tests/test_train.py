@@ -165,9 +165,12 @@ def test_nan_loss_stops_with_one_sentence():
     X = X * 1e3
     with pytest.raises(TrainingError) as caught:
         fit(neurons.affine(4), "mse_loss", optim.sgd(lr=10.0), X, y.astype(float) * 1e3,
-            epochs=50, batch_size=64, progress=False)
+            epochs=50, batch_size=4, progress=False)
     message = str(caught.value)
-    assert "the loss became" in message and "epoch" in message
+    # Sixteen steps an epoch of lr = 10 on inputs of 1e3 overflow within epoch 2, before the
+    # per-epoch divergence check looks: the per-batch check names the epoch and the batch.
+    assert "the loss became inf at epoch 2, batch" in message
+    assert "try a learning rate smaller than 10.0" in message
     assert message.count(". ") == 0 and "\n" not in message
 
 
@@ -195,3 +198,65 @@ def test_loss_curve_figure(tmp_path):
     path = tmp_path / "curve.png"
     loss_curve(history, path, title="test")
     assert path.stat().st_size > 1000
+
+
+# -- training that cannot go on: one sentence, the right cause -------------------------------------
+
+
+def _gradient_descent_losses(X, y, lr, steps):
+    """Full-batch gradient descent on mean((X w + b - y)^2) from w = 0, b = 0, by hand: the loss
+    before each step."""
+    w, b, losses = np.zeros(X.shape[1]), 0.0, []
+    for _ in range(steps):
+        r = X @ w + b - y
+        losses.append(float(np.mean(r**2)))
+        w, b = w - lr * 2 * X.T @ r / len(y), b - lr * 2 * np.mean(r)
+    return losses
+
+
+def test_divergence_stops_when_the_loss_rises_a_thousandfold():
+    """Standardized features make the MSE's Hessian about 2 I, so lr = 1.5 multiplies the error
+    by about |1 - 3| = 2 per step: the loss stays finite but rises past 1000 times epoch 1's. The
+    stopping epoch is the first one where the hand-written descent's loss does."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((64, 3))
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.standard_normal(64)
+    model = neurons.affine(3)
+    zeros = {k: np.zeros_like(v) for k, v in model.init(0).items()}
+    reference = _gradient_descent_losses(X, y, 1.5, 40)
+    expected = next(e for e, value in enumerate(reference, 1) if value > 1e3 * reference[0])
+    assert all(math.isfinite(v) for v in reference[:expected])
+    with pytest.raises(TrainingError) as caught:
+        fit(model, "mse_loss", optim.sgd(lr=1.5), X, y, epochs=40, batch_size=64, params=zeros,
+            progress=False)
+    message = str(caught.value)
+    assert f"to {reference[expected - 1]:.6g} in epoch {expected}," in message
+    assert f"from {reference[0]:.6g} in epoch 1" in message
+    assert "over 1000 times its first value" in message and "smaller than 1.5" in message
+    assert "\n" not in message and message.count(". ") == 0
+
+
+def test_infinite_loss_before_any_step_blames_the_data_not_the_learning_rate():
+    X, y = _problem(rows=32, features=3, seed=1)
+    with pytest.raises(TrainingError) as caught:
+        fit(neurons.affine(3), "mse_loss", optim.sgd(lr=1e-6), X * 1e200, y * 1e200, epochs=2,
+            batch_size=32, progress=False)
+    message = str(caught.value)
+    assert "on the first batch, before any step, so the learning rate is not the cause" in message
+    assert "learning rate smaller" not in message and "e+200" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_inputs_are_refused_naming_row_and_column(bad):
+    X, y = _problem(rows=20, features=3, seed=1)
+    X[7, 2] = bad
+    with pytest.raises(ValueError, match=rf"X holds {bad} in row 7, column 2"):
+        fit(neurons.affine(3), "binary_cross_entropy_with_logits", optim.sgd(lr=0.1), X, y,
+            epochs=1, progress=False)
+    targets = y.astype(float)
+    targets[3] = bad
+    with pytest.raises(ValueError, match=rf"y holds {bad} in row 3, column 0"):
+        fit(neurons.affine(3), "mse_loss", optim.sgd(lr=0.1), _problem(rows=20, features=3)[0],
+            targets, epochs=1, progress=False)

@@ -22,6 +22,16 @@ DEFAULT_LOSS = {
     "mlp": "cross_entropy",
 }
 OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adadelta", "adam", "adamw", "nadam")
+#: The most epochs this command runs. Each epoch is a full pass over the training rows plus an
+#: evaluation; 100000 of them is hours even on a toy problem, and a larger number is a typo (an
+#: int that argparse accepts whatever its size: 99999999999999999999 would run forever).
+MAX_EPOCHS = 100_000
+#: The most memory the estimate of :func:`_memory_estimate` may reach. The command is for the
+#: course's models; beyond this an MLP is a mistake (``--hidden 100000 100000`` is 10^10 weights,
+#: 80 GB), refused before anything is allocated rather than ending in a MemoryError.
+MEMORY_LIMIT = 2 * 1024**3
+#: The file written into a folder given to --plot.
+PLOT_NAME = "loss_curve.png"
 
 
 def configure(parser):
@@ -41,7 +51,8 @@ def configure(parser):
     parser.add_argument("--momentum", type=float, default=None, help="momentum (sgd, rmsprop)")
     parser.add_argument("--weight-decay", type=float, default=0.0, metavar="LAMBDA",
                         help="L2 term LAMBDA/2 * sum of squared weights added to the loss")
-    parser.add_argument("--epochs", type=int, default=30, help="passes over the data (default: 30)")
+    parser.add_argument("--epochs", type=int, default=30,
+                        help=f"passes over the data (default: 30, at most {MAX_EPOCHS})")
     parser.add_argument("--batch-size", type=int, default=64, help="rows per step (default: 64)")
     parser.add_argument("--data", default="digits",
                         help="digits, breast_cancer, diabetes or a path to a .csv file")
@@ -52,29 +63,109 @@ def configure(parser):
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with the final metrics on stdout")
     parser.add_argument("--plot", default=None, metavar="PATH",
-                        help="save the loss curve as an image (needs matplotlib)")
+                        help="save the loss curve as an image (needs matplotlib); the suffix picks "
+                             f"the format; an existing folder gets {PLOT_NAME} inside it")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _check(args):
+    """The arguments alone, before any data is read (every message names the bad value)."""
+    import math
+
     from ..cli import UsageError
 
     if args.epochs < 1:
         raise UsageError(f"--epochs {args.epochs} must be at least 1")
+    if args.epochs > MAX_EPOCHS:
+        raise UsageError(
+            f"--epochs {args.epochs} is more than {MAX_EPOCHS}, the most this command runs "
+            "(each epoch is a full pass over the data)"
+        )
     if args.batch_size < 1:
         raise UsageError(f"--batch-size {args.batch_size} must be at least 1")
     if any(h < 1 for h in args.hidden):
         raise UsageError(f"--hidden {' '.join(map(str, args.hidden))}: every width must be at least 1")
+    if args.seed < 0:
+        raise UsageError(f"--seed {args.seed} must be a non-negative integer")
+    # Hyper-parameters: NaN compares False with everything, so each test is written to fail on
+    # it, and infinity is refused by name.
+    for option, value in (("--lr", args.lr), ("--momentum", args.momentum),
+                          ("--weight-decay", args.weight_decay), ("--keep", args.keep),
+                          ("--test-size", args.test_size)):
+        if value is not None and not math.isfinite(value):
+            raise UsageError(f"{option} {value} must be a finite number")
     if args.keep is not None and not 0 < args.keep <= 1:
         raise UsageError(f"--keep {args.keep} must be a probability in (0, 1]")
     if args.keep is not None and args.model != "mlp":
         raise UsageError(f"--keep applies to --model mlp, not --model {args.model}")
     if args.lr is not None and not args.lr > 0:
         raise UsageError(f"--lr {args.lr} must be positive")
+    if args.momentum is not None and not args.momentum >= 0:
+        raise UsageError(f"--momentum {args.momentum} must be non-negative")
     if not 0 < args.test_size < 1:
         raise UsageError(f"--test-size {args.test_size} must be strictly between 0 and 1")
-    if args.weight_decay < 0:
+    if not args.weight_decay >= 0:
         raise UsageError(f"--weight-decay {args.weight_decay} must be non-negative")
+    if args.model == "mlp":
+        # A lower bound before any data is read: one feature, one output, one row.
+        _check_memory(f"--hidden {' '.join(map(str, args.hidden))}",
+                      _memory_estimate((1, *args.hidden, 1), 1, 1, 1), "use smaller widths")
+
+
+def _plot_path(value: str):
+    """Where --plot writes, checked before training: an existing folder gets
+    :data:`PLOT_NAME` inside it (a user naming a folder means "put it there", not ``DIR.png``
+    beside it); a file must have a suffix matplotlib can write, in an existing, writable folder."""
+    import os
+    from pathlib import Path
+
+    from ..cli import CommandError, UsageError
+
+    path = Path(value)
+    if path.is_dir():
+        path = path / PLOT_NAME
+    elif value.endswith(("/", os.sep)):
+        raise UsageError(f"--plot {value}: the folder {value!r} does not exist")
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise CommandError("--plot needs matplotlib: pip install 'symlearn[plot]'") from None
+    formats = FigureCanvasBase.get_supported_filetypes()
+    suffix = path.suffix[1:].lower()
+    if suffix not in formats:
+        known = ", ".join(f".{f}" for f in sorted(formats))
+        what = f"its suffix {path.suffix!r} is not" if suffix else "it has no suffix naming"
+        raise UsageError(f"--plot {value}: {what} an image format matplotlib writes ({known})")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"--plot {value}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--plot {value}: the folder {str(folder)!r} is not writable")
+    return path
+
+
+def _memory_estimate(widths, rows: int, batch_size: int, states: int) -> int:
+    """Bytes a run needs, roughly (float64, 8 bytes a number): for an MLP of layer ``widths``,
+    the parameters twice (the flat vector and the per-epoch copy), the gradient twice (per-name
+    arrays and their concatenation), the update and ``states`` optimizer arrays; the activations
+    of the layers after the input (the input is the data, already in memory) for a batch three
+    times (forward, backward, dropout mask) and for every training row twice (the per-epoch
+    evaluation runs on all rows at once)."""
+    from itertools import pairwise
+
+    parameters = sum((a + 1) * b for a, b in pairwise(widths))
+    units = sum(widths[1:])
+    return 8 * (parameters * (5 + states) + units * (3 * min(batch_size, rows) + 2 * rows))
+
+
+def _check_memory(what: str, estimate: int, advice: str) -> None:
+    from ..cli import UsageError
+
+    if estimate > MEMORY_LIMIT:
+        raise UsageError(
+            f"{what} needs about {estimate / 1024**3:.3g} GB of memory, over the "
+            f"{MEMORY_LIMIT / 1024**3:g} GB this command allows; {advice}"
+        )
 
 
 def _optimizer(args):
@@ -101,6 +192,7 @@ def run(args) -> int:
     from ..cli import CommandError, UsageError
 
     _check(args)
+    plot = _plot_path(args.plot) if args.plot else None
     import numpy as np
 
     from .. import data, neurons
@@ -127,9 +219,7 @@ def run(args) -> int:
         raise UsageError(str(error)) from None
     d = ds.X_train.shape[1]
     if wants == "values":
-        if args.model == "linear":
-            outputs = 1
-        elif ds.task == "regression":
+        if args.model == "linear" or ds.task == "regression":
             outputs = 1
         else:
             outputs = ds.n_classes
@@ -148,21 +238,35 @@ def run(args) -> int:
             f"--loss {loss} fits real values, but {ds.name!r} is a classification task; "
             "use --model logistic, softmax or mlp"
         )
-    if args.model in ("linear", "logistic", "softmax"):
-        model = neurons.affine(d, outputs)
-    else:
-        activation = {"relu": relu, "sigmoid": sigmoid}[args.activation]
-        model = neurons.mlp((d, *args.hidden, outputs), activation=activation, keep=args.keep)
+    widths = (d, *args.hidden, outputs) if args.model == "mlp" else (d, outputs)
     optimizer = _optimizer(args)
+    rows = len(ds.y_train)
+    _check_memory(
+        f"training a {'x'.join(map(str, widths))} {args.model} on {rows} rows",
+        _memory_estimate(widths, rows, args.batch_size, len(optimizer.rule.state)),
+        "use smaller --hidden widths or fewer rows" if args.model == "mlp" else "use fewer rows",
+    )
     progress = not args.quiet and not args.json and sys.stderr.isatty()
     try:
+        if args.model in ("linear", "logistic", "softmax"):
+            model = neurons.affine(d, outputs)
+        else:
+            activation = {"relu": relu, "sigmoid": sigmoid}[args.activation]
+            model = neurons.mlp(widths, activation=activation, keep=args.keep)
         result = fit(model, loss, optimizer, ds.X_train, ds.y_train, epochs=args.epochs,
                      batch_size=args.batch_size, seed=args.seed, l2=args.weight_decay,
                      validation=(ds.X_test, ds.y_test), progress=progress)
+        train_metrics = result.evaluate(ds.X_train, ds.y_train)
+        test_metrics = result.evaluate(ds.X_test, ds.y_test)
     except TrainingError as error:
         raise CommandError(str(error)) from None
-    train_metrics = result.evaluate(ds.X_train, ds.y_train)
-    test_metrics = result.evaluate(ds.X_test, ds.y_test)
+    except MemoryError:
+        # The estimate above is rough; a run that still does not fit ends in one sentence too.
+        advice = ("use smaller --hidden widths or a smaller --batch-size" if args.model == "mlp"
+                  else "use a smaller --batch-size or fewer rows")
+        raise UsageError(
+            f"out of memory training {'x'.join(map(str, widths))} on {rows} rows; {advice}"
+        ) from None
     if not all(np.isfinite(v) for v in (*train_metrics.values(), *test_metrics.values())):
         raise CommandError("the trained model gives a NaN or infinite loss on the data")
     summary = {
@@ -179,11 +283,15 @@ def run(args) -> int:
     else:
         summary["test_mse"] = test_metrics["mse"]
     summary.update(epochs=result.epochs, seconds=result.seconds, seed=args.seed)
-    if args.plot:
-        try:
-            loss_curve(result.history, args.plot, title=f"{args.model} on {ds.name}")
-        except ImportError:
-            raise CommandError("--plot needs matplotlib: pip install 'symlearn[plot]'") from None
+    if plot is not None:
+        from ..render._io import atomic_produce
+
+        title = f"{args.model} on {ds.name}"
+        try:  # to a temporary file renamed into place: never half an image under the name
+            atomic_produce(plot, lambda tmp: loss_curve(result.history, tmp, title=title))
+        except OSError as error:
+            raise CommandError(f"--plot {args.plot}: {error.strerror or error}") from None
+        summary["plot"] = str(plot)
     if args.json:
         print(json.dumps(summary))
         return 0
@@ -201,4 +309,6 @@ def run(args) -> int:
     else:
         print(f"test MSE {summary['test_mse']:.6g}", end="")
     print(f" ({result.epochs} epochs, {result.seconds:.2f} s)")
+    if plot is not None:
+        print(f"loss curve: {plot}")
     return 0

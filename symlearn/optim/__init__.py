@@ -4,7 +4,10 @@ Each optimizer factory takes ``torch.optim``'s hyper-parameters by the same name
 returns an object with optax's shape: ``init(params) -> state`` and
 ``update(grads, state, params) -> (updates, new_state)``, ``new_params = params + updates``
 (:func:`apply_updates`). ``.equations`` is the SymPy update rule; ``.derivation()`` its document.
-``lr`` may be a number or a schedule. Schedules are factories returning a function of the step:
+``params`` and ``grads`` may be arrays or trees of them (dicts, lists, tuples, NamedTuples): dicts
+are matched by key whatever their order (as JAX and optax do), and a missing or extra key, another
+structure or another shape is a ``ValueError`` naming the key path. ``lr`` may be a number or a
+schedule. Schedules are factories returning a function of the step:
 called with ``sympy.Symbol("t")`` a schedule gives its formula, called with an int a number.
 """
 

@@ -26,24 +26,25 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
 __all__ = [
-    "Optimizer",
-    "StateVar",
-    "UpdateRule",
-    "tree_flatten",
-    "tree_unflatten",
-    "apply_updates",
-    "T",
-    "THETA",
-    "THETA_NEXT",
+    "DELTA",
     "GRAD",
     "LR",
-    "DELTA",
+    "THETA",
+    "THETA_NEXT",
+    "Optimizer",
+    "StateVar",
+    "T",
+    "TreeDef",
+    "UpdateRule",
+    "apply_updates",
+    "tree_flatten",
+    "tree_unflatten",
 ]
 
 # The symbols every rule shares. Names are LaTeX so the equations print as the course writes them;
@@ -114,49 +115,297 @@ class UpdateRule:
 
 
 # --------------------------------------------------------------------------------------------------
-# Parameter trees: an array, or dicts / lists / tuples of them.
+# Parameter trees: an array (or a number), or dicts / lists / tuples / NamedTuples of them.
+#
+# As in JAX's pytrees (which optax uses), a mapping's children are ordered by sorted key, so two
+# dicts with the same keys in different insertion orders have the same structure and their leaves
+# line up key by key. A TreeDef also keeps the insertion order it was flattened from, so that
+# tree_unflatten rebuilds a tree in its own key order: the updates come back ordered as the
+# params are. None is an empty subtree (no leaves), as in JAX.
 
 
-def tree_flatten(tree) -> tuple[list, Any]:
-    """Leaves (numpy arrays or numbers) in a fixed order, and a description of the structure."""
+class TreeDef:
+    """The structure of a parameter tree, without its leaves.
+
+    Attributes:
+        kind: ``"leaf"``, ``"none"``, ``"dict"`` (any mapping), ``"list"``, ``"tuple"`` or
+            ``"namedtuple"``.
+        cls: the container's class (used to rebuild it).
+        keys: a mapping's keys, sorted (the order of its children), a NamedTuple's fields, or
+            ``None``.
+        order: a mapping's keys in insertion order (used to rebuild it), else ``None``.
+        children: the sub-structures, in ``keys`` order (position order for a list or tuple).
+        signature: a hashable form of the structure that leaves out a mapping's insertion order
+            and class; two structures are equal exactly when their signatures are.
+        num_leaves: the number of leaves.
+    """
+
+    __slots__ = ("_builder", "children", "cls", "keys", "kind", "num_leaves", "order", "signature")
+
+    def __init__(self, kind: str, cls=None, keys=None, order=None, children: tuple = ()):
+        self.kind, self.cls, self.keys, self.order, self.children = kind, cls, keys, order, children
+        self._builder = None
+        if kind == "leaf":
+            self.signature, self.num_leaves = "*", 1
+        elif kind == "none":
+            self.signature, self.num_leaves = "None", 0
+        else:
+            size = keys if keys is not None else len(children)
+            self.signature = (kind, size, *(c.signature for c in children))
+            self.num_leaves = sum(c.num_leaves for c in children)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, TreeDef) and self.signature == other.signature
+
+    def __hash__(self) -> int:
+        return hash(self.signature)
+
+    def __repr__(self) -> str:
+        return f"TreeDef({self.signature!r})"
+
+
+_LEAF = TreeDef("leaf")
+_NONE = TreeDef("none")
+
+
+def _sorted_keys(keys) -> tuple:
+    """Keys in an order that does not depend on insertion order (JAX sorts them too). Keys of
+    mixed types do not compare; they are ordered by type name, then ``repr``."""
+    try:
+        return tuple(sorted(keys))
+    except TypeError:
+        return tuple(sorted(keys, key=lambda k: (type(k).__name__, repr(k))))
+
+
+def _is_namedtuple(tree) -> bool:
+    return isinstance(tree, tuple) and hasattr(tree, "_fields")
+
+
+def _flatten_into(tree, leaves: list) -> TreeDef:
+    if type(tree) is np.ndarray:  # the common case first
+        leaves.append(tree)
+        return _LEAF
     if isinstance(tree, Mapping):
-        keys = list(tree.keys())
-        leaves, defs = [], []
-        for key in keys:
-            sub_leaves, sub_def = tree_flatten(tree[key])
-            leaves.extend(sub_leaves)
-            defs.append((len(sub_leaves), sub_def))
-        return leaves, ("dict", type(tree), keys, defs)
-    if isinstance(tree, (list, tuple)) and not hasattr(tree, "_fields"):
-        leaves, defs = [], []
-        for item in tree:
-            sub_leaves, sub_def = tree_flatten(item)
-            leaves.extend(sub_leaves)
-            defs.append((len(sub_leaves), sub_def))
-        return leaves, ("seq", type(tree), None, defs)
-    return [tree], None
+        order = tuple(tree)
+        keys = _sorted_keys(order)
+        children = tuple([_flatten_into(tree[k], leaves) for k in keys])
+        return TreeDef("dict", type(tree), keys, order, children)
+    if isinstance(tree, (list, tuple)):
+        children = tuple([_flatten_into(item, leaves) for item in tree])
+        if _is_namedtuple(tree):
+            return TreeDef("namedtuple", type(tree), tuple(tree._fields), None, children)
+        return TreeDef("list" if isinstance(tree, list) else "tuple", type(tree), None, None,
+                       children)
+    if tree is None:
+        return _NONE
+    leaves.append(tree)
+    return _LEAF
 
 
-def tree_unflatten(structure, leaves: Sequence):
-    """The inverse of :func:`tree_flatten`."""
-    if structure is None:
-        (leaf,) = leaves
-        return leaf
-    kind, cls, keys, defs = structure
-    items, start = [], 0
-    for count, sub_def in defs:
-        items.append(tree_unflatten(sub_def, leaves[start : start + count]))
-        start += count
+def tree_flatten(tree) -> tuple[list, TreeDef]:
+    """``(leaves, treedef)``: the leaves (arrays or numbers) in a canonical order (a mapping's
+    children by sorted key, as JAX orders them) and the structure. Two trees whose treedefs are
+    equal have corresponding leaves at the same positions, whatever their dicts' key order."""
+    leaves: list = []
+    return leaves, _flatten_into(tree, leaves)
+
+
+def tree_unflatten(treedef: TreeDef, leaves: Sequence):
+    """The inverse of :func:`tree_flatten`: ``leaves`` in the canonical order; the tree is rebuilt
+    with ``treedef``'s container classes and its mappings' insertion order."""
+    if type(leaves) is not list:
+        leaves = list(leaves)
+    if len(leaves) != treedef.num_leaves:
+        raise ValueError(
+            f"tree_unflatten got {len(leaves)} leaves for a structure of {treedef.num_leaves}"
+        )
+    if treedef._builder is None:
+        treedef._builder = _make_builder(treedef, 0)
+    return treedef._builder(leaves)
+
+
+def _make_builder(treedef: TreeDef, offset: int) -> Callable:
+    """``leaves -> tree`` for ``treedef`` whose first leaf is ``leaves[offset]``: made once per
+    structure (and cached on it), so that rebuilding a tree costs one C-level gather per container
+    instead of a walk through the definition."""
+    kind, cls = treedef.kind, treedef.cls
+    if kind == "leaf":
+        return operator.itemgetter(offset)
+    if kind == "none":
+        return lambda leaves: None
+    parts, position = [], offset
+    for child in treedef.children:
+        # A leaf child is its index, any other child its builder.
+        parts.append(position if child.kind == "leaf" else _make_builder(child, position))
+        position += child.num_leaves
+    if not parts:
+        def pick(leaves):
+            return ()
+    elif all(isinstance(part, int) for part in parts):
+        pick = _getter(parts)
+    else:
+        calls = [operator.itemgetter(p) if isinstance(p, int) else p for p in parts]
+
+        def pick(leaves):
+            return [call(leaves) for call in calls]
     if kind == "dict":
-        return cls(zip(keys, items))
-    return cls(items)
+        # The children are in sorted-key order; the mapping is rebuilt in its insertion order.
+        position_of = {key: i for i, key in enumerate(treedef.keys)}
+        permutation = [position_of[key] for key in treedef.order]
+        order = treedef.order
+        if permutation == sorted(permutation):
+            return lambda leaves: cls(zip(order, pick(leaves)))
+        reorder = _getter(permutation)
+        return lambda leaves: cls(zip(order, reorder(pick(leaves))))
+    if kind == "namedtuple":
+        return lambda leaves: cls(*pick(leaves))
+    return lambda leaves: cls(pick(leaves))
+
+
+# Checking that trees match. The checks cost one flatten per tree and one comparison of
+# signatures and of shape lists; the messages are built only when something differs.
+
+
+def _shape(leaf) -> tuple:
+    return leaf.shape if type(leaf) is np.ndarray else np.shape(leaf)
+
+
+def _describe(tree) -> str:
+    """A few words for a subtree, in an error message."""
+    if tree is None:
+        return "None"
+    if isinstance(tree, Mapping):
+        if not tree:
+            return f"an empty {type(tree).__name__}"
+        keys = ", ".join(repr(k) for k in _sorted_keys(tree))
+        return f"a {type(tree).__name__} with keys {keys}"
+    if _is_namedtuple(tree):
+        return f"a {type(tree).__name__} with fields {', '.join(tree._fields)}"
+    if isinstance(tree, (list, tuple)):
+        return f"a {type(tree).__name__} of length {len(tree)}"
+    return f"an array of shape {_shape(tree)}"
+
+
+def _structure_error(name: str, tree, ref_name: str, reference, path: str = "") -> str | None:
+    """One sentence naming the first place where ``tree``'s structure differs from
+    ``reference``'s, or ``None`` if they are the same."""
+    mine, theirs = tree_flatten(tree)[1], tree_flatten(reference)[1]
+    if mine == theirs:
+        return None
+    if mine.kind == theirs.kind == "dict":
+        for key in theirs.keys:
+            if key not in tree:
+                return (f"{name}{path} has no key {key!r}, which {ref_name}{path} has "
+                        f"({ref_name}{path}[{key!r}] is {_describe(reference[key])})")
+        for key in mine.keys:
+            if key not in reference:
+                return (f"{name}{path}[{key!r}] is a key that {ref_name}{path} does not have "
+                        f"({ref_name}{path} has keys {', '.join(map(repr, theirs.keys))})")
+        pairs = [(f"[{key!r}]", tree[key], reference[key]) for key in theirs.keys]
+    elif mine.kind == theirs.kind and mine.keys == theirs.keys and len(tree) == len(reference):
+        labels = ([f".{f}" for f in mine.keys] if mine.kind == "namedtuple"
+                  else [f"[{i}]" for i in range(len(tree))])
+        pairs = list(zip(labels, tree, reference))
+    else:
+        pairs = []
+    for label, sub, sub_reference in pairs:
+        found = _structure_error(name, sub, ref_name, sub_reference, path + label)
+        if found is not None:
+            return found
+    return f"{name}{path} is {_describe(tree)} but {ref_name}{path} is {_describe(reference)}"
+
+
+def _leaf_paths(treedef: TreeDef, path: str = "") -> list[str]:
+    """Each leaf's key path (``['layer']['w']``, ``[0]``, ``.exp_avg``), in leaf order."""
+    if treedef.kind == "leaf":
+        return [path]
+    if treedef.kind == "namedtuple":
+        labels = [f".{f}" for f in treedef.keys]
+    elif treedef.kind == "dict":
+        labels = [f"[{k!r}]" for k in treedef.keys]
+    else:
+        labels = [f"[{i}]" for i in range(len(treedef.children))]
+    return [p for label, child in zip(labels, treedef.children)
+            for p in _leaf_paths(child, path + label)]
+
+
+def _signature_into(tree, leaves: list):
+    """``TreeDef.signature`` of ``tree``, computed without building a :class:`TreeDef`; the
+    leaves are appended in the canonical order. (What :func:`tree_flatten` gives, at less cost:
+    this runs for every tree of every step.)"""
+    if type(tree) is np.ndarray:
+        leaves.append(tree)
+        return "*"
+    if isinstance(tree, Mapping):
+        keys = _sorted_keys(tree)
+        return ("dict", keys, *[_signature_into(tree[k], leaves) for k in keys])
+    if isinstance(tree, (list, tuple)):
+        children = [_signature_into(item, leaves) for item in tree]
+        if _is_namedtuple(tree):
+            return ("namedtuple", tuple(tree._fields), *children)
+        return ("list" if isinstance(tree, list) else "tuple", len(children), *children)
+    if tree is None:
+        return "None"
+    leaves.append(tree)
+    return "*"
+
+
+def _layout(tree):
+    """What a :class:`TreeDef` holds beyond its signature, as a hashable key: the container
+    classes and each mapping's insertion order."""
+    if type(tree) is np.ndarray or tree is None:
+        return None
+    if isinstance(tree, Mapping):
+        return (type(tree), tuple(tree), *[_layout(v) for v in tree.values()])
+    if isinstance(tree, (list, tuple)):
+        return (type(tree), *[_layout(item) for item in tree])
+    return None
+
+
+#: TreeDefs by (signature, layout): a training loop passes params of one structure at every
+#: step, so their TreeDef (and the builder cached on it) is made once.
+_TREEDEFS: dict = {}
+
+
+def _flatten_params(params) -> tuple[list, Any, TreeDef]:
+    """``(leaves, signature, treedef)`` of ``params``; the TreeDef comes from the cache when the
+    same structure, classes and key order were seen before."""
+    leaves: list = []
+    signature = _signature_into(params, leaves)
+    key = (signature, _layout(params))
+    treedef = _TREEDEFS.get(key)
+    if treedef is None:
+        if len(_TREEDEFS) >= 256:  # many structures: start over rather than grow without end
+            _TREEDEFS.clear()
+        treedef = _TREEDEFS[key] = tree_flatten(params)[1]
+    return leaves, signature, treedef
+
+
+def _match(name: str, tree, ref_name: str, reference, ref_signature, ref_def: TreeDef,
+           ref_shapes: list) -> list:
+    """``tree``'s leaves in ``reference``'s leaf order, after checking that the two have the same
+    structure (mappings by key) and every leaf the same shape; otherwise a ``ValueError`` of one
+    sentence naming the key path (and both shapes)."""
+    leaves: list = []
+    if _signature_into(tree, leaves) != ref_signature:
+        raise ValueError(_structure_error(name, tree, ref_name, reference))
+    shapes = [leaf.shape if type(leaf) is np.ndarray else np.shape(leaf) for leaf in leaves]
+    if shapes != ref_shapes:
+        i = next(i for i, (a, b) in enumerate(zip(shapes, ref_shapes)) if a != b)
+        path = _leaf_paths(ref_def)[i]
+        raise ValueError(f"{name}{path} has shape {shapes[i]} but {ref_name}{path} has shape "
+                         f"{ref_shapes[i]}")
+    return leaves
 
 
 def apply_updates(params, updates):
-    """``params + updates``, leaf by leaf (optax's ``apply_updates``)."""
-    p_leaves, structure = tree_flatten(params)
-    u_leaves, _ = tree_flatten(updates)
-    return tree_unflatten(structure, [p + u for p, u in zip(p_leaves, u_leaves)])
+    """``params + updates``, leaf by leaf (optax's ``apply_updates``): mappings are matched by
+    key, and the result has ``params``' structure and key order. A ``ValueError`` names the first
+    key path where the two differ in structure or shape."""
+    p_leaves, p_signature, p_def = _flatten_params(params)
+    p_shapes = [_shape(p) for p in p_leaves]
+    u_leaves = _match("updates", updates, "params", params, p_signature, p_def, p_shapes)
+    return tree_unflatten(p_def, [p + u for p, u in zip(p_leaves, u_leaves)])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -312,11 +561,11 @@ def _state_layout(fields: Sequence[str], array_state, scalar_state) -> dict:
     new_position.update({f: 1 + len(array_index) + j for j, f in enumerate(scalar_index)})
     old = 1 + len(array_index) + len(scalar_index)
     order = [new_position.get(f, old + f) for f in range(len(fields))]
-    return dict(
-        read_array_states=_getter(array_index),
-        read_scalar_states=_getter(scalar_index),
-        assemble=_getter(order),
-    )
+    return {
+        "read_array_states": _getter(array_index),
+        "read_scalar_states": _getter(scalar_index),
+        "assemble": _getter(order),
+    }
 
 
 def compile_rule(rule: UpdateRule, fields: Sequence[str] = ()) -> CompiledStep:
@@ -383,9 +632,12 @@ class Optimizer:
 
     ``init(params)`` returns the state; ``update(grads, state, params)`` returns
     ``(updates, new_state)``. ``params`` and ``grads`` are numpy arrays (any shape, float dtype)
-    or dicts / lists / tuples of them, with the same structure; ``updates`` has that structure and
-    ``new_params = apply_updates(params, updates)``. Both functions are pure: nothing passed in is
-    modified.
+    or dicts / lists / tuples / NamedTuples of them, with the same structure: mappings are matched
+    by key (their order does not matter, as in JAX and optax), the others by position, and every
+    leaf of ``grads`` (and of the state) must have the shape of ``params``' leaf; a mismatch is a
+    ``ValueError`` naming its key path. ``updates`` has ``params``' structure and key order, and
+    ``new_params = apply_updates(params, updates)``. Both functions are pure: nothing passed in
+    is modified.
     """
 
     def __init__(
@@ -446,24 +698,44 @@ class Optimizer:
         return self.state_type(**values)
 
     def update(self, grads, state, params):
-        """One step: ``(updates, new_state)``; see the class docstring for the shapes."""
+        """One step: ``(updates, new_state)``; see the class docstring for the shapes.
+
+        ``grads`` and the state's arrays must have ``params``' structure (mappings are matched by
+        key, whatever their order) and each leaf ``params``' shape: anything else is a
+        ``ValueError`` naming the first key path that differs, never a broadcast."""
         if type(params) is np.ndarray:  # fast path: one array, no tree to walk
             return (self._array_update or self._compile_array_update())(grads, state, params)
+        return self._update_tree(grads, state, params)
+
+    def _check_state_type(self, state) -> None:
+        if type(state) is not self.state_type:
+            raise TypeError(
+                f"state is {_describe(state) if state is not None else 'None'}, not the "
+                f"{self.state_type.__name__} that {self.name}'s init returns"
+            )
+
+    def _update_tree(self, grads, state, params):
+        """``update`` for any tree (and for a single array whose grads or state do not match)."""
+        self._check_state_type(state)
         compiled = self.compiled
         count = state[0]
+        p_leaves, p_signature, p_def = _flatten_params(params)
+        p_shapes = [_shape(p) for p in p_leaves]
+        g_leaves = _match("grads", grads, "params", params, p_signature, p_def, p_shapes)
+        state_leaves = [
+            _match(f"state.{var.field}", tree, "params", params, p_signature, p_def, p_shapes)
+            for var, tree in zip(compiled.array_state, compiled.read_array_states(state))
+        ]
         constants, new_scalars = self._constants(compiled, state)
-        g_leaves, structure = tree_flatten(grads)
-        p_leaves, _ = tree_flatten(params)
-        state_leaves = [tree_flatten(tree)[0] for tree in compiled.read_array_states(state)]
         updates, new_states = [], [[] for _ in compiled.array_state]
         for i, (g, p) in enumerate(zip(g_leaves, p_leaves)):
             result = compiled.arrays(p, g, *(leaves[i] for leaves in state_leaves), *constants)
             updates.append(result[0])
             for j, value in enumerate(result[1:]):
                 new_states[j].append(value)
-        new_arrays = [tree_unflatten(structure, leaves) for leaves in new_states]
+        new_arrays = [tree_unflatten(p_def, leaves) for leaves in new_states]
         fields = compiled.assemble((count + 1, *new_arrays, *new_scalars, *state))
-        return tree_unflatten(structure, updates), tuple.__new__(self.state_type, fields)
+        return tree_unflatten(p_def, updates), tuple.__new__(self.state_type, fields)
 
     def _constants(self, compiled: CompiledStep, state) -> tuple[list, list]:
         """The per-step constants and the new scalar states."""
@@ -481,26 +753,61 @@ class Optimizer:
 
     def _compile_array_update(self) -> Callable:
         """``update`` for a single array, with everything it needs bound in a closure: for small
-        arrays the step's cost is mostly Python's, and attribute look-ups are a good part of it."""
+        arrays the step's cost is mostly Python's, and attribute look-ups are a good part of it.
+
+        The closure first checks, in a few C calls, that ``grads`` and the state's arrays are
+        arrays of ``params``' shape and that ``state`` is this optimizer's state type; anything
+        else goes to :meth:`_update_tree`, which either handles it or says what differs."""
         compiled = self.compiled
         scalars, arrays, hyper = compiled.scalars, compiled.arrays, compiled.hyper_values
         read_arrays, assemble = compiled.read_array_states, compiled.assemble
         state_type, new = self.state_type, tuple.__new__
+        n_states = len(compiled.array_state)
+        shapes, general, ndarray = operator.attrgetter("shape"), self._update_tree, np.ndarray
+        # The state this closure returned last, and its arrays' shape: a state passed back
+        # unchanged (the usual loop) needs no look at its arrays. A strong reference, not an id:
+        # an id can be reused by another object once the state is freed.
+        last_state, last_shape = None, None
+
+        def state_matches(state, shape) -> bool:
+            if type(state) is not state_type:
+                return False
+            try:
+                return tuple(map(shapes, read_arrays(state))) == (shape,) * n_states
+            except AttributeError:  # a state field that is not an array
+                return False
+
         if compiled.scalar_state or self._lr_is_schedule:
 
             def update(grads, state, params):
+                nonlocal last_state, last_shape
+                shape = params.shape
+                if (type(grads) is not ndarray or grads.shape != shape
+                        or (state is not last_state or shape != last_shape)
+                        and not state_matches(state, shape)):
+                    return general(grads, state, params)
                 constants, new_scalars = self._constants(compiled, state)
                 result = arrays(params, grads, *read_arrays(state), *constants)
                 fields = assemble((state[0] + 1, *result[1:], *new_scalars, *state))
-                return result[0], new(state_type, fields)
+                state = new(state_type, fields)
+                last_state, last_shape = state, shape
+                return result[0], state
 
         else:
             lr = self._lr_value
 
             def update(grads, state, params):
+                nonlocal last_state, last_shape
+                shape = params.shape
+                if (type(grads) is not ndarray or grads.shape != shape
+                        or (state is not last_state or shape != last_shape)
+                        and not state_matches(state, shape)):
+                    return general(grads, state, params)
                 count = state[0]
                 result = arrays(params, grads, *read_arrays(state), *scalars(count, lr, *hyper))
-                return result[0], new(state_type, assemble((count + 1, *result[1:], *state)))
+                state = new(state_type, assemble((count + 1, *result[1:], *state)))
+                last_state, last_shape = state, shape
+                return result[0], state
 
         self._array_update = update
         return update
