@@ -10,6 +10,7 @@ with a pool of forked workers, streaming one result line per input line, in orde
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -654,9 +655,9 @@ def run_batch(path: str, jobs: int, timeout: float, memory: int) -> int:
     from .._budget import Pool
     from ..cli import UsageError
 
+    # Standard input stays blocking (its flags are shared with the shell): select says when a
+    # read returns at once.
     fd, owned = _open_input(path, "--batch")
-    if fd == sys.stdin.fileno() and not owned:
-        os.set_blocking(fd, False)
     lines = _Lines(fd)
     pending: dict[int, tuple[int, bytes]] = {}  # sequence -> (line number, line): the id of a
     # case that ran over is read from its line
@@ -700,6 +701,13 @@ def run_batch(path: str, jobs: int, timeout: float, memory: int) -> int:
                     sys.stdout.write(dumps(finished.pop(written)) + "\n")
                     sys.stdout.flush()
                     written += 1
+    except BrokenPipeError:
+        # The reader went away (e.g. '| head'): stop quietly, the workers are already killed.
+        from ..cli import CommandError
+
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise CommandError(f"the output was closed after {written} results") from None
     finally:
         if owned:
             os.close(fd)
