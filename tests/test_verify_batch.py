@@ -128,20 +128,46 @@ def test_bad_lines_are_results_and_the_batch_goes_on(tmp_path):
         assert (obj["error"] is None) == (obj["verdict"] != "bad_input")
 
 
+# Overruns are made with verify_gradient replaced, in the batch process before its workers fork,
+# by one that sleeps or allocates for the marked cases: the test must not depend on which
+# formulas the checker happens to find slow.
+PATCHED = r"""
+import sys, time
+import symlearn.verify as checker
+original = checker.verify_gradient
+
+def patched(loss, *args, **kwargs):
+    if loss == "SLOW":
+        time.sleep(120)
+    if loss == "HOG":
+        blocks = []
+        while True:
+            blocks.append(bytearray(10 * 2**20))
+    return original(loss, *args, **kwargs)
+
+checker.verify_gradient = patched
+from symlearn.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def patched_batch(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-c", PATCHED, "verify", *args], capture_output=True,
+                          env=env, timeout=240, check=False)
+
+
 def test_a_case_over_its_deadline_is_undetermined_and_the_batch_goes_on(tmp_path):
-    nested = "x"
-    for _ in range(10):
-        nested = rf"\sigma({nested})"  # minutes of evalf without a budget (issue 11)
     source = tmp_path / "cases.jsonl"
     source.write_text("\n".join([
         case("before", "x^2", "x", "2x"),
-        case("slow1", nested, "x", "0"),
-        case("slow2", nested, "x", "1"),
+        case("slow1", "SLOW", "x", "0"),
+        case("slow2", "SLOW", "x", "1"),
         case("after", "x^2", "x", "3x"),
         case("end", r"\ln x", "x", r"\frac{1}{x}"),
     ]) + "\n")
     start = time.monotonic()
-    completed = batch("--batch", str(source), "--jobs", "2", "--timeout", "2")
+    completed = patched_batch("--batch", str(source), "--jobs", "2", "--timeout", "2")
     assert time.monotonic() - start < 60
     assert completed.returncode == 0, completed.stderr
     out = results(completed)
@@ -149,17 +175,18 @@ def test_a_case_over_its_deadline_is_undetermined_and_the_batch_goes_on(tmp_path
         ("before", "correct"), ("slow1", "undetermined"), ("slow2", "undetermined"),
         ("after", "wrong"), ("end", "correct")]
     assert out[1]["hint"] == out[2]["hint"] == "the check ran over its 2 s deadline"
+    assert out[1]["error"] is None and out[1]["derivative"] is None
 
 
 def test_a_case_over_the_memory_ceiling(tmp_path):
     source = tmp_path / "cases.jsonl"
-    source.write_text(case("big", "(a+b+c+d+f+g+h+k)^{50}", "a", "0") + "\n"
-                      + case("small", "x^2", "x", "2x") + "\n")
-    completed = batch("--batch", str(source), "--jobs", "1", "--memory", "150M",
-                      "--timeout", "40")
+    source.write_text(case("big", "HOG", "a", "0") + "\n" + case("small", "x^2", "x", "2x") + "\n")
+    completed = patched_batch("--batch", str(source), "--jobs", "1", "--memory", "150M",
+                              "--timeout", "40")
     assert completed.returncode == 0, completed.stderr
     out = results(completed)
-    assert out[0]["verdict"] == "undetermined" and "150 MB" in out[0]["hint"]
+    assert out[0]["verdict"] == "undetermined"
+    assert out[0]["hint"] == "the check needed more than 150 MB of memory"
     assert out[1]["verdict"] == "correct"  # a fresh worker took the next case
 
 
