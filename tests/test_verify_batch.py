@@ -250,7 +250,9 @@ def test_unreadable_file_exit_2(tmp_path, target):
 @pytest.mark.parametrize("args", [
     ("--batch", "-", "--jobs", "0"), ("--batch", "-", "--jobs", "x"),
     ("--batch", "-", "--jobs", "-3"), ("--batch", "-", "x^2"),
-    ("--batch", "-", "--timeout", "0"),
+    ("--batch", "-", "--timeout", "0"), ("--batch", "-", "--wrt", "x"),
+    ("--batch", "-", "--assume", "x>0"), ("--batch", "-", "--let", "z=x"),
+    ("x^2", "--wrt", "x", "--claim", "2x", "--jobs", "2"),
 ])
 def test_bad_options_exit_2(args):
     completed = batch(*args, input=b"")

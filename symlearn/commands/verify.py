@@ -431,9 +431,16 @@ def run(args: argparse.Namespace) -> int:
 
     timeout, memory = _limits(args)
     if args.batch is not None:
-        if args.loss is not None or args.loss_option is not None or args.file is not None:
-            raise UsageError("--batch: give the cases in the file, not as LOSS_LATEX or --file")
+        given = [name for name, value in (
+            ("LOSS_LATEX", args.loss if args.loss is not None else args.loss_option),
+            ("--file", args.file), ("--wrt", args.wrt), ("--claim", args.claim),
+            ("--assume", args.assume), ("--let", args.let)) if value not in (None, [])]
+        if given:
+            raise UsageError(f"--batch: give {given[0]} in each line of the file (as a field), "
+                             f"not on the command line")
         return run_batch(args.batch, _jobs(args), timeout, memory)
+    if args.jobs is not None:
+        raise UsageError("--jobs: worker processes are for --batch; a single check uses one")
     if args.loss is not None and args.loss_option is not None:
         raise UsageError("give the loss once, as LOSS_LATEX")
     loss = args.loss if args.loss is not None else args.loss_option
