@@ -8,7 +8,8 @@ the generated parser for the life of the process, which helps a server and never
 This module saves those DFAs to a file and loads them at the next start, as ``__pycache__`` does
 for bytecode: :func:`load` before parsing, :func:`save_if_grown` after.
 
-The file is a pickle written with ``persistent_id``: ATN states (the grammar itself, rebuilt by
+The file is a header (a magic line and the SHA-256 of the rest) followed by a pickle written
+with ``persistent_id``: ATN states (the grammar itself, rebuilt by
 the generated parser at import) and the runtime's singletons (the empty prediction context, the
 empty semantic context, the error state) are stored by reference, so only DFA states,
 configurations and prediction contexts are in the file; each parser DFA state's configurations
@@ -21,6 +22,18 @@ or corrupt file) is silent and leaves the parser cold, as if there were no cache
 make parsing faster, never different (``tests/test_parser_cache.py`` parses the course's
 formulas and malformed ones cold and warm and compares the trees and the error messages).
 
+Damage (issue 11) is caught at two levels. On load, the whole file is checked against the
+SHA-256 in its header: a file that does not match (a flipped bit, a truncated write) is ignored
+as if absent, and the next save replaces it. A state's configurations are still unpickled only
+when first read; if that fails, or they do not hash to the value recorded for the state (each
+state's record carries its hash, so a blob that decodes into different configurations is
+caught too), that state is dropped from the DFA (with the edges into it) and the prediction
+that needed it is made again, cold for that state (``_predict_again``), so the parse gives the
+very tree and error it gives without a cache. A process that found damage checks every other
+blob before it saves, so damaged content is never written back: the cache heals itself. The
+file is opened only if it is a regular file (``O_NOFOLLOW | O_NONBLOCK``, then ``fstat``), so a
+FIFO, a directory or a link to ``/dev/zero`` in its place is ignored, never read.
+
 The directory is ``$SYMLEARN_CACHE_DIR`` if set (an empty value turns the cache off), else
 ``$XDG_CACHE_HOME/symlearn`` or ``~/.cache/symlearn``.
 """
@@ -32,13 +45,21 @@ import hashlib
 import io
 import os
 import pickle
+import stat
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-__all__ = ["cached", "cache_path", "load", "save_if_grown", "warm_up", "dfa_size", "WARM_UP"]
+__all__ = [
+    "WARM_UP", "cache_path", "cached", "dfa_size", "healthy", "load", "save_if_grown", "warm_up",
+]
 
-_FORMAT = 2
+_FORMAT = 3
+#: The file's first bytes; the SHA-256 of everything after the digest follows.
+_MAGIC = b"symlearn parser DFA cache\n"
+_DIGEST = 32
+#: A file larger than this is not read (the cache stops growing at a few MB).
+_MAX_FILE_BYTES = 256 * 2**20
 #: The cache stops growing here (a few MB; the warm-up makes about 500 states): loading stays
 #: in milliseconds, and a formula that needs more states is parsed as without a cache.
 _MAX_STATES = 20_000
@@ -73,6 +94,10 @@ _ALLOWED = frozenset({
 })
 
 _loaded_size: int | None = None
+#: Set when a cached state could not be decoded: this process then saves (healed) what it has.
+_damaged = False
+#: States dropped because their configurations could not be decoded (for tests and reports).
+dropped = 0
 
 #: Formulas parsed once to fill an empty cache: the constructs of the course's gradients, so that
 #: later formulas (other letters, other nesting) mostly find their DFA states already built.
@@ -243,21 +268,34 @@ def _lazy_state_type():
     class CachedDFAState(DFAState):
         """A DFA state from the cache: its configurations are unpickled when first read."""
 
-        __slots__ = ("_blob", "_hash", "_recognizers")
+        __slots__ = ("_blob", "_dfa", "_hash", "_recognizers")
 
         @property
         def configs(self):
             try:
                 return slot.__get__(self)
             except AttributeError:
+                pass
+            if self._blob is None:  # dropped earlier
+                raise _CacheDamaged("a dropped cache state was read")
+            try:
                 configs = _loads(self._blob, *self._recognizers)
                 configs.cachedHashCode = -1
-                slot.__set__(self, configs)
-                return configs
+                if hash(configs) != self._hash:
+                    raise ValueError("the configurations do not match the state's hash")
+            except Exception as error:  # noqa: BLE001 - any undecodable state is dropped
+                _drop(self)
+                raise _CacheDamaged(f"a cached DFA state could not be decoded: {error}") from None
+            slot.__set__(self, configs)
+            return configs
 
         @configs.setter
         def configs(self, value):
+            # The runtime sets the configurations of a precedence DFA's start state (not in the
+            # DFA's table, so its hash may change): the recorded blob and hash are replaced.
             slot.__set__(self, value)
+            self._blob = None
+            self._hash = hash(value)
 
         def __hash__(self):
             return self._hash
@@ -313,6 +351,7 @@ def _load_parser_dfas(records, parser, lexer) -> None:
             state.requiresFullContext, state.lexerActionExecutor = full_context, None
             state.predicates = _loads(predicates, parser, lexer) if predicates else None
             state._hash, state._blob, state._recognizers = hashed, blob, recognizers
+            state._dfa = dfa
             state.edges = None
             states.append(state)
         for state, row in zip(states, rows):
@@ -325,6 +364,80 @@ def _load_parser_dfas(records, parser, lexer) -> None:
         dfa._states = {state: state for state in states[:members]}
         if s0 is not None:
             dfa.s0 = states[s0]
+
+
+class _CacheDamaged(Exception):
+    """A cached state's configurations could not be decoded (the state has been dropped)."""
+
+
+def _drop(state) -> None:
+    """Remove a cached state that cannot be decoded from its DFA, with the edges into it, so the
+    prediction made again computes it from the grammar, as without a cache."""
+    global _damaged, dropped
+    _damaged = True
+    dropped += 1
+    state._blob = None
+    dfa = state._dfa
+    holders = list(dfa._states) + ([dfa.s0] if dfa.s0 is not None else [])
+    for other in holders:
+        if other.edges:
+            for t, target in enumerate(other.edges):
+                if target is state:
+                    other.edges[t] = None
+    if dfa.s0 is state:
+        dfa.s0 = None
+    try:
+        del dfa._states[state]
+    except (KeyError, _CacheDamaged):
+        # The table cannot find it without comparing it with a state of equal hash (which
+        # would read its configurations): drop every cached state of this DFA instead.
+        from antlr4.dfa.DFA import DFA
+
+        parser, _ = _recognizers()
+        decision = dfa.decision
+        parser.decisionsToDFA[decision] = DFA(parser.atn.decisionToState[decision], decision)
+
+
+#: Predictions made again after a drop before the parser's DFAs are reset as a whole.
+_MAX_RETRIES = 64
+
+
+def _predict_again(adaptive_predict):
+    """Wrap ``ParserATNSimulator.adaptivePredict``: when a cached state turns out damaged (it is
+    then dropped), predict again. The runtime restores the token stream in a ``finally`` of
+    ``adaptivePredict``, so the second prediction starts where the first did."""
+
+    @functools.wraps(adaptive_predict)
+    def predict(self, input, decision, outerContext):
+        for _ in range(_MAX_RETRIES):
+            try:
+                return adaptive_predict(self, input, decision, outerContext)
+            except _CacheDamaged:
+                continue
+        _reset(*_recognizers())  # every cached state is gone: the prediction below is cold
+        return adaptive_predict(self, input, decision, outerContext)
+
+    predict._symlearn_cache = True
+    return predict
+
+
+def _install_retry() -> None:
+    from antlr4.atn.ParserATNSimulator import ParserATNSimulator
+
+    if not getattr(ParserATNSimulator.adaptivePredict, "_symlearn_cache", False):
+        ParserATNSimulator.adaptivePredict = _predict_again(ParserATNSimulator.adaptivePredict)
+
+
+def _sweep(parser) -> None:
+    """Decode every cached state not decoded yet, dropping those that fail (before saving the
+    DFA of a process that found damage, so nothing damaged is written back)."""
+    for dfa in list(parser.decisionsToDFA):
+        for state in list(dfa._states) + ([dfa.s0] if dfa.s0 is not None else []):
+            if getattr(state, "_blob", None) is not None:
+                try:
+                    state.configs  # noqa: B018 - decoding is the check
+                except _CacheDamaged:
+                    pass
 
 
 def _rehash(dfas) -> None:
@@ -345,11 +458,14 @@ def load() -> bool:
         if _loaded_size:  # this process has parsed already: its hashes are what they are
             return False
         _make_hashes_stable()
+        _install_retry()
         path = cache_path()
         if path is None:
             return False
-        with open(path, "rb") as handle:
-            header, lexer_dfas, parser_records = _Unpickler(handle, parser, lexer).load()
+        body = _read_verified(path)
+        if body is None:
+            return False
+        header, lexer_dfas, parser_records = _Unpickler(io.BytesIO(body), parser, lexer).load()
         if header != _header(parser, lexer):
             return False
         _rehash(lexer_dfas)
@@ -360,6 +476,72 @@ def load() -> bool:
     except Exception:  # noqa: BLE001 - any unreadable cache is no cache
         _reset(*_recognizers())
         return False
+
+
+def _read_verified(path: Path) -> bytes | None:
+    """The pickle inside the cache file, or None when the file is absent, not a regular file,
+    too large, or does not match its checksum. Never blocks: a FIFO is not read."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_FILE_BYTES:
+            return None
+        chunks, size = [], 0
+        while size <= info.st_size:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    start = len(_MAGIC) + _DIGEST
+    if len(data) < start or not data.startswith(_MAGIC):
+        return None
+    body = data[start:]
+    if hashlib.sha256(body).digest() != data[len(_MAGIC):start]:
+        return None
+    return body
+
+
+def _framed(body: bytes) -> bytes:
+    return _MAGIC + hashlib.sha256(body).digest() + body
+
+
+def healthy(path: Path | None = None) -> bool:
+    """Whether the cache file matches its checksum and every state in it decodes to the
+    configurations its record names (reads all of it: for tests, not for a parse)."""
+    path = path or cache_path()
+    if path is None:
+        return False
+    body = _read_verified(path)
+    if body is None:
+        return False
+    try:
+        _make_hashes_stable()  # the recorded hashes are made with the stable ones
+        parser, lexer = _recognizers()
+        header, _, records = _Unpickler(io.BytesIO(body), parser, lexer).load()
+        if header != _header(parser, lexer):
+            return False
+        for record in records:
+            for row in (record[2] if record is not None else ()):
+                configs = _loads(row[6], parser, lexer)
+                configs.cachedHashCode = -1
+                if hash(configs) != row[5]:
+                    return False
+                if row[4]:
+                    _loads(row[4], parser, lexer)
+    except Exception:  # noqa: BLE001 - anything that does not decode is not healthy
+        return False
+    return True
 
 
 def _header(parser, lexer) -> tuple:
@@ -382,10 +564,11 @@ def cached():
     yet and the cache directory is writable, build it from :data:`WARM_UP`), and save it on
     exit if the block added states. Never raises for the cache's sake."""
     if not load() and _writable():
-        try:
+        with suppress(Exception):  # a warm-up that fails leaves the parser cold
             warm_up()
-        except Exception:  # noqa: BLE001 - a warm-up that fails leaves the parser cold
-            pass
+        # Saved now, not only on exit: the block may parse in a forked worker that saves what it
+        # adds, and a save of this process's smaller DFA on exit would then replace that.
+        save_if_grown()
     try:
         yield
     finally:
@@ -413,14 +596,18 @@ def warm_up() -> None:
 
 def save_if_grown() -> bool:
     """Write the DFAs (atomically) if this process added states to what it loaded."""
+    global _loaded_size, _damaged
     try:
+        parser, lexer = _recognizers()
+        if _damaged:
+            _sweep(parser)  # nothing that does not decode is written back
         size = dfa_size()
-        if not _stable_hashes or _loaded_size is None or not _loaded_size < size <= _MAX_STATES:
+        grown = _loaded_size is not None and (_loaded_size < size or _damaged)
+        if not _stable_hashes or not grown or not size <= _MAX_STATES:
             return False
         path = cache_path()
         if path is None:
             return False
-        parser, lexer = _recognizers()
         limit = sys.getrecursionlimit()
         sys.setrecursionlimit(max(limit, 20_000))  # the lexer's DFA edges chain states deeply
         try:
@@ -432,7 +619,8 @@ def save_if_grown() -> bool:
             sys.setrecursionlimit(limit)
         from .render._io import atomic_write
 
-        atomic_write(path, data)
+        atomic_write(path, _framed(data))
+        _loaded_size, _damaged = size, False  # what is on disk now
         return True
     except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache
         return False

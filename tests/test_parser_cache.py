@@ -10,19 +10,21 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import random
+import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import sympy as sp
 
-import symlearn.parse as parse
-from symlearn import _parser_cache
+from symlearn import _parser_cache, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_verify import CORPUS  # noqa: E402  (the issue-6 corpus: course formulas)
+from test_verify import CORPUS
 
 FORMULAS = sorted({text for case in CORPUS for text in (case.loss, case.claim)}) + [
     r"\frac{\partial}{\partial w_1}(w_1^2 x_1)", r"\sum_{i=1}^{3} x_i", r"\max(0, x) + |y|",
@@ -47,15 +49,18 @@ for text in json.loads(sys.argv[1]):
 if sys.argv[2] == "warm-up":
     _parser_cache.warm_up()
 saved = _parser_cache.save_if_grown()
+path = _parser_cache.cache_path()
 print(json.dumps({"loaded": loaded, "before": before, "after": _parser_cache.dfa_size(),
-                  "saved": saved, "results": out}))
+                  "saved": saved, "results": out, "dropped": _parser_cache.dropped,
+                  "healthy": path is not None and _parser_cache.healthy(path)}))
 """
 
 
-def run(texts, cache_dir, mode="plain"):
+def run(texts, cache_dir, mode="plain", timeout=300):
     env = dict(os.environ, PYTHONPATH=str(ROOT), SYMLEARN_CACHE_DIR=str(cache_dir))
     result = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(texts), mode],
-                            capture_output=True, text=True, env=env, timeout=300, check=True)
+                            capture_output=True, text=True, env=env, timeout=timeout, check=True)
+    assert "Traceback" not in result.stderr
     return json.loads(result.stdout)
 
 
@@ -138,3 +143,169 @@ def test_sll_first_parsing_equals_ll_parsing(text, monkeypatch):
     ll_only = parse._convert
     monkeypatch.setattr(parse, "_convert", lambda canonical, sll: ll_only(canonical, sll=False))
     assert outcome() == default
+
+
+# -- damage, and a cache that heals (issue 11) ---------------------------------------------------
+# Each damaged cache is used by a fresh process, which must give cold's results: a few formulas
+# (the course's gradients and a malformed one) keep 52 processes within the test's time.
+SAMPLE = FORMULAS[:2] + MALFORMED[:1]
+FLIP_SAMPLE = FORMULAS[:1] + MALFORMED[:1]
+
+
+@pytest.fixture(scope="module")
+def good_cache(tmp_path_factory):
+    """A healthy cache file built from the warm-up formulas (bytes, and its file name)."""
+    directory = tmp_path_factory.mktemp("good-cache")
+    first = run(["x"], directory, mode="warm-up")
+    assert first["saved"] is True and first["healthy"] is True
+    (path,) = directory.glob("latex-parser-dfa-*.pickle")
+    return path.read_bytes(), path.name
+
+
+def damaged_variants(data: bytes, count: int = 52) -> list[bytes]:
+    """Seeded: bit flips anywhere (header, checksum, pickle) and truncations at any length."""
+    rng = random.Random(11)
+    variants = []
+    for k in range(count):
+        if k % 4 == 3:
+            variants.append(data[: rng.randrange(len(data))])
+        else:
+            flipped = bytearray(data)
+            position = rng.randrange(len(data)) if k % 8 else rng.randrange(64)  # some in header
+            flipped[position] ^= 1 << rng.randrange(8)
+            variants.append(bytes(flipped))
+    return variants
+
+
+def test_bit_flipped_and_truncated_caches_heal(cold, good_cache, tmp_path):
+    """52 damaged cache files, each in a fresh process: none loads (the checksum catches every
+    flip and every truncation), every formula gives cold's tree or error, and after the run the
+    file on disk is a healthy cache again."""
+    data, name = good_cache
+    expected = {text: cold["results"][text] for text in FLIP_SAMPLE}
+    for variant in damaged_variants(data):  # the check itself, in this process
+        (tmp_path / name).write_bytes(variant)
+        assert _parser_cache._read_verified(tmp_path / name) is None
+
+    def one(k_variant):
+        k, variant = k_variant
+        directory = tmp_path / f"damaged-{k}"
+        directory.mkdir()
+        (directory / name).write_bytes(variant)
+        return run(FLIP_SAMPLE, directory, timeout=120)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(one, enumerate(damaged_variants(data))))
+    assert len(results) == 52
+    for result in results:
+        assert result["loaded"] is False  # ignored as if absent...
+        assert result["results"] == expected  # ...so parsed cold, identically
+        assert result["saved"] is True and result["healthy"] is True  # and replaced by a good one
+
+
+def rewrite_blobs(data: bytes, damage) -> bytes:
+    """The cache with its states' blobs changed by ``damage(k, rows)`` and a valid checksum: the
+    damage a faulty writer would make, which the checksum cannot see."""
+    parser, lexer = _parser_cache._recognizers()
+    body = data[len(_parser_cache._MAGIC) + _parser_cache._DIGEST:]
+    header, lexer_dfas, records = _parser_cache._Unpickler(
+        __import__("io").BytesIO(body), parser, lexer).load()
+    new_records = []
+    for record in records:
+        if record is None:
+            new_records.append(None)
+            continue
+        members, s0, rows = record
+        new_records.append((members, s0, [damage(rows, i) for i in range(len(rows))]))
+    fresh = _parser_cache._dumps((header, lexer_dfas, new_records), parser, lexer)
+    return _parser_cache._framed(fresh)
+
+
+@pytest.mark.parametrize("kind", ["truncated", "swapped", "garbage"])
+def test_undecodable_states_are_dropped_and_never_saved_back(cold, good_cache, tmp_path, kind):
+    """Blobs that do not decode (truncated, not a pickle) or decode to another state's
+    configurations (swapped: caught by the state's recorded hash), behind a valid checksum: the
+    cache loads, each damaged state that a parse reads is dropped and predicted cold, the trees
+    and errors equal cold's, and the file written back is healthy."""
+    data, name = good_cache
+    rng = random.Random(kind)
+
+    def damage(rows, i):
+        row = list(rows[i])
+        if rng.random() < 0.4:
+            if kind == "truncated":
+                row[6] = row[6][: len(row[6]) // 2]
+            elif kind == "garbage":
+                row[6] = b"not a pickle"
+            elif len(rows) > 1:
+                row[6] = rows[(i + 1) % len(rows)][6]
+        return tuple(row)
+
+    (tmp_path / name).write_bytes(rewrite_blobs(data, damage))
+    assert not _parser_cache.healthy(tmp_path / name)
+    result = run(FORMULAS + MALFORMED, tmp_path)
+    assert result["loaded"] is True and result["dropped"] > 0
+    assert result["results"] == cold["results"]
+    assert result["saved"] is True and result["healthy"] is True
+    again = run(FORMULAS + MALFORMED, tmp_path)  # the healed cache: nothing to drop
+    assert again["loaded"] is True and again["dropped"] == 0
+    assert again["results"] == cold["results"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "dev-zero", "dangling"])
+def test_a_non_regular_file_in_place_of_the_cache(cold, good_cache, tmp_path, kind):
+    """A FIFO (no writer: reading it would block forever), a directory, a link to /dev/zero
+    (endless) or to nothing: ignored without blocking, parsing is cold and identical."""
+    _, name = good_cache
+    target = tmp_path / name
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "directory":
+        target.mkdir()
+    elif kind == "dev-zero":
+        target.symlink_to("/dev/zero")
+    else:
+        target.symlink_to(tmp_path / "nowhere")
+    result = run(SAMPLE, tmp_path, timeout=60)
+    assert result["loaded"] is False
+    assert result["results"] == {text: cold["results"][text] for text in SAMPLE}
+    if kind != "directory":  # the save replaces the FIFO or the link with a healthy file
+        assert result["saved"] is True and result["healthy"] is True
+        assert target.is_file() and not target.is_symlink()
+
+
+def test_unwritable_cache_directory(cold, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run(SAMPLE, blocker / "cache")  # cannot be created
+    assert result["saved"] is False
+    assert result["results"] == {text: cold["results"][text] for text in SAMPLE}
+    readonly = tmp_path / "readonly"
+    readonly.mkdir()
+    readonly.chmod(0o500)
+    try:
+        result = run(SAMPLE, readonly)
+        if not os.access(readonly, os.W_OK):  # (root writes anywhere)
+            assert result["saved"] is False
+        assert result["results"] == {text: cold["results"][text] for text in SAMPLE}
+    finally:
+        readonly.chmod(0o700)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SYMLEARN_CACHE_DIR=str(blocker / "cache"))
+    cli = subprocess.run([sys.executable, "-m", "symlearn", "verify", "x^2", "--wrt", "x",
+                          "--claim", "2x"], capture_output=True, text=True, env=env, timeout=120,
+                         check=False)
+    assert cli.returncode == 0 and cli.stderr == ""
+
+
+def test_cli_heals_a_damaged_cache(good_cache, tmp_path):
+    """Through ``symlearn verify`` (which parses in a forked worker that saves): a truncated
+    cache is replaced by a healthy one after one call."""
+    data, name = good_cache
+    (tmp_path / name).write_bytes(data[: len(data) // 3])
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SYMLEARN_CACHE_DIR=str(tmp_path))
+    cli = subprocess.run([sys.executable, "-m", "symlearn", "verify", r"\tanh(w x)", "--wrt", "w",
+                          "--claim", r"x(1-\tanh^2(wx))"], capture_output=True, text=True,
+                         env=env, timeout=120, check=False)
+    assert cli.returncode == 0, cli.stderr
+    assert _parser_cache.healthy(tmp_path / name)
+    shutil.rmtree(tmp_path)
