@@ -155,3 +155,43 @@ def test_compiled_mlp_gradients_match_finite_differences(activation):
             minus[i][idx] -= 1e-6
             fd[idx] = (f(Xn, Yn, *plus)[0] - f(Xn, Yn, *minus)[0]) / 2e-6
         np.testing.assert_allclose(grads[p.name], fd, rtol=1e-5, atol=1e-8)
+
+
+# --------------------------------------------------------------------------------------------------
+# Issue 13: repeated factors, scalar factors that depend on the variable, printer precedence, and
+# the check that raises and runs before anything is compiled.
+
+S2 = sp.MatrixSymbol("S", 2, 2)
+T2 = sp.MatrixSymbol("T", 2, 2)
+X2 = sp.MatrixSymbol("X", 2, 2)
+W2x2 = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"g{i}{j}"))
+x3 = sp.MatrixSymbol("x", 3, 1)
+a3 = sp.MatrixSymbol("a", 3, 1)
+
+REPEATED = {
+    # Each occurrence of X is its own term: A^T G X^T B^T + B^T X^T A^T G, not twice the first.
+    "AXBX": (S2 * X2 * T2 * X2, W2x2, X2),
+    "XTX": (X2.T * X2, W2x2, X2),
+    "hadamard-XX": (sp.HadamardProduct(X2, X2), W2x2, X2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REPEATED))
+def test_repeated_and_scalar_factors_match_sympy_diff(name):
+    expr, weights, operand = REPEATED[name]
+    assert agree(expr, weights, operand)
+
+
+def test_repeated_factor_gradient_is_the_cookbook_sum():
+    # Matrix Cookbook (2012) eq. (114): d/dX Tr(A X B X) = A^T X^T B^T + B^T X^T A^T.
+    n = sp.Symbol("n", integer=True, positive=True)
+    X, A_, B_ = (sp.MatrixSymbol(s, n, n) for s in "XAB")
+    grad = vjp(A_ * X * B_ * X, sp.Identity(n), [X])[X]
+    expected = A_.T * X.T * B_.T + B_.T * X.T * A_.T
+    rng = np.random.default_rng(3)
+    values = {s: sp.ImmutableMatrix(rng.standard_normal((3, 3))) for s in (X, A_, B_)}
+    got = np.array(grad.xreplace({n: 3}).subs({s.xreplace({n: 3}): v for s, v in values.items()})
+                   .as_explicit(), dtype=float)
+    want = np.array(expected.xreplace({n: 3}).subs({s.xreplace({n: 3}): v for s, v in values.items()})
+                    .as_explicit(), dtype=float)
+    np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -154,10 +154,14 @@ class Rule:
 
 
 def _matmul_vjp(node, index, G):
+    r"""$C = c\,M_1 \cdots M_k$: the gradient with respect to the factor at ``node.args[index]``.
+
+    The factor is found by its position, never by equality: in $A X B X$ each of the two $X$ gets
+    its own term ($A^T G X^T B^T$ and $B^T X^T A^T G$), which :func:`vjp` then adds up."""
     scalars = [a for a in node.args if not getattr(a, "is_Matrix", False)]
-    matrices = [a for a in node.args if getattr(a, "is_Matrix", False)]
     coefficient = sp.Mul(*scalars)
-    position = matrices.index(node.args[index])
+    position = sum(1 for a in node.args[:index] if getattr(a, "is_Matrix", False))
+    matrices = [a for a in node.args if getattr(a, "is_Matrix", False)]
     left = sp.MatMul(*matrices[:position]) if position > 0 else None
     right = sp.MatMul(*matrices[position + 1 :]) if position + 1 < len(matrices) else None
     grad = coefficient * G
@@ -166,6 +170,7 @@ def _matmul_vjp(node, index, G):
     if right is not None:
         grad = grad * right.T
     return grad
+
 
 
 def _elementwise_derivative(node):
