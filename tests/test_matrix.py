@@ -29,15 +29,22 @@ W3x1 = sp.Matrix(3, 1, lambda i, _: sp.Symbol(f"g{i}"))
 
 
 def scalar_of(expr, weights):
-    """<weights, expr> written out entry by entry: the independent reference."""
-    explicit = expr.as_explicit()
+    """<weights, expr> written out entry by entry: the independent reference. Every matrix
+    symbol becomes its explicit matrix of entries first, so traces and determinants expand."""
+    leaves = {s: s.as_explicit() for s in expr.free_symbols if isinstance(s, sp.MatrixSymbol)}
+    explicit = expr.xreplace(leaves).doit()
+    if not isinstance(explicit, sp.MatrixBase):
+        explicit = explicit.as_explicit()
     return sum(weights[i, j] * explicit[i, j] for i in range(explicit.rows) for j in range(explicit.cols))
 
 
 def agree(expr, weights, operand):
     """Our VJP for ``operand`` equals sympy.diff of <weights, expr> entry by entry."""
     G = sp.ImmutableMatrix(weights)
-    ours = vjp(expr, G, [operand])[operand].as_explicit()
+    ours = vjp(expr, G, [operand])[operand]
+    leaves = {s: s.as_explicit() for s in ours.free_symbols if isinstance(s, sp.MatrixSymbol)}
+    ours = ours.xreplace(leaves).doit()
+    ours = ours if isinstance(ours, sp.MatrixBase) else ours.as_explicit()
     scalar = scalar_of(expr, weights)
     for i in range(operand.shape[0]):
         for j in range(operand.shape[1]):
@@ -173,6 +180,11 @@ REPEATED = {
     "AXBX": (S2 * X2 * T2 * X2, W2x2, X2),
     "XTX": (X2.T * X2, W2x2, X2),
     "hadamard-XX": (sp.HadamardProduct(X2, X2), W2x2, X2),
+    # Scalar (1 x 1-valued) factors that depend on the variable go through the product rule.
+    "trace-times-I": (sp.Trace(X2) * sp.Identity(1), sp.Matrix([[sp.Symbol("g")]]), X2),
+    "det-times-I": (sp.Determinant(X2) * sp.Identity(1), sp.Matrix([[sp.Symbol("g")]]), X2),
+    "xTa-times-xTa": (sp.Trace(x3.T * a3) * (x3.T * a3), sp.Matrix([[sp.Symbol("g")]]), x3),
+    "trace-times-matrix": (sp.Trace(X2) * X2, W2x2, X2),
 }
 
 

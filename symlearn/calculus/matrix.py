@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.matexpr import MatrixExpr
+from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 __all__ = [
     "MatSum",
@@ -52,6 +52,7 @@ __all__ = [
     "vjp",
     "MatrixGraph",
     "compile_graph",
+    "SCALAR_RULES",
 ]
 
 
@@ -173,6 +174,34 @@ def _matmul_vjp(node, index, G):
 
 
 
+def _matmul_scalar_vjp(node, index, G):
+    r"""$C = c\,M$ with a scalar $c$ that depends on the variable: $\bar c = \langle G, M \rangle
+    = \operatorname{tr}(G^T M)$, where $M$ is the product of every other factor."""
+    rest = [a for i, a in enumerate(node.args) if i != index]
+    return _inner(G, sp.MatMul(*rest) if len(rest) > 1 else rest[0])
+
+
+def _inner(G, M):
+    r"""The Frobenius inner product $\langle G, M \rangle = \operatorname{tr}(G^T M)$, a scalar."""
+    if G.shape == (1, 1) and M.shape == (1, 1):
+        return _as_scalar(G) * _as_scalar(M)
+    return sp.Trace(G.T * M)
+
+
+def _as_scalar(M):
+    """The one entry of a $1 \times 1$ matrix expression, as a scalar expression."""
+    if isinstance(M, (sp.Identity, sp.OneMatrix)):
+        return sp.Integer(1)
+    if isinstance(M, sp.ZeroMatrix):
+        return sp.Integer(0)
+    if isinstance(M, sp.MatMul):
+        scalars = [a for a in M.args if not getattr(a, "is_Matrix", False)]
+        matrices = [a for a in M.args if getattr(a, "is_Matrix", False)]
+        if all(m.shape == (1, 1) for m in matrices):
+            return sp.Mul(*scalars) * sp.Mul(*[_as_scalar(m) for m in matrices])
+    return sp.Trace(M)
+
+
 def _elementwise_derivative(node):
     d = node.function.variables[0]
     derivative = sp.diff(node.function.expr, d)
@@ -221,6 +250,29 @@ RULES: dict[type, Rule] = {
         ),
         r"Y = \operatorname{logsoftmax}(A):\ \bar{A} = G - \operatorname{softmax}(A) \circ ((G\mathbf{1})\mathbf{1}^T)",
     ),
+}
+
+
+def _element_vjp(atom, index, g):
+    if atom.parent.shape != (1, 1):
+        raise NotImplementedError(
+            f"no matrix-calculus rule for the entry {atom} of a matrix larger than 1 x 1"
+        )
+    return g * sp.Identity(1)
+
+
+#: Rules for the scalar functions of a matrix: ``vjp(atom, index, g)`` with a scalar upstream
+#: gradient ``g`` returns the gradient with respect to the matrix ``atom.args[index]``.
+SCALAR_RULES: dict[type, Rule] = {
+    sp.Trace: Rule(
+        lambda atom, index, g: g * sp.Identity(atom.arg.shape[0]),
+        r"s = \operatorname{tr}(A):\ \bar{A} = g I",
+    ),
+    sp.Determinant: Rule(
+        lambda atom, index, g: (g * atom) * sp.Inverse(atom.arg).T,
+        r"s = \det(A):\ \bar{A} = g \det(A) A^{-T}",
+    ),
+    MatrixElement: Rule(_element_vjp, r"s = A_{11}\ (1 \times 1):\ \bar{A} = g"),
 }
 
 
@@ -291,14 +343,45 @@ def _matrix_operands(node) -> list[int]:
     return [i for i, a in enumerate(node.args) if getattr(a, "is_Matrix", False)]
 
 
-def vjp(expr, G, wrt: Sequence) -> dict:
-    """Gradients of ``<G, expr>`` with respect to each symbol in ``wrt`` that ``expr`` uses.
+def _scalar_atoms(expr) -> list:
+    """The outermost scalar functions of a matrix in ``expr`` (traces, determinants, norms,
+    entries), each once."""
+    found: list = []
 
-    Walks ``expr``'s tree from the root, applying :data:`RULES`; leaves not in ``wrt`` get
-    nothing. Returns ``{symbol: gradient expression}``.
+    def visit(e):
+        if isinstance(e, tuple(SCALAR_RULES)):
+            if e not in found:
+                found.append(e)
+            return
+        if getattr(e, "is_Matrix", False):
+            return
+        for a in e.args:
+            if isinstance(a, sp.Basic):
+                visit(a)
+
+    visit(expr)
+    return found
+
+
+def vjp(expr, G, wrt: Sequence) -> dict:
+    r"""Gradients of $\langle G, \mathrm{expr} \rangle$ with respect to each symbol in ``wrt``
+    that ``expr`` uses.
+
+    Walks ``expr``'s tree from the root, applying :data:`RULES` to matrix operations and
+    :data:`SCALAR_RULES` to scalar functions of matrices (trace, determinant, norm). Every
+    occurrence of a variable is its own path, and the paths add up (the product rule). A scalar
+    factor $c$ of a product $c\,M$ that depends on a variable is a path too: its upstream
+    gradient is $\langle G, M \rangle$, and SymPy's scalar chain rule carries it to the traces,
+    determinants and norms inside $c$ (so $\log\det X$ gives $X^{-T}$). ``expr`` may be a
+    scalar expression (then ``G`` is a scalar or a $1 \times 1$ matrix). Leaves not in ``wrt``
+    get nothing. Returns ``{symbol: gradient expression}``; an operation with no rule raises
+    ``NotImplementedError`` (never a silent zero).
     """
     targets = set(wrt)
     out: dict = {}
+
+    def depends(node) -> bool:
+        return bool(node.free_symbols & targets)
 
     def walk(node, upstream):
         if node in targets:
@@ -306,15 +389,52 @@ def vjp(expr, G, wrt: Sequence) -> dict:
             return
         if isinstance(node, (sp.MatrixSymbol, sp.OneMatrix, sp.ZeroMatrix, sp.Identity)):
             return
-        if not (node.free_symbols & targets):
+        if not depends(node):
             return
         rule = _rule_for(node)
         if rule is None:
             raise NotImplementedError(f"no matrix-calculus rule for {type(node).__name__}")
         for index in _matrix_operands(node):
-            walk(node.args[index], rule.vjp(node, index, upstream))
+            if depends(node.args[index]):
+                walk(node.args[index], rule.vjp(node, index, upstream))
+        if isinstance(node, sp.MatMul):
+            for index, a in enumerate(node.args):
+                if not getattr(a, "is_Matrix", False) and depends(a):
+                    walk_scalar(a, _matmul_scalar_vjp(node, index, upstream))
+        elif not isinstance(node, (sp.Inverse, sp.MatPow)):
+            scalars = [a for i, a in enumerate(node.args)
+                       if i not in _matrix_operands(node) and isinstance(a, sp.Expr)
+                       and not isinstance(node, ElementwiseApplyFunction) and depends(a)]
+            if scalars:
+                raise NotImplementedError(
+                    f"no matrix-calculus rule for {type(node).__name__} with a scalar argument "
+                    "that depends on the variable"
+                )
 
-    walk(expr, G)
+    def walk_scalar(expr, g):
+        if not depends(expr):
+            return
+        atoms = [a for a in _scalar_atoms(expr) if depends(a)]
+        dummies = {a: sp.Dummy(f"s{i}") for i, a in enumerate(atoms)}
+        plain = expr.xreplace(dummies)
+        if depends(plain):
+            raise NotImplementedError(
+                f"no matrix-calculus rule for the scalar {expr}: a matrix enters it other than "
+                "through a trace, determinant, norm or 1 x 1 entry"
+            )
+        back = {d: a for a, d in dummies.items()}
+        for atom, dummy in dummies.items():
+            partial = sp.diff(plain, dummy).xreplace(back)
+            rule = SCALAR_RULES[next(c for c in SCALAR_RULES if isinstance(atom, c))]
+            upstream = g * partial
+            for index in _matrix_operands(atom):
+                if depends(atom.args[index]):
+                    walk(atom.args[index], rule.vjp(atom, index, upstream))
+
+    if getattr(expr, "is_Matrix", False):
+        walk(expr, G)
+    else:
+        walk_scalar(expr, _as_scalar(G) if getattr(G, "is_Matrix", False) else G)
     return out
 
 
