@@ -207,3 +207,23 @@ def test_repeated_factor_gradient_is_the_cookbook_sum():
     want = np.array(expected.xreplace({n: 3}).subs({s.xreplace({n: 3}): v for s, v in values.items()})
                     .as_explicit(), dtype=float)
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def _half_squared_residual():
+    m, d = sp.symbols("m d", integer=True, positive=True)
+    A_, x, b = sp.MatrixSymbol("A", m, d), sp.MatrixSymbol("x", d, 1), sp.MatrixSymbol("b", m, 1)
+    L = sp.MatrixSymbol("L", 1, 1)
+    u = sp.Dummy("u")
+    g = MatrixGraph(((L, sp.Rational(1, 2) * MatSum(elementwise(sp.Lambda(u, u**2), A_ * x - b))),))
+    return g, (A_, x, b)
+
+
+def test_scaled_loss_as_one_node_compiles_and_is_textbook():
+    # The printer must keep ``A.T @ ((1/2) * (...))`` together (it printed ``A.T @ (1/2) * (...)``).
+    g, (A_, x, b) = _half_squared_residual()
+    f = compile_graph(g, [A_, x, b], [x])
+    rng = np.random.default_rng(5)
+    An, xn, bn = rng.standard_normal((5, 3)), rng.standard_normal((3, 1)), rng.standard_normal((5, 1))
+    loss, grads = f(An, xn, bn)
+    assert loss == pytest.approx(0.5 * np.sum((An @ xn - bn) ** 2), rel=1e-12)
+    np.testing.assert_allclose(grads["x"], An.T @ (An @ xn - bn), rtol=1e-12)  # A^T (A x - b)

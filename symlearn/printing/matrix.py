@@ -7,7 +7,9 @@ Extends :class:`~symlearn.printing.numpy.StableNumPyPrinter` through ``_print_<C
   as multiplications by a matrix of ones;
 * row-wise log-sum-exp, softmax and log-softmax call the stable helpers in :data:`HELPERS`,
   which subtract the row maximum first;
-* dimension symbols print as the argument shapes they come from (``n`` -> ``X.shape[0]``).
+* dimension symbols print as the argument shapes they come from (``n`` -> ``X.shape[0]``);
+* every matrix operation prints as one parenthesized unit, so ``c * M`` inside a product is
+  ``A @ (c * M)``, never ``A @ c * M``.
 """
 
 from __future__ import annotations
@@ -178,5 +180,6 @@ class MatrixNumPyPrinter(StableNumPyPrinter):
             first_is_ones = False
             shape = (rows, cols)
         if scalars:
-            code = f"({self._print(sp.Mul(*scalars))}) * {code}"
+            # Parenthesized as a whole: inside another product this is one operand of ``@``.
+            code = f"(({self._print(sp.Mul(*scalars))}) * {code})"
         return code
