@@ -16,6 +16,8 @@ from symlearn.calculus.matrix import (
     elementwise,
     vjp,
 )
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
 from symlearn.functions import sigmoid, softplus
 
 A = sp.MatrixSymbol("A", 3, 2)
@@ -227,3 +229,69 @@ def test_scaled_loss_as_one_node_compiles_and_is_textbook():
     loss, grads = f(An, xn, bn)
     assert loss == pytest.approx(0.5 * np.sum((An @ xn - bn) ** 2), rel=1e-12)
     np.testing.assert_allclose(grads["x"], An.T @ (An @ xn - bn), rtol=1e-12)  # A^T (A x - b)
+
+
+def test_check_raises_naming_the_node_and_the_difference(monkeypatch):
+    from symlearn.calculus import matrix
+
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, w = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("w", d, 1)
+    Z, L = sp.MatrixSymbol("Z", n, 1), sp.MatrixSymbol("L", 1, 1)
+    g = MatrixGraph(((Z, X * w), (L, MatSum(elementwise(sigmoid, Z)))))
+    assert g.check([w], {n: 3, d: 2})
+    # A wrong rule (f' dropped): the check must raise, name the node and say by how much.
+    wrong = matrix.Rule(lambda node, index, G: G, "wrong")
+    monkeypatch.setitem(matrix.RULES, ElementwiseApplyFunction, wrong)
+    with pytest.raises(matrix.GradientCheckError) as error:
+        g.check([w], {n: 3, d: 2})
+    assert error.value.node == "Z"
+    assert error.value.max_difference > 1e-3
+    assert "Z" in str(error.value) and "differs" in str(error.value)
+
+
+def test_nothing_compiles_an_unchecked_gradient(monkeypatch):
+    from symlearn.calculus import matrix
+
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, v = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("v_unchecked", d, 1)
+    Z, L = sp.MatrixSymbol("Zu", n, 1), sp.MatrixSymbol("Lu", 1, 1)
+    g = MatrixGraph(((Z, X * v), (L, MatSum(elementwise(sp.tanh, Z)))))
+    monkeypatch.setitem(matrix.RULES, ElementwiseApplyFunction, matrix.Rule(lambda node, i, G: G, "wrong"))
+    monkeypatch.setattr(matrix, "_verdict_path", lambda key: None)  # no verdict from disk
+    with pytest.raises(matrix.GradientCheckError):
+        compile_graph(g, [X, v], [v])
+
+
+def test_the_check_runs_once_per_graph_structure(monkeypatch):
+    from symlearn.calculus import matrix
+
+    calls = []
+    original = matrix.MatrixGraph.check
+    monkeypatch.setattr(matrix.MatrixGraph, "check",
+                        lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    monkeypatch.setattr(matrix, "_verdict_path", lambda key: None)
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, q = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("q_once", d, 1)
+    L = sp.MatrixSymbol("L", 1, 1)
+    g = MatrixGraph(((L, MatSum(elementwise(softplus, X * q))),))
+    compile_graph(g, [X, q], [q])
+    compile_graph(g, [X, q], [q])
+    # the same structure built again (new objects) is the same key
+    g2 = MatrixGraph(((L, MatSum(elementwise(softplus, X * q))),))
+    compile_graph(g2, [X, q], [q])
+    assert len(calls) == 1
+
+
+def test_verdict_is_saved_and_trusted_across_processes(tmp_path, monkeypatch):
+    from symlearn.calculus import matrix
+
+    monkeypatch.setenv("SYMLEARN_CACHE_DIR", str(tmp_path))
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, r = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("r_disk", d, 1)
+    L = sp.MatrixSymbol("L", 1, 1)
+    g = MatrixGraph(((L, MatSum(elementwise(sigmoid, X * r))),))
+    compile_graph(g, [X, r], [r])
+    assert len(list((tmp_path / "matrix-checks").glob("*.ok"))) == 1
+    monkeypatch.setattr(matrix, "_CHECKED", set())  # a new process: only the disk knows
+    monkeypatch.setattr(matrix.MatrixGraph, "check", lambda *a, **k: pytest.fail("checked again"))
+    compile_graph(g, [X, r], [r])
