@@ -19,7 +19,23 @@ $s = \operatorname{sum}(A)$              $\bar A = G\,\mathbf{1}\mathbf{1}^T$
 $\ell = \operatorname{logsumexp}_{row}(A)$  $\bar A = (G \mathbf{1}^T) \circ \operatorname{softmax}(A)$
 $S = \operatorname{softmax}_{row}(A)$    $\bar A = S \circ (G - ((G \circ S)\mathbf{1})\mathbf{1}^T)$
 $Y = \operatorname{logsoftmax}_{row}(A)$ $\bar A = G - \operatorname{softmax}(A) \circ ((G\mathbf{1})\mathbf{1}^T)$
+$C = A^{-1}$                             $\bar A = -A^{-T} G A^{-T}$
+$C = A^k$ (integer $k > 0$)              $\bar A = \sum_{r=0}^{k-1} (A^T)^r G (A^T)^{k-1-r}$
+$C = A^{\circ p}$ (Hadamard power)       $\bar A = G \circ p A^{\circ (p-1)}$
+$C = c\,M$ ($c$ scalar, depends on $A$)   $\bar c = \operatorname{tr}(G^T M)$, then the scalar rules
 =======================================  ==============================================
+
+Scalar functions of a matrix (upstream gradient $g$, a scalar), :data:`SCALAR_RULES`:
+
+=======================================  ==============================================
+$s = \operatorname{tr}(A)$               $\bar A = g I$
+$s = \det(A)$                            $\bar A = g \det(A) A^{-T}$ (Cookbook eq. (49))
+$s = \|A\|_F$ (a vector's 2-norm)        $\bar A = g A / \|A\|_F$
+$s = A_{11}$ of a $1 \times 1$ matrix     $\bar A = g$
+=======================================  ==============================================
+
+SymPy's scalar chain rule joins them: $\log\det A$ gives $A^{-T}$ (eq. (57)), $\|A\|_F^2$ gives
+$2A$, $\operatorname{tr}(\sin A)$ with $\sin$ elementwise gives $I \circ \cos A$.
 
 A bias broadcast over a batch is the product $\mathbf{1}_n \mathbf{b}^T$, so the matmul rule gives
 its gradient $\mathbf{1}_n^T G$, the column sums of $G$.
@@ -28,7 +44,9 @@ its gradient $\mathbf{1}_n^T G$, the column sums of $G$.
 ``L = ...``), :meth:`MatrixGraph.backward` applies the table node by node, and
 :func:`compile_graph` prints the forward and backward assignments as one numpy function (each
 intermediate computed once). Every rule is tested against ``sympy.diff`` of the expanded scalar
-form of a small instance, and :meth:`MatrixGraph.check` does the same for a whole model.
+form of a small instance and against the Matrix Cookbook (``tests/test_cookbook.py``), and
+:meth:`MatrixGraph.check` does the same for a whole model; :func:`compile_graph` runs that check
+once per graph structure before it returns any code.
 """
 
 from __future__ import annotations
@@ -39,6 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.hadamard import HadamardPower
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
 __all__ = [
@@ -54,6 +73,8 @@ __all__ = [
     "compile_graph",
     "ensure_checked",
     "GradientCheckError",
+    "FrobeniusNorm",
+    "norm",
     "SCALAR_RULES",
 ]
 
@@ -134,6 +155,45 @@ class LogSoftmax(_Reduction):
         return self.arg._entry(i, j) - sp.log(sp.Add(*self._row_exps(i)))
 
 
+class FrobeniusNorm(sp.Expr):
+    r"""$\|A\|_F = \sqrt{\sum_{ij} A_{ij}^2}$, a scalar; for a column vector, its 2-norm
+    $\|\mathbf{x}\|_2$. Prints as ``numpy.linalg.norm(A)``."""
+
+    is_commutative = True
+
+    def __new__(cls, arg):
+        arg = sp.sympify(arg)
+        if not getattr(arg, "is_Matrix", False):
+            raise TypeError(f"FrobeniusNorm takes a matrix, not {arg!r}")
+        return sp.Expr.__new__(cls, arg)
+
+    @property
+    def arg(self):
+        return self.args[0]
+
+    def doit(self, **hints):
+        r"""An explicit matrix gives $\sqrt{\sum_{ij} A_{ij}^2}$ written out."""
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if isinstance(arg, sp.MatrixBase):
+            return sp.sqrt(sp.Add(*[x**2 for x in arg]))
+        return FrobeniusNorm(arg)
+
+    def _latex(self, printer, exp=None):
+        sub = "2" if self.arg.shape[1] == 1 else "F"
+        core = rf"\left\|{printer._print(self.arg)}\right\|_{{{sub}}}"
+        return core if exp is None else rf"{core}^{{{exp}}}"
+
+
+def norm(A, ord: str | None = None) -> FrobeniusNorm:
+    r"""$\|A\|_F$ (``ord=None`` or ``"fro"``), which is $\|\mathbf{x}\|_2$ for a column vector.
+    The spectral norm of a matrix is not in the rule table: asking for it is an error."""
+    if ord not in (None, "fro", 2):
+        raise ValueError(f"ord={ord!r} is not supported; use None (Frobenius / vector 2-norm)")
+    if ord == 2 and A.shape[1] != 1:
+        raise ValueError("ord=2 of a matrix (the spectral norm) is not supported; use ord=None")
+    return FrobeniusNorm(A)
+
+
 def elementwise(function, A) -> ElementwiseApplyFunction:
     """``function`` (a SymPy function class such as ``sigmoid``) applied to every entry of ``A``."""
     return ElementwiseApplyFunction(function, A)
@@ -175,7 +235,6 @@ def _matmul_vjp(node, index, G):
     return grad
 
 
-
 def _matmul_scalar_vjp(node, index, G):
     r"""$C = c\,M$ with a scalar $c$ that depends on the variable: $\bar c = \langle G, M \rangle
     = \operatorname{tr}(G^T M)$, where $M$ is the product of every other factor."""
@@ -204,6 +263,55 @@ def _as_scalar(M):
     return sp.Trace(M)
 
 
+def _inverse_vjp(node, index, G):
+    r"""$C = A^{-1}$: $\bar A = -A^{-T} G A^{-T}$ (Cookbook eq. (59) read backwards)."""
+    inverse_t = sp.Inverse(node.args[0]).T
+    return -inverse_t * G * inverse_t
+
+
+def _matpow_vjp(node, index, G):
+    r"""$C = A^k$, integer $k$: $\bar A = \sum_{r=0}^{k-1} (A^T)^r G (A^T)^{k-1-r}$ for $k > 0$
+    (Cookbook eq. (90)); for $k < 0$ the same through $B = A^{-1}$, $\bar A = -A^{-T}\bar B A^{-T}$."""
+    base, exponent = node.args
+    if not (exponent.is_Integer):
+        raise NotImplementedError(f"no matrix-calculus rule for the power {exponent} (integers only)")
+    k = int(exponent)
+    if k == 0:
+        return sp.ZeroMatrix(*base.shape)
+    inner = sp.Inverse(base) if k < 0 else base
+    m = abs(k)
+    terms = []
+    for r in range(m):
+        factors = [_power(inner.T, r), G, _power(inner.T, m - 1 - r)]
+        factors = [f for f in factors if f is not None]
+        terms.append(sp.MatMul(*factors) if len(factors) > 1 else factors[0])
+    grad = sp.MatAdd(*terms) if len(terms) > 1 else terms[0]
+    if k < 0:
+        inverse_t = sp.Inverse(base).T
+        grad = -inverse_t * grad * inverse_t
+    return grad
+
+
+def _power(A, r):
+    if r == 0:
+        return None
+    return A if r == 1 else sp.MatPow(A, r)
+
+
+def _hadamard_power_vjp(node, index, G):
+    r"""$C = A^{\circ p}$ (constant $p$): $\bar A = G \circ p A^{\circ (p-1)}$."""
+    base, exponent = node.args
+    if exponent.free_symbols & _matrix_symbols(exponent):
+        raise NotImplementedError("no matrix-calculus rule for a Hadamard power with a matrix exponent")
+    if exponent == 2:
+        return 2 * sp.HadamardProduct(G, base)
+    return exponent * sp.HadamardProduct(G, HadamardPower(base, exponent - 1))
+
+
+def _matrix_symbols(expr):
+    return {s for s in expr.free_symbols if isinstance(s, sp.MatrixSymbol)}
+
+
 def _elementwise_derivative(node):
     d = node.function.variables[0]
     derivative = sp.diff(node.function.expr, d)
@@ -221,6 +329,13 @@ def _row_broadcast(column, cols):
 
 RULES: dict[type, Rule] = {
     sp.MatMul: Rule(_matmul_vjp, r"C = AB:\ \bar{A} = G B^T,\ \bar{B} = A^T G"),
+    sp.Inverse: Rule(_inverse_vjp, r"C = A^{-1}:\ \bar{A} = -A^{-T} G A^{-T}"),
+    sp.MatPow: Rule(
+        _matpow_vjp, r"C = A^k:\ \bar{A} = \sum_{r=0}^{k-1} (A^T)^r G (A^T)^{k-1-r}"
+    ),
+    HadamardPower: Rule(
+        _hadamard_power_vjp, r"C = A^{\circ p}:\ \bar{A} = G \circ p A^{\circ (p-1)}"
+    ),
     sp.MatAdd: Rule(lambda node, index, G: G, r"C = A + B:\ \bar{A} = \bar{B} = G"),
     sp.Transpose: Rule(lambda node, index, G: G.T, r"C = A^T:\ \bar{A} = G^T"),
     sp.HadamardProduct: Rule(_hadamard_vjp, r"C = A \circ B:\ \bar{A} = G \circ B"),
@@ -274,7 +389,19 @@ SCALAR_RULES: dict[type, Rule] = {
         lambda atom, index, g: (g * atom) * sp.Inverse(atom.arg).T,
         r"s = \det(A):\ \bar{A} = g \det(A) A^{-T}",
     ),
+    FrobeniusNorm: Rule(
+        lambda atom, index, g: (g / atom) * atom.arg,
+        r"s = \|A\|_F:\ \bar{A} = g A / \|A\|_F",
+    ),
     MatrixElement: Rule(_element_vjp, r"s = A_{11}\ (1 \times 1):\ \bar{A} = g"),
+}
+
+#: Scalar rules that follow from the table by SymPy's scalar chain rule, listed for documents.
+DERIVED_LATEX = {
+    "log det": r"s = \log\det(A):\ \bar{A} = g A^{-T}",
+    "squared norm": r"s = \|A\|_F^2:\ \bar{A} = 2 g A",
+    "scalar factor": r"C = c\,M:\ \bar{c} = \operatorname{tr}(G^T M),\ \bar{M} = c G",
+    "trace of f(A)": r"s = \operatorname{tr}(f(A)):\ \bar{A} = g\, I \circ f'(A)",
 }
 
 
@@ -342,6 +469,8 @@ def _rule_for(node) -> Rule | None:
 def _matrix_operands(node) -> list[int]:
     if isinstance(node, ElementwiseApplyFunction):
         return [1]  # args = (function, expr)
+    if isinstance(node, (sp.Inverse, sp.MatPow, HadamardPower)):
+        return [0]  # args = (base, exponent)
     return [i for i, a in enumerate(node.args) if getattr(a, "is_Matrix", False)]
 
 
@@ -687,6 +816,9 @@ def _explicit(expr, env: Mapping, memo: dict | None = None):
                 for a in e.args[1:]:
                     result = result.multiply_elementwise(ev(a))
                 return sp.ImmutableMatrix(result)
+            if isinstance(e, HadamardPower):
+                exponent = ev(e.args[1])
+                return ev(e.args[0]).applyfunc(lambda x: x**exponent)
             if isinstance(e, ElementwiseApplyFunction):
                 return ev(e.expr).applyfunc(e.function)
             args = [ev(a) if getattr(a, "is_Matrix", False) else a for a in e.args]
@@ -695,6 +827,8 @@ def _explicit(expr, env: Mapping, memo: dict | None = None):
             return ev(e.arg).trace()
         if isinstance(e, sp.Determinant):
             return ev(e.arg).det()
+        if isinstance(e, FrobeniusNorm):
+            return sp.sqrt(sp.Add(*[x**2 for x in ev(e.arg)]))
         if isinstance(e, MatrixElement):
             return ev(e.parent)[int(e.i), int(e.j)]
         if not isinstance(e, sp.Basic) or not e.args or not _has_matrix(e):
