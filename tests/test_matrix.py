@@ -4,6 +4,9 @@ small instance, and compiled gradients against central finite differences."""
 import numpy as np
 import pytest
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.hadamard import HadamardPower
+from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symlearn.calculus.matrix import (
     RULES,
@@ -18,10 +21,6 @@ from symlearn.calculus.matrix import (
     elementwise,
     vjp,
 )
-from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
-from sympy.matrices.expressions.hadamard import HadamardPower
-from sympy.matrices.expressions.matexpr import MatrixElement
-
 from symlearn.functions import sigmoid, softplus
 
 A = sp.MatrixSymbol("A", 3, 2)

@@ -756,12 +756,15 @@ def _random_matrix(symbol, rng, low=-1.0, high=1.0):
 
 def _number(value, target) -> complex:
     try:
-        return complex(sp.N(value, 30))
+        number = complex(sp.N(value, 30))
     except TypeError:
+        number = None
+    if number is None or not np.isfinite(number):
         raise GradientCheckError(
-            f"the gradient with respect to {target.name} does not evaluate to a number at the "
-            f"check's random point: {value}", node=target.name,
-        ) from None
+            f"the gradient with respect to {target.name} does not evaluate to a finite number at "
+            f"the check's random point ({value}): the check cannot decide there", node=target.name,
+        )
+    return number
 
 
 def _has_matrix(expr) -> bool:
@@ -1017,12 +1020,13 @@ def ensure_checked(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> None:
 
 
 def _shrunk(graph: MatrixGraph, args: Sequence, wrt: Sequence):
-    """``graph`` with every integer dimension above 3 replaced by a dimension symbol, so the
-    check runs on a small instance whatever the widths the graph was built with."""
+    """``graph`` with every integer dimension above 2 replaced by a dimension symbol, so the
+    check runs on a small instance whatever the widths the graph was built with (all 2: square
+    instances keep products such as X^T X of full rank)."""
     dims: dict = {}
 
     def dim(d):
-        if isinstance(d, sp.Integer) and d > 3:
+        if isinstance(d, sp.Integer) and d > 2:
             return dims.setdefault(d, sp.Symbol(f"_w{int(d)}", integer=True, positive=True))
         return d
 
@@ -1037,7 +1041,7 @@ def _shrunk(graph: MatrixGraph, args: Sequence, wrt: Sequence):
             return e
         return e.func(*[rebuild(a) for a in e.args])
 
-    if not any(isinstance(d, sp.Integer) and d > 3
+    if not any(isinstance(d, sp.Integer) and d > 2
                for s in sp.preorder_traversal(graph.nodes)
                if isinstance(s, (sp.MatrixSymbol, sp.OneMatrix, sp.ZeroMatrix, sp.Identity))
                for d in s.shape):
