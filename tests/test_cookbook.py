@@ -357,9 +357,7 @@ def _draw(identity: Identity, sizes: dict, rng) -> dict:
         elif name == identity.variable and identity.kind == "spd":
             M = rng.standard_normal((rows, cols))
             values[name] = M @ M.T / rows + np.eye(rows)
-        elif name == identity.variable and identity.kind in ("invertible", "spd-sum"):
-            values[name] = rng.standard_normal((rows, cols)) + rows * np.eye(rows)
-        elif identity.kind == "spd-sum" and name == "A":
+        elif name == identity.variable and identity.kind in ("invertible", "spd-sum") or identity.kind == "spd-sum" and name == "A":
             values[name] = rng.standard_normal((rows, cols)) + rows * np.eye(rows)
         else:
             values[name] = rng.standard_normal((rows, cols))
