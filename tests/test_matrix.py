@@ -327,3 +327,25 @@ def test_verdict_is_saved_and_trusted_across_processes(tmp_path, monkeypatch):
     monkeypatch.setattr(matrix, "_CHECKED", set())  # a new process: only the disk knows
     monkeypatch.setattr(matrix.MatrixGraph, "check", lambda *a, **k: pytest.fail("checked again"))
     compile_graph(g, [X, r], [r])
+
+
+def test_inverses_print_as_solves_and_log_det_as_slogdet():
+    n = sp.Symbol("n", integer=True, positive=True)
+    X, A_, B_ = (sp.MatrixSymbol(s, n, n) for s in "XAB")
+    L = sp.MatrixSymbol("L", 1, 1)
+    g = MatrixGraph(((L, sp.Trace(A_ * X.I * B_) + sp.log(sp.Determinant(X))),))
+    f = compile_graph(g, [X, A_, B_], [X])
+    gradient_line = [line for line in f.source.splitlines() if line.strip().startswith("dX")][0]
+    # A^-1 inside a product is a solve; only the gradient X^-T of log det is an inverse itself.
+    assert "linalg.solve(X, (B @ A))" in gradient_line
+    assert gradient_line.count("linalg.inv") == 1 and "linalg.inv((X).T)" in gradient_line
+    assert "_logdet(X)" in f.source
+    rng = np.random.default_rng(11)
+    M = rng.standard_normal((4, 4))
+    Xn = M @ M.T + 4 * np.eye(4)  # positive definite: log det is defined
+    An, Bn = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    loss, grads = f(Xn, An, Bn)
+    Xi = np.linalg.inv(Xn)
+    assert loss == pytest.approx(np.trace(An @ Xi @ Bn) + np.log(np.linalg.det(Xn)), rel=1e-12)
+    # Matrix Cookbook (2012) eq. (63) and (57): -(X^-1 B A X^-1)^T + X^-T.
+    np.testing.assert_allclose(grads["X"], -(Xi @ Bn @ An @ Xi).T + Xi.T, rtol=1e-10, atol=1e-12)
