@@ -335,7 +335,7 @@ def test_inverses_print_as_solves_and_log_det_as_slogdet():
     L = sp.MatrixSymbol("L", 1, 1)
     g = MatrixGraph(((L, sp.Trace(A_ * X.I * B_) + sp.log(sp.Determinant(X))),))
     f = compile_graph(g, [X, A_, B_], [X])
-    gradient_line = [line for line in f.source.splitlines() if line.strip().startswith("dX")][0]
+    gradient_line = next(line for line in f.source.splitlines() if line.strip().startswith("dX"))
     # A^-1 inside a product is a solve; only the gradient X^-T of log det is an inverse itself.
     assert "linalg.solve(X, (B @ A))" in gradient_line
     assert gradient_line.count("linalg.inv") == 1 and "linalg.inv((X).T)" in gradient_line
