@@ -162,9 +162,15 @@ def verify_matrix_gradient(
     piecewise = [f for f in _PIECEWISE if _has_function(loss, f) or _has_function(claim, f)]
     signs: dict = {f: set() for f in piecewise}
     instances = []
+    # Scalar symbols (a penalty lambda, a step size) are drawn too, in (0.5, 2).
+    scalars = sorted({x for e in (sp.sympify(loss), claim) for x in e.free_symbols
+                      if isinstance(x, sp.Symbol) and x not in dims}, key=str)
+    full_loss, full_claim = loss, claim
     for sizes in _draw_sizes(dims, draws):
         for scale in scales:
             arrays = {s: _random_leaf(s, sizes, scale, rng, symmetric, spd) for s in leaves}
+            drawn = {x: sp.Float(float(rng.uniform(0.5, 2.0)), 30) for x in scalars}
+            loss, claim = sp.sympify(full_loss).xreplace(drawn), full_claim.xreplace(drawn)
             instances.append((sizes, arrays))
             truth, claimed, _ = _evaluate(loss, wrt, claim, sizes, arrays, signs)
             if truth is None:
@@ -175,7 +181,8 @@ def verify_matrix_gradient(
                     reason=(f"the claim differs from the gradient at sizes "
                             f"{', '.join(f'{d} = {v}' for d, v in sizes.items())}: by up to "
                             f"{float(np.max(np.abs(truth - claimed))):.3g}"),
-                    counterexample={s.name: _nested(arrays[s]) for s in leaves},
+                    counterexample={**{str(x): float(v) for x, v in drawn.items()},
+                                    **{s.name: _nested(arrays[s]) for s in leaves}},
                     sizes={str(d): v for d, v in sizes.items()},
                     expected=_nested(truth), claimed=_nested(claimed),
                     hints=_hints(loss, wrt, claim, sizes, arrays, truth, claimed, rng,

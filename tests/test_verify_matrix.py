@@ -146,3 +146,13 @@ def test_counterexample_has_the_json_shape():
     Xv = result["counterexample"]["X"]
     assert len(Xv) == sizes["n"] and len(Xv[0]) == sizes["d"]
     assert len(result["expected"]) == sizes["d"] and len(result["claimed"]) == sizes["d"]
+
+
+def test_scalar_symbols_are_drawn_and_reported():
+    penalty = sp.Symbol("lambda", positive=True)
+    loss = sq / n + penalty * FrobeniusNorm(w) ** 2
+    assert verify_matrix_gradient(loss, w, 2 * X.T * residual / n + 2 * penalty * w)[
+        "verdict"] == "correct"
+    result = verify_matrix_gradient(loss, w, 2 * X.T * residual / n + penalty * w)
+    assert result["verdict"] == "wrong"
+    assert isinstance(result["counterexample"]["lambda"], float)
