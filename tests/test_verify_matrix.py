@@ -156,3 +156,12 @@ def test_scalar_symbols_are_drawn_and_reported():
     result = verify_matrix_gradient(loss, w, 2 * X.T * residual / n + penalty * w)
     assert result["verdict"] == "wrong"
     assert isinstance(result["counterexample"]["lambda"], float)
+
+
+def test_a_faulty_rule_table_cannot_make_a_slip_correct(monkeypatch):
+    import symlearn.verify_matrix as vm
+
+    slip = X.T * residual / n  # the factor 2 missing
+    monkeypatch.setattr(vm, "vjp", lambda loss, G, wrt: {wrt[0]: slip})  # a rule table at fault
+    result = vm.verify_matrix_gradient(sq / n, w, slip)
+    assert result["verdict"] == "undetermined" and "rule table" in result["reason"]
