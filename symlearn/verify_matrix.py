@@ -102,7 +102,7 @@ def verify_matrix_gradient(
     wrt: sp.MatrixSymbol,
     claim,
     *,
-    draws: int = 3,
+    sizes_draws: int = 3,
     scales: Iterable[float] = (1.0, 2.5),
     symmetric: Iterable[str] = (),
     spd: Iterable[str] = (),
@@ -115,7 +115,7 @@ def verify_matrix_gradient(
             $1 \times 1$ matrix expression, in matrix symbols with dimension symbols.
         wrt: the variable $W$, a ``MatrixSymbol`` of the loss.
         claim: the claimed gradient, a matrix expression.
-        draws: draws of the dimension symbols (at least 3); scales: entry scales per draw.
+        sizes_draws: draws of the dimension symbols (at least 3); scales: entry scales per draw.
         symmetric, spd: names of square matrices drawn symmetric / symmetric positive definite.
 
     Returns:
@@ -125,8 +125,8 @@ def verify_matrix_gradient(
         dimension symbol to an integer, ``expected``/``claimed`` are the true and claimed gradients
         there (nested lists).
     """
-    if draws < 3:
-        raise ValueError(f"draws={draws} must be at least 3")
+    if sizes_draws < 3:
+        raise ValueError(f"sizes_draws={sizes_draws} must be at least 3")
     if not isinstance(wrt, sp.MatrixSymbol):
         raise TypeError(f"wrt={wrt!r} must be a MatrixSymbol")
     claim = sp.sympify(claim)
@@ -167,7 +167,8 @@ def verify_matrix_gradient(
     scalars = sorted({x for e in (sp.sympify(loss), claim) for x in e.free_symbols
                       if isinstance(x, sp.Symbol) and x not in dims}, key=str)
     full_loss, full_claim = loss, claim
-    plan = [(sizes, scale) for sizes in _draw_sizes(dims, draws) for scale in scales]
+    plan = [(sizes, scale) for sizes in _draw_sizes(dims, sizes_draws)
+            for scale in scales]
     for sizes, scale in plan[:1] if proved else plan:
         arrays = {s: _random_leaf(s, sizes, scale, rng, symmetric, spd) for s in leaves}
         drawn = {x: sp.Float(float(rng.uniform(0.5, 2.0)), 30) for x in scalars}
@@ -209,7 +210,7 @@ def verify_matrix_gradient(
         return result
     result.update(verdict="correct", method="numeric", reason=(
         f"the claim agrees with sympy.diff of the loss written out at {evaluated} instances "
-        f"({draws} draws of {', '.join(map(str, dims)) or 'the sizes'}, non-square included, "
+        f"({sizes_draws} draws of {', '.join(map(str, dims)) or 'the sizes'}, non-square included, "
         f"{len(tuple(scales))} scales)" + (", arguments of every piecewise function on both "
                                            "sides of its kink" if piecewise else "")))
     return result
