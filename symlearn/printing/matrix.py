@@ -7,7 +7,12 @@ Extends :class:`~symlearn.printing.numpy.StableNumPyPrinter` through ``_print_<C
   as multiplications by a matrix of ones;
 * row-wise log-sum-exp, softmax and log-softmax call the stable helpers in :data:`HELPERS`,
   which subtract the row maximum first;
-* dimension symbols print as the argument shapes they come from (``n`` -> ``X.shape[0]``).
+* dimension symbols print as the argument shapes they come from (``n`` -> ``X.shape[0]``);
+* an inverse inside a product is a linear solve (``A^{-1} B`` -> ``numpy.linalg.solve(A, B)``,
+  ``B A^{-1}`` -> ``solve(A.T, B.T).T``), never an explicit inverse; ``log det A`` is ``slogdet``;
+  ``tr(P Q)`` is ``(P.T * Q).sum()`` (no product is formed);
+* every matrix operation prints as one parenthesized unit, so ``c * M`` inside a product is
+  ``A @ (c * M)``, never ``A @ c * M``.
 """
 
 from __future__ import annotations
@@ -33,6 +38,13 @@ def _softmax(a):
 
 def _log_softmax(a):
     return a - _logsumexp(a)
+
+
+def _logdet(a):
+    # log det A from the LU factorisation (no overflow of det itself); undefined (nan) where
+    # det A <= 0, as numpy.log is for a non-positive number.
+    sign, logabs = numpy.linalg.slogdet(a)
+    return logabs if sign > 0 else numpy.nan
 '''
 
 
@@ -56,6 +68,10 @@ def _is_row_broadcast(expr) -> bool:
 
 class RawCode(sp.Symbol):
     """A symbol that prints as the code it is named by (an already printed array expression)."""
+
+
+class _Printed(sp.MatrixSymbol):
+    """A matrix leaf that prints as already printed code (a solve), with its shape."""
 
 
 class MatrixNumPyPrinter(StableNumPyPrinter):
@@ -156,6 +172,7 @@ class MatrixNumPyPrinter(StableNumPyPrinter):
     def _print_MatMul(self, expr) -> str:
         scalars = [a for a in expr.args if not getattr(a, "is_Matrix", False)]
         matrices = [a for a in expr.args if getattr(a, "is_Matrix", False)]
+        matrices = self._solve_inverses(matrices)
         code, shape = self._print(matrices[0]), matrices[0].shape
         first_is_ones = isinstance(matrices[0], sp.OneMatrix)
         for factor in matrices[1:]:
@@ -178,5 +195,60 @@ class MatrixNumPyPrinter(StableNumPyPrinter):
             first_is_ones = False
             shape = (rows, cols)
         if scalars:
-            code = f"({self._print(sp.Mul(*scalars))}) * {code}"
+            # Parenthesized as a whole: inside another product this is one operand of ``@``.
+            code = f"(({self._print(sp.Mul(*scalars))}) * {code})"
         return code
+
+    def _solve_inverses(self, matrices: list) -> list:
+        """``[..., A^{-1}, B, C]`` -> ``[..., solve(A, B C)]`` and ``[P, Q, A^{-1}]`` ->
+        ``[solve(A^T, (P Q)^T)^T]``, as printed-code leaves with the right shapes."""
+        for position, factor in enumerate(matrices):
+            if isinstance(factor, sp.Inverse) and position + 1 < len(matrices):
+                rest = matrices[position + 1 :]
+                right = self._print(sp.MatMul(*rest) if len(rest) > 1 else rest[0])
+                code = f"{self._np('linalg.solve')}({self._print(factor.arg)}, {right})"
+                solved = _Printed(code, factor.shape[0], rest[-1].shape[1])
+                return self._solve_inverses(matrices[:position]) + [solved]
+        if len(matrices) > 1 and isinstance(matrices[-1], sp.Inverse):
+            rest, factor = matrices[:-1], matrices[-1]
+            product = sp.MatMul(*rest) if len(rest) > 1 else rest[0]
+            code = (f"{self._np('linalg.solve')}({self._print(factor.arg.T)}, "
+                    f"{self._print(product.T)}).T")
+            return [_Printed(code, rest[0].shape[0], factor.shape[1])]
+        return matrices
+
+    def _print_Inverse(self, expr) -> str:
+        return f"{self._np('linalg.inv')}({self._print(expr.arg)})"
+
+    def _print_MatPow(self, expr) -> str:
+        base, exponent = expr.args
+        return f"{self._np('linalg.matrix_power')}({self._print(base)}, {int(exponent)})"
+
+    def _print_HadamardPower(self, expr) -> str:
+        base, exponent = expr.args
+        return f"(({self._print(base)}) ** ({self._print(exponent)}))"
+
+    def _print_Trace(self, expr) -> str:
+        arg = expr.arg
+        matrices = [a for a in arg.args if getattr(a, "is_Matrix", False)] if isinstance(
+            arg, sp.MatMul) else []
+        if len(matrices) == 2 and len(arg.args) == 2 and not any(
+                isinstance(m, (sp.Inverse, sp.OneMatrix)) for m in matrices):
+            # tr(P Q) = sum(P^T o Q): no matrix product is formed.
+            P, Q = matrices
+            return f"(({self._print(P)}).T * ({self._print(Q)})).sum()"
+        return f"{self._np('trace')}({self._print(arg)})"
+
+    def _print_Determinant(self, expr) -> str:
+        return f"{self._np('linalg.det')}({self._print(expr.arg)})"
+
+    def _print_log(self, expr) -> str:
+        if isinstance(expr.args[0], sp.Determinant):
+            return f"_logdet({self._print(expr.args[0].arg)})"
+        return super()._print_log(expr)
+
+    def _print_FrobeniusNorm(self, expr) -> str:
+        return f"{self._np('linalg.norm')}({self._print(expr.arg)})"
+
+    def _print_MatrixElement(self, expr) -> str:
+        return f"({self._print(expr.parent)})[{int(expr.i)}, {int(expr.j)}]"
