@@ -107,3 +107,37 @@ def test_document_without_steps_compiles(tmp_path):
     assert "How each step was checked" not in to_latex(doc)
     write_documents(doc, tmp_path, ("pdf",), pdf_required=True)
     assert (tmp_path / "prose.pdf").read_bytes().startswith(b"%PDF")
+
+
+def _pdf_text(pdf: Path) -> str:
+    import subprocess
+
+    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+
+
+@pytest.mark.skipif(tex_engine() is None or shutil.which("pdftotext") is None,
+                    reason="needs a TeX engine and pdftotext")
+def test_pdf_prints_arrows_and_comparisons_as_typed(tmp_path):
+    # Under OT1 (LaTeX's default) '>' in text prints as an inverted question mark: "->" read "-¿".
+    doc = (Derivation("glyphs", "Glyphs: a -> b, c > d, e < f, g | h")
+           .text("Domain: x -> sigmoid(x) maps R -> (0, 1); 2 > 1 and 1 < 2; a | b.")
+           .steps(Step(x + x, 2 * x, "x -> 2x since 2 > 1")))
+    written = write_documents(doc, tmp_path, ("pdf",), pdf_required=True)
+    text = _pdf_text(tmp_path / "glyphs.pdf")
+    assert "¿" not in text and "¡" not in text
+    assert "x -> sigmoid(x)" in text and "2 > 1" in text and "1 < 2" in text and "a | b" in text
+    assert written.problems == []
+
+
+def test_log_problems_counts_overfull_boxes_over_one_point_and_missing_glyphs():
+    from symlearn.render.pdf import log_problems
+
+    log = (
+        "Overfull \\hbox (111.2pt too wide) detected at line 40\n"
+        "Overfull \\hbox (0.4pt too wide) in paragraph at lines 3--4\n"
+        "Underfull \\hbox (badness 10000) in paragraph at lines 5--6\n"
+        "Missing character: There is no ¿ in font cmr10!\n"
+    )
+    problems = log_problems(log)
+    assert len(problems) == 2
+    assert problems[0].startswith("overfull box by 111.2 pt") and "no ¿" in problems[1]

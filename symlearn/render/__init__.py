@@ -28,6 +28,8 @@ class Written:
 
     files: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    #: what the LaTeX log reports: overfull boxes wider than 1 pt and missing glyphs
+    problems: list[str] = field(default_factory=list)
 
 
 def _missing_requirement(requires: str) -> str | None:
@@ -86,7 +88,8 @@ def write_documents(
                 )
             else:
                 assets = {rel: out_dir / rel for key, rel in pdf_figures.items() if not key.endswith(":why")}
-                written.files.append(compile_pdf(source, out_dir / f"{derivation.name}.pdf", assets))
+                pdf = compile_pdf(source, out_dir / f"{derivation.name}.pdf", assets, written.problems)
+                written.files.append(pdf)
     if "md" in formats:
         md_figures = _draw_figures(derivation, out_dir, "svg", written)
         written.files.append(atomic_write(out_dir / f"{derivation.name}.md", to_markdown(derivation, md_figures)))

@@ -15,7 +15,12 @@ from ._text import prose_to_latex, prose_to_math
 
 __all__ = ["to_latex"]
 
+# T1 font encoding: under LaTeX's default OT1 the text characters < > | print as other glyphs
+# (">" as an inverted question mark, so "->" reads "-¿"). Latin Modern (fonts-lmodern, which
+# Debian's texlive-latex-base depends on) provides T1 as scalable Type 1 fonts, not bitmaps.
 PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[T1]{fontenc}
+\usepackage{lmodern}
 \usepackage[margin=2.2cm]{geometry}
 \usepackage{amsmath,amssymb}
 \usepackage{graphicx}
