@@ -16,8 +16,8 @@ __all__ = ["tex_engine", "compile_pdf", "PdfError", "log_problems", "OVERFULL_TO
 #: Overfull boxes up to this width are invisible on paper and not reported.
 OVERFULL_TOLERANCE_PT = 1.0
 
-_OVERFULL = re.compile(r"^Overfull \\[hv]box \(([0-9.]+)pt too (?:wide|high)\)(.*)$", re.M)
-_MISSING = re.compile(r"^Missing character: There is no (.*)$", re.M)
+_OVERFULL = re.compile(r"^Overfull \\[hv]box \(([0-9.]+)pt too (?:wide|high)\)(.*)$", re.MULTILINE)
+_MISSING = re.compile(r"^Missing character: There is no (.*)$", re.MULTILINE)
 
 
 class PdfError(Exception):
@@ -72,7 +72,8 @@ def compile_pdf(
         env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
         for command in commands:
             done = subprocess.run(
-                command, cwd=work, capture_output=True, text=True, errors="replace", env=env
+                command, cwd=work, capture_output=True, text=True, errors="replace", env=env,
+                check=False,
             )
             if done.returncode != 0:
                 raise PdfError(f"LaTeX failed: {_first_error(work / 'doc.log', done.stdout)}")
