@@ -112,7 +112,8 @@ def test_document_without_steps_compiles(tmp_path):
 def _pdf_text(pdf: Path) -> str:
     import subprocess
 
-    return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=False).stdout
+    done = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=False)
+    return done.stdout
 
 
 @pytest.mark.skipif(tex_engine() is None or shutil.which("pdftotext") is None,
@@ -141,3 +142,28 @@ def test_log_problems_counts_overfull_boxes_over_one_point_and_missing_glyphs():
     problems = log_problems(log)
     assert len(problems) == 2
     assert problems[0].startswith("overfull box by 111.2 pt") and "no ¿" in problems[1]
+
+
+def test_markdown_maths_survives_githubs_backslash_escapes():
+    # GitHub unescapes \{ \| \: before MathJax runs (github/markup#1577), and does not read
+    # "$x = $" (space before the closing dollar) as maths.
+    from symlearn.render._text import github_math
+
+    doc = (Derivation("md", "Sets $\\{0, 1\\}$ and norms $\\|w\\|$")
+           .text("The loss $\\mathcal{L} = $ the mean; labels $ y \\in \\{0, 1\\} $; "
+                 "a thin space $a \\, b \\: c$; a price of \\$5.")
+           .chain(sp.Abs(x), (sp.Piecewise((x, x >= 0), (-x, True)), "cases {x >= 0}", )))
+    md = to_markdown(doc)
+    inline = [m for line in md.splitlines() if not line.startswith("$$")
+              for m in __import__("re").findall(r"(?<!\\)\$([^$]+)\$", line)]
+    assert inline, md
+    for formula in inline:
+        assert formula == formula.strip(), formula  # no space just inside the dollars
+        for bad in ("\\{", "\\}", "\\|", "\\:", "\\,"):
+            assert bad not in formula, (bad, formula)
+    assert "$\\mathcal{L} =$" in md and "$y \\in \\lbrace0, 1\\rbrace$" in md
+    assert "\\$5" in md  # a literal dollar stays escaped
+    display = md.split("$$\n\\begin{aligned}")[1].split("\\end{aligned}")[0]
+    assert "\\{" not in display and "\\lbrace" in display  # the Piecewise brace and the reason's
+    assert github_math(r"a \\ b") == r"a \\ b"  # the aligned line break is left alone
+    assert github_math(r"\{x\}") == r"\lbrace x\rbrace"
