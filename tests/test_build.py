@@ -4,6 +4,7 @@ refusals before any work, stale temporary files, closed pipes, where sources are
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -118,7 +119,7 @@ def test_cache_key_covers_source_imports_helpers_options_and_symlearn(sources, t
 
     digest = cache_module._package_tree_digest(ROOT / "symlearn")
     copy = tmp_path / "pkg"
-    import shutil
+
 
     shutil.copytree(ROOT / "symlearn", copy, ignore=shutil.ignore_patterns("__pycache__"))
     assert cache_module._package_tree_digest(copy) == digest
@@ -206,3 +207,47 @@ def test_list_says_where_it_loads_sources_from(sources, tmp_path):
 def test_jobs_must_be_a_positive_whole_number(tmp_path):
     done = cli("build", "-j", "0", "-o", str(tmp_path / "o"), cache=tmp_path / "cache")
     assert done.returncode == 2 and "-j" in done.stderr and "Traceback" not in done.stderr
+
+
+FIGURES = '''"""Two figures: matplotlib and Graphviz."""
+import sympy as sp
+from symlearn import Derivation, Figure, graph
+from symlearn.render.figures import plotted
+
+x, y, q, f = sp.symbols("x y q f")
+
+
+def draw(path):
+    with plotted(path) as (_, ax):
+        ax.plot([0, 1, 2], [1, 0, 1], label="a line")
+        ax.legend()
+
+
+def build():
+    doc = graph(q=x + y, f=q * 2).backward(at={x: 1, y: 2}, name="figs", title="Figures")
+    return doc.figure(Figure("line", "A line.", draw, requires="matplotlib"))
+'''
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")
+def test_two_builds_give_identical_bytes(tmp_path):
+    pytest.importorskip("matplotlib")
+    source = tmp_path / "derivations"
+    source.mkdir()
+    (source / "figs.py").write_text(FIGURES)
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"out{i}"
+        args = ["build", "--no-cache", "--source", str(source), "-o", str(out)]
+        done = cli(*args, "--format", "tex", "--format", "md", "--format", "pdf", cache=tmp_path)
+        if "no TeX engine" in done.stderr or done.returncode != 0:
+            done = cli(*args, "--format", "tex", "--format", "md", cache=tmp_path)
+        assert done.returncode == 0, done.stderr
+        outs.append(out)
+        time.sleep(1.1)  # a date written to the second would differ
+    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.is_file())
+    assert {p.suffix for p in files} >= {".tex", ".md", ".svg", ".pdf"}
+    for rel in files:
+        assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes(), rel
+    svg = (outs[0] / "figures" / "line.svg").read_text()
+    assert "<dc:date>1970-01-01" in svg

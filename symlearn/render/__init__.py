@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -144,6 +145,26 @@ def _draw_figures(derivation, out_dir: Path, suffixes: tuple[str, ...], written:
     return paths
 
 
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:(\d{14})([^)]*)\)")
+
+
+def _fix_pdf_dates(path: Path) -> None:
+    """Overwrite the dates in a PDF's info dictionary with 1970-01-01, keeping every byte offset
+    (same length): Graphviz's cairo (before 1.17) ignores ``SOURCE_DATE_EPOCH``."""
+    data = path.read_bytes()
+    fixed = _PDF_DATE.sub(
+        lambda m: b"/" + m.group(1) + b" (D:19700101000000" + m.group(3) + b")", data
+    )
+    if fixed != data and len(fixed) == len(data):
+        path.write_bytes(fixed)
+
+
+def _draw_fixed(figure, path: Path) -> None:
+    figure.draw(path)
+    if path.suffix == ".pdf":
+        _fix_pdf_dates(path)
+
+
 def _draw_one(figure, out_dir: Path, suffixes: tuple[str, ...], written: Written) -> None:
     targets = [out_dir / "figures" / f"{figure.name}.{suffix}" for suffix in suffixes]
     first, rest = targets[0], targets[1:]
@@ -153,6 +174,9 @@ def _draw_one(figure, out_dir: Path, suffixes: tuple[str, ...], written: Written
         wanted = [tmp.with_name(tmp.name[: -len(first.suffix)] + t.suffix) for t in rest]
         with _also_saved_as(tmp, wanted):
             figure.draw(tmp)
+        for path in (tmp, *wanted):
+            if path.suffix == ".pdf" and path.exists():
+                _fix_pdf_dates(path)
         for target, extra in zip(rest, wanted):
             if extra.exists() and extra.stat().st_size > 0:
                 extras[target] = extra
@@ -163,7 +187,7 @@ def _draw_one(figure, out_dir: Path, suffixes: tuple[str, ...], written: Written
             if target in extras:
                 atomic_produce(target, lambda tmp, src=extras[target]: os.replace(src, tmp))
             else:  # not a matplotlib figure (Graphviz), or saved another way: draw it again
-                atomic_produce(target, figure.draw)
+                atomic_produce(target, lambda tmp: _draw_fixed(figure, tmp))
     finally:
         for leftover in extras.values():
             if leftover.exists():

@@ -96,7 +96,8 @@ def github_math(tex: str) -> str:
         # A control word swallows the letters after it: keep them apart.
         end = match.end()
         follows = tex[end : end + 1]
-        return word + (" " if follows.isalpha() or (follows == "{" and word.endswith("space")) else "")
+        apart = follows.isalpha() or (follows == "{" and word.endswith("space"))
+        return word + (" " if apart else "")
 
     return _CONTROL.sub(replace, tex)
 
