@@ -167,3 +167,47 @@ def test_markdown_maths_survives_githubs_backslash_escapes():
     assert "\\{" not in display and "\\lbrace" in display  # the Piecewise brace and the reason's
     assert github_math(r"a \\ b") == r"a \\ b"  # the aligned line break is left alone
     assert github_math(r"\{x\}") == r"\lbrace x\rbrace"
+
+
+def _long_document():
+    ps = sp.symbols("p1:9", positive=True)
+    qs = sp.symbols("q1:9", positive=True)
+    kl = sum(p * sp.log(p / q) for p, q in zip(ps, qs))
+    expanded = sum(p * sp.log(p) - p * sp.log(q) for p, q in zip(ps, qs))
+    frac = sp.Add(*[sp.exp(q) / sum(sp.exp(v) for v in qs) for q in qs[:4]], evaluate=False)
+    return (
+        Derivation("long", "Long lines")
+        .text("At `log_probs = [[[-1.3862943611198906, -0.2876820724517809]], "
+              "[[-0.6931471805599453, -0.6931471805599453]]]` and "
+              "`torch.nn.functional.binary_cross_entropy_with_logits_and_a_very_long_name`.")
+        .steps(Step(kl, expanded, "$\\log(a/b) = \\log a - \\log b$"))
+        .steps(Step(sp.Derivative(frac, qs[0]), sp.diff(frac, qs[0]), "differentiate"))
+    )
+
+
+def test_long_steps_are_broken_over_lines_in_latex_not_in_markdown():
+    tex = to_latex(_long_document())
+    block = tex.split("\\begin{align*}")[1].split("\\end{align*}")[0]
+    assert block.count("\\\\\n") >= 2  # the one step takes several lines
+    assert "\\qquad =" in block
+    md = to_markdown(_long_document())
+    assert md.split("\\begin{aligned}")[1].count("\\\\\n") == 0  # one row per step
+
+
+@pytest.mark.skipif(tex_engine() is None, reason="no TeX engine installed")
+def test_long_steps_and_code_stay_on_the_page(tmp_path):
+    written = write_documents(_long_document(), tmp_path, ("pdf",), pdf_required=True)
+    assert written.problems == []  # no overfull box wider than 1 pt, no missing glyph
+
+
+def test_width_estimate_and_top_level_split():
+    from symlearn.render._width import estimate_em, split_top_level
+
+    assert split_top_level(r"- a + \left(b - c\right) - \frac{d + e}{f}") == [
+        "- a", r"+ \left(b - c\right)", r"- \frac{d + e}{f}"]
+    assert split_top_level(r"x \leq - y") == [r"x \leq - y"]  # a unary minus stays
+    # a fraction is as wide as its wider part; a script is smaller than the base
+    assert estimate_em(r"\frac{a + b + c}{d}") < estimate_em("a + b + c + d")
+    assert estimate_em("x^{abc}") < estimate_em("xabc")
+    cases = r"\begin{cases} x & \text{for}\: x > 0 \\ 0 & \text{otherwise} \end{cases}"
+    assert estimate_em(cases) < estimate_em(r"x \text{for}\: x > 0 0 \text{otherwise}")

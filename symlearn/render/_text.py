@@ -66,6 +66,18 @@ def _escape_latex(text: str) -> str:
     return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
 
 
+#: After these characters a line may break inside code (TeX never hyphenates typewriter text,
+#: so a long name or a list of numbers would run off the page).
+_CODE_BREAKS = set(".,_/([=:")
+
+
+def _breakable_code(text: str) -> str:
+    return "".join(
+        _LATEX_SPECIALS.get(ch, ch) + (r"\allowbreak{}" if ch in _CODE_BREAKS else "")
+        for ch in text
+    )
+
+
 def prose_to_latex(text: str) -> str:
     out = []
     for is_math, piece in split_math(text):
@@ -77,7 +89,7 @@ def prose_to_latex(text: str) -> str:
             if part.startswith("**") and part.endswith("**") and len(part) > 4:
                 out.append(r"\textbf{" + _escape_latex(part[2:-2]) + "}")
             elif part.startswith("`") and part.endswith("`") and len(part) > 2:
-                out.append(r"\texttt{" + _escape_latex(part[1:-1]) + "}")
+                out.append(r"\texttt{" + _breakable_code(part[1:-1]) + "}")
             else:
                 out.append(_escape_latex(part))
     return "".join(out)

@@ -19,7 +19,10 @@ __all__ = ["to_markdown"]
 
 
 def _cell(value) -> str:
-    text = prose_to_markdown(value) if isinstance(value, str) else inline_markdown_math(latex(value))
+    if isinstance(value, str):
+        text = prose_to_markdown(value)
+    else:
+        text = inline_markdown_math(latex(value))
     return text.replace("|", r"\vert ")
 
 
