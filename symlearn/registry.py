@@ -42,19 +42,37 @@ class Entry:
 
 
 def default_source() -> Path:
-    """``$SYMLEARN_DERIVATIONS``, else ``./derivations``, else the checkout's ``derivations/``,
-    else the copy a wheel installs as ``symlearn/_derivations`` (see pyproject.toml)."""
+    """``$SYMLEARN_DERIVATIONS``, else ``./derivations``, else the checkout's ``derivations/``
+    (an editable install), else the copy a wheel installs as data in
+    ``<prefix>/share/symlearn/derivations`` (see pyproject.toml)."""
     env = os.environ.get("SYMLEARN_DERIVATIONS")
     if env:
         return Path(env)
     here = Path.cwd() / "derivations"
     if here.is_dir():
         return here
-    package = Path(__file__).resolve().parent
-    checkout = package.parent / "derivations"
+    checkout = Path(__file__).resolve().parent.parent / "derivations"
     if checkout.is_dir():
         return checkout
-    return package / "_derivations"
+    installed = _installed_sources()
+    return installed if installed is not None else checkout
+
+
+def _installed_sources() -> Path | None:
+    import site
+    import sysconfig
+
+    prefixes = [sysconfig.get_path("data"), sys.prefix, sys.exec_prefix]
+    try:
+        prefixes.append(site.getuserbase())
+    except Exception:  # site without a user base (embedded interpreters)
+        pass
+    for prefix in prefixes:
+        if prefix:
+            candidate = Path(prefix) / "share" / "symlearn" / "derivations"
+            if candidate.is_dir():
+                return candidate
+    return None
 
 
 def source_files(source: Path) -> list[Path]:
