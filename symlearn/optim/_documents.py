@@ -637,8 +637,8 @@ def schedules_document() -> Derivation:
         ("one_cycle(0.1, total_steps=100)", s.one_cycle(0.1, 100), "OneCycleLR"),
     ]
     doc = Derivation("lr-schedules", "Learning-rate schedules as functions of the step",
-                     "Preset, step, multi-step, exponential, 1/t, cosine, linear warm-up and "
-                     "one-cycle schedules as formulas in t, equal to torch.optim.lr_scheduler.")
+                     "Preset, step, multi-step, exponential, $1/t$, cosine, linear warm-up and "
+                     "one-cycle schedules as formulas in $t$, equal to `torch.optim.lr_scheduler`.")
     doc = doc.section("Formulas").text(
         "Each schedule is a factory returning a function of the step $t = 0, 1, \\dots$: with a "
         "symbol it returns the formula below, with an integer the number. The value at $t$ is the "

@@ -12,18 +12,26 @@ from collections.abc import Mapping
 
 from ..derivation import Derivation, Figure, Section, Steps, Table, Text, require_checked
 from ..printing.latex import latex
-from ._text import github_math, inline_markdown_math, prose_to_markdown
+from ._text import github_math, inline_markdown_math, prose_to_markdown, split_math
 from .latex import step_lines
 
 __all__ = ["to_markdown"]
 
 
+def _cell_math(tex: str) -> str:
+    # A bar would end the table cell: inside maths it is \vert (an empty group, not a space,
+    # follows, so no space lands just inside the closing dollar).
+    return inline_markdown_math(github_math(tex).replace("|", r"\vert{}"))
+
+
 def _cell(value) -> str:
-    if isinstance(value, str):
-        text = prose_to_markdown(value)
-    else:
-        text = inline_markdown_math(latex(value))
-    return text.replace("|", r"\vert ")
+    """A table cell: prose (its bars escaped) or an expression."""
+    if not isinstance(value, str):
+        return _cell_math(latex(value))
+    return "".join(
+        _cell_math(piece) if is_math else piece.replace("$", "\\$").replace("|", "\\|")
+        for is_math, piece in split_math(value)
+    )
 
 
 def to_markdown(derivation: Derivation, figures: Mapping[str, str | None] | None = None) -> str:
