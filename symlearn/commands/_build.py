@@ -307,7 +307,7 @@ def build_folder(
         jobs: list[Job] = []
         for name, key, path in order:
             record = store.entry(key, name) if root is not None else None
-            if record is not None and name not in to_run:
+            if record is not None:
                 outcomes[name] = _from_record(name, record, store.files_folder(key, name), out_dir)
                 continue
             if name not in to_run:  # names were cached but this entry is not: load the source
