@@ -4,6 +4,7 @@ refusals before any work, stale temporary files, closed pipes, where sources are
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -251,3 +252,28 @@ def test_two_builds_give_identical_bytes(tmp_path):
         assert (outs[0] / rel).read_bytes() == (outs[1] / rel).read_bytes(), rel
     svg = (outs[0] / "figures" / "line.svg").read_text()
     assert "<dc:date>1970-01-01" in svg
+
+
+def test_sgd_document_is_the_same_on_every_build_and_holds_no_timings():
+    from symlearn.optim._documents import gradient_operation_count, sgd_document
+    from symlearn.render import to_latex, to_markdown
+
+    first, second = sgd_document(), sgd_document()
+    assert to_markdown(first) == to_markdown(second)
+    assert to_latex(first) == to_latex(second)
+    md = to_markdown(first)
+    assert not re.search(r"\(ms\)|\d ms\b|\d(\.\d+)? s\b", md)  # no measured time
+    assert "linear in N" in md
+    # the count is the numpy expression's, by hand: X @ w (n d mults, n (d-1) adds), sigmoid
+    # (4 n), residual (n), X.T @ r (d n mults, d (n-1) adds), / n (d): 4 n d + 4 n
+    for n, d in ((4096, 16), (10, 3)):
+        assert gradient_operation_count(n, d) == 4 * n * d + 4 * n
+
+
+def test_optimizer_settings_print_as_maths_not_a_dict():
+    from symlearn.optim._documents import _settings_math
+
+    assert _settings_math({"lr": 0.005, "momentum": 0.9, "nesterov": True}) == (
+        r"$\eta = 0.005$, $\mu = 0.9$, Nesterov")
+    assert _settings_math({"lr": 2e-4}) == r"$\eta = 0.0002$"
+    assert _settings_math({"lr": 1e-5, "nesterov": False}) == r"$\eta = 1 \cdot 10^{-5}$"
