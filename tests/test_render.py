@@ -211,3 +211,13 @@ def test_width_estimate_and_top_level_split():
     assert estimate_em("x^{abc}") < estimate_em("xabc")
     cases = r"\begin{cases} x & \text{for}\: x > 0 \\ 0 & \text{otherwise} \end{cases}"
     assert estimate_em(cases) < estimate_em(r"x \text{for}\: x > 0 0 \text{otherwise}")
+
+
+def test_heaviside_prints_as_the_indicator_it_is():
+    # SymPy prints theta(u, 0); the value at 0 decides which indicator it is.
+    assert latex(sp.Heaviside(x, 0)) == r"\mathbf{1}\left[x > 0\right]"
+    assert latex(sp.Heaviside(x, 1)) == r"\mathbf{1}\left[x \geq 0\right]"
+    assert latex(sp.Heaviside(x)) == r"H\left(x\right)"
+    for value in (-1, 0, 1):  # the printed condition holds exactly where the function is 1
+        assert sp.Heaviside(value, 0) == (1 if value > 0 else 0)
+        assert sp.Heaviside(value, 1) == (1 if value >= 0 else 0)
