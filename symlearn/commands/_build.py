@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -204,10 +205,16 @@ def run_jobs(jobs: list[Job], formats: tuple, pdf_required: bool, workers: int, 
         max_workers=workers, mp_context=context, initializer=_load_for_worker, initargs=(paths,)
     )
     try:
-        pending = {
-            executor.submit(_run_job, job.name, str(job.staging), formats, pdf_required): job
-            for job in jobs
-        }
+        with warnings.catch_warnings():
+            # Python 3.12+ warns that forking a process with threads (NumPy's BLAS pool) may
+            # deadlock; the fork is deliberate (workers start with SymPy loaded) and OpenBLAS
+            # re-initialises its pool in the child (pthread_atfork).
+            warnings.filterwarnings("ignore", message=r".*fork\(\) may lead to deadlocks",
+                                    category=DeprecationWarning)
+            pending = {
+                executor.submit(_run_job, job.name, str(job.staging), formats, pdf_required): job
+                for job in jobs
+            }
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
