@@ -11,7 +11,9 @@ Modules are discovered, so a new subcommand is a new file. They import heavy dep
 ``run`` so that ``symlearn --help`` and light commands start fast.
 
 Errors: a :class:`UsageError` (or ``KeyboardInterrupt``) becomes one sentence on stderr and exit
-code 2 (1 for :class:`CommandError`); never a traceback.
+code 2 (1 for :class:`CommandError`); never a traceback. A reader that leaves early
+(``symlearn list | head -1``) ends the command quietly with exit code 141, as a tool killed by
+SIGPIPE does.
 """
 
 from __future__ import annotations
@@ -81,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._module.run(args) or 0)
+        code = int(args._module.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit where it would be a traceback
+        return code
+    except BrokenPipeError:
+        return _reader_left()
     except UsageError as error:
         print(f"symlearn {args.command}: {error}", file=sys.stderr)
         return 2
@@ -91,6 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"symlearn {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _reader_left() -> int:
+    """The standard handling of EPIPE (Python's signal docs): point stdout at /dev/null so the
+    interpreter's final flush does not raise again, and exit as if killed by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 128 + 13
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Entry", "default_source", "discover", "find", "UnknownDerivation"]
+__all__ = [
+    "Entry",
+    "UnknownDerivation",
+    "default_source",
+    "discover",
+    "find",
+    "load_source",
+    "source_files",
+]
 
 
 class UnknownDerivation(LookupError):
@@ -34,14 +42,43 @@ class Entry:
 
 
 def default_source() -> Path:
-    """``$SYMLEARN_DERIVATIONS``, else ``./derivations``, else the checkout's ``derivations/``."""
+    """``$SYMLEARN_DERIVATIONS``, else ``./derivations``, else the checkout's ``derivations/``
+    (an editable install), else the copy a wheel installs as data in
+    ``<prefix>/share/symlearn/derivations`` (see pyproject.toml)."""
     env = os.environ.get("SYMLEARN_DERIVATIONS")
     if env:
         return Path(env)
     here = Path.cwd() / "derivations"
     if here.is_dir():
         return here
-    return Path(__file__).resolve().parent.parent / "derivations"
+    checkout = Path(__file__).resolve().parent.parent / "derivations"
+    if checkout.is_dir():
+        return checkout
+    installed = _installed_sources()
+    return installed if installed is not None else checkout
+
+
+def _installed_sources() -> Path | None:
+    import site
+    import sysconfig
+
+    prefixes = [sysconfig.get_path("data"), sys.prefix, sys.exec_prefix]
+    try:
+        prefixes.append(site.getuserbase())
+    except Exception:  # site without a user base (embedded interpreters)
+        pass
+    for prefix in prefixes:
+        if prefix:
+            candidate = Path(prefix) / "share" / "symlearn" / "derivations"
+            if candidate.is_dir():
+                return candidate
+    return None
+
+
+def source_files(source: Path) -> list[Path]:
+    """The derivation sources in ``source``: its ``*.py`` files, in name order, except those
+    starting with ``_`` (shared helpers)."""
+    return [p for p in sorted(Path(source).glob("*.py")) if not p.name.startswith("_")]
 
 
 def _load(path: Path):
@@ -59,28 +96,35 @@ def discover(source: Path | None = None) -> dict[str, Entry]:
     if not source.is_dir():
         raise FileNotFoundError(f"no derivations folder at {source}")
     entries: dict[str, Entry] = {}
-    for path in sorted(source.glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        try:
-            module = _load(path)
-        except Exception as error:  # a broken source is reported when it is built, not here
-            items = [(path.stem.replace("_", "-"), f"(cannot be loaded: {error})", _raiser(path, error))]
-            entries.update({n: Entry(n, s, path, b) for n, s, b in items if n not in entries})
-            continue
-        if hasattr(module, "CATALOG"):
-            items = [(n, s, b) for n, (s, b) in module.CATALOG.items()]
-        elif hasattr(module, "build"):
-            name = getattr(module, "NAME", path.stem.replace("_", "-"))
-            summary = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
-            items = [(name, summary, module.build)]
-        else:
-            continue
-        for name, summary, builder in items:
-            if name in entries:
-                raise ValueError(f"derivation {name!r} is defined twice ({entries[name].source}, {path})")
-            entries[name] = Entry(name, summary, path, builder)
+    for path in source_files(source):
+        for entry in load_source(path):
+            if entry.name in entries:
+                if entry.summary.startswith("(cannot be loaded"):
+                    continue
+                first = entries[entry.name].source
+                raise ValueError(f"derivation {entry.name!r} is defined twice ({first}, {path})")
+            entries[entry.name] = entry
     return entries
+
+
+def load_source(path: Path) -> list[Entry]:
+    """Run one source file and return its entries (none if it defines neither ``build`` nor
+    ``CATALOG``). A source that fails to load gives one entry whose builder raises."""
+    path = Path(path)
+    try:
+        module = _load(path)
+    except Exception as error:  # a broken source is reported when it is built, not here
+        name = path.stem.replace("_", "-")
+        return [Entry(name, f"(cannot be loaded: {error})", path, _raiser(path, error))]
+    if hasattr(module, "CATALOG"):
+        items = [(n, s, b) for n, (s, b) in module.CATALOG.items()]
+    elif hasattr(module, "build"):
+        name = getattr(module, "NAME", path.stem.replace("_", "-"))
+        summary = (module.__doc__ or "").strip().splitlines()[0] if module.__doc__ else ""
+        items = [(name, summary, module.build)]
+    else:
+        items = []
+    return [Entry(n, s, path, b) for n, s, b in items]
 
 
 def _raiser(path: Path, error: Exception) -> Callable:

@@ -31,7 +31,9 @@ def test_unknown_name_is_one_sentence_and_exit_2():
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "sigmoid-neuron" in done.stderr  # the close match
-    assert len(done.stderr.strip().splitlines()) == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith("loading derivation sources from ")  # said before running them
+    assert len(lines) == 2
 
 
 def test_derive_writes_markdown(tmp_path):

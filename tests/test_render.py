@@ -107,3 +107,117 @@ def test_document_without_steps_compiles(tmp_path):
     assert "How each step was checked" not in to_latex(doc)
     write_documents(doc, tmp_path, ("pdf",), pdf_required=True)
     assert (tmp_path / "prose.pdf").read_bytes().startswith(b"%PDF")
+
+
+def _pdf_text(pdf: Path) -> str:
+    import subprocess
+
+    done = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=False)
+    return done.stdout
+
+
+@pytest.mark.skipif(tex_engine() is None or shutil.which("pdftotext") is None,
+                    reason="needs a TeX engine and pdftotext")
+def test_pdf_prints_arrows_and_comparisons_as_typed(tmp_path):
+    # Under OT1 (LaTeX's default) '>' in text prints as an inverted question mark: "->" read "-¿".
+    doc = (Derivation("glyphs", "Glyphs: a -> b, c > d, e < f, g | h")
+           .text("Domain: x -> sigmoid(x) maps R -> (0, 1); 2 > 1 and 1 < 2; a | b.")
+           .steps(Step(x + x, 2 * x, "x -> 2x since 2 > 1")))
+    written = write_documents(doc, tmp_path, ("pdf",), pdf_required=True)
+    text = _pdf_text(tmp_path / "glyphs.pdf")
+    assert "¿" not in text and "¡" not in text
+    assert "x -> sigmoid(x)" in text and "2 > 1" in text and "1 < 2" in text and "a | b" in text
+    assert written.problems == []
+
+
+def test_log_problems_counts_overfull_boxes_over_one_point_and_missing_glyphs():
+    from symlearn.render.pdf import log_problems
+
+    log = (
+        "Overfull \\hbox (111.2pt too wide) detected at line 40\n"
+        "Overfull \\hbox (0.4pt too wide) in paragraph at lines 3--4\n"
+        "Underfull \\hbox (badness 10000) in paragraph at lines 5--6\n"
+        "Missing character: There is no ¿ in font cmr10!\n"
+    )
+    problems = log_problems(log)
+    assert len(problems) == 2
+    assert problems[0].startswith("overfull box by 111.2 pt") and "no ¿" in problems[1]
+
+
+def test_markdown_maths_survives_githubs_backslash_escapes():
+    # GitHub unescapes \{ \| \: before MathJax runs (github/markup#1577), and does not read
+    # "$x = $" (space before the closing dollar) as maths.
+    from symlearn.render._text import github_math
+
+    doc = (Derivation("md", "Sets $\\{0, 1\\}$ and norms $\\|w\\|$")
+           .text("The loss $\\mathcal{L} = $ the mean; labels $ y \\in \\{0, 1\\} $; "
+                 "a thin space $a \\, b \\: c$; a price of \\$5.")
+           .chain(sp.Abs(x), (sp.Piecewise((x, x >= 0), (-x, True)), "cases {x >= 0}", )))
+    md = to_markdown(doc)
+    inline = [m for line in md.splitlines() if not line.startswith("$$")
+              for m in __import__("re").findall(r"(?<!\\)\$([^$]+)\$", line)]
+    assert inline, md
+    for formula in inline:
+        assert formula == formula.strip(), formula  # no space just inside the dollars
+        for bad in ("\\{", "\\}", "\\|", "\\:", "\\,"):
+            assert bad not in formula, (bad, formula)
+    assert "$\\mathcal{L} =$" in md and "$y \\in \\lbrace0, 1\\rbrace$" in md
+    assert "\\$5" in md  # a literal dollar stays escaped
+    display = md.split("$$\n\\begin{aligned}")[1].split("\\end{aligned}")[0]
+    assert "\\{" not in display and "\\lbrace" in display  # the Piecewise brace and the reason's
+    assert github_math(r"a \\ b") == r"a \\ b"  # the aligned line break is left alone
+    assert github_math(r"\{x\}") == r"\lbrace x\rbrace"
+
+
+def _long_document():
+    ps = sp.symbols("p1:9", positive=True)
+    qs = sp.symbols("q1:9", positive=True)
+    kl = sum(p * sp.log(p / q) for p, q in zip(ps, qs))
+    expanded = sum(p * sp.log(p) - p * sp.log(q) for p, q in zip(ps, qs))
+    frac = sp.Add(*[sp.exp(q) / sum(sp.exp(v) for v in qs) for q in qs[:4]], evaluate=False)
+    return (
+        Derivation("long", "Long lines")
+        .text("At `log_probs = [[[-1.3862943611198906, -0.2876820724517809]], "
+              "[[-0.6931471805599453, -0.6931471805599453]]]` and "
+              "`torch.nn.functional.binary_cross_entropy_with_logits_and_a_very_long_name`.")
+        .steps(Step(kl, expanded, "$\\log(a/b) = \\log a - \\log b$"))
+        .steps(Step(sp.Derivative(frac, qs[0]), sp.diff(frac, qs[0]), "differentiate"))
+    )
+
+
+def test_long_steps_are_broken_over_lines_in_latex_not_in_markdown():
+    tex = to_latex(_long_document())
+    block = tex.split("\\begin{align*}")[1].split("\\end{align*}")[0]
+    assert block.count("\\\\\n") >= 2  # the one step takes several lines
+    assert "\\qquad =" in block
+    md = to_markdown(_long_document())
+    assert md.split("\\begin{aligned}")[1].count("\\\\\n") == 0  # one row per step
+
+
+@pytest.mark.skipif(tex_engine() is None, reason="no TeX engine installed")
+def test_long_steps_and_code_stay_on_the_page(tmp_path):
+    written = write_documents(_long_document(), tmp_path, ("pdf",), pdf_required=True)
+    assert written.problems == []  # no overfull box wider than 1 pt, no missing glyph
+
+
+def test_width_estimate_and_top_level_split():
+    from symlearn.render._width import estimate_em, split_top_level
+
+    assert split_top_level(r"- a + \left(b - c\right) - \frac{d + e}{f}") == [
+        "- a", r"+ \left(b - c\right)", r"- \frac{d + e}{f}"]
+    assert split_top_level(r"x \leq - y") == [r"x \leq - y"]  # a unary minus stays
+    # a fraction is as wide as its wider part; a script is smaller than the base
+    assert estimate_em(r"\frac{a + b + c}{d}") < estimate_em("a + b + c + d")
+    assert estimate_em("x^{abc}") < estimate_em("xabc")
+    cases = r"\begin{cases} x & \text{for}\: x > 0 \\ 0 & \text{otherwise} \end{cases}"
+    assert estimate_em(cases) < estimate_em(r"x \text{for}\: x > 0 0 \text{otherwise}")
+
+
+def test_heaviside_prints_as_the_indicator_it_is():
+    # SymPy prints theta(u, 0); the value at 0 decides which indicator it is.
+    assert latex(sp.Heaviside(x, 0)) == r"\mathbf{1}\left[x > 0\right]"
+    assert latex(sp.Heaviside(x, 1)) == r"\mathbf{1}\left[x \geq 0\right]"
+    assert latex(sp.Heaviside(x)) == r"H\left(x\right)"
+    for value in (-1, 0, 1):  # the printed condition holds exactly where the function is 1
+        assert sp.Heaviside(value, 0) == (1 if value > 0 else 0)
+        assert sp.Heaviside(value, 1) == (1 if value >= 0 else 0)

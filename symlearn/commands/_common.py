@@ -25,11 +25,36 @@ def add_formats(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_entries(args):
-    from ..cli import UsageError
-    from ..registry import discover
+def load_entries(args, *, quiet: bool = False):
+    """Every derivation in ``args.source`` (or the default folder). Loading a source runs its
+    Python code, so where it comes from is said on stderr first (unless ``quiet``)."""
+    import sys
 
+    from ..cli import UsageError
+    from ..registry import default_source, discover
+
+    source = args.source if args.source is not None else default_source()
+    if not quiet:
+        print(f"loading derivation sources from {source}", file=sys.stderr)
     try:
-        return discover(args.source)
+        return discover(source)
     except FileNotFoundError as error:
         raise UsageError(str(error)) from None
+
+
+def check_output_folder(path: Path) -> None:
+    """Refuse, before any work, an output folder that cannot be one: an existing file, or a
+    path below a file. One sentence (:class:`UsageError`)."""
+    import os
+
+    from ..cli import UsageError
+
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"the output folder {path} is an existing file; name a folder with -o")
+    ancestor = path
+    while not ancestor.exists() and ancestor.parent != ancestor:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        raise UsageError(f"the output folder {path} is below {ancestor}, which is a file")
+    if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"the output folder {path} cannot be written ({ancestor} is read-only)")

@@ -23,13 +23,7 @@ def run(args) -> int:
     unknown = [n for n in args.names if n not in _NAMES]
     if unknown:
         raise UsageError(f"unknown optimizer {unknown[0]!r}; choose from {', '.join(_NAMES)}")
-    try:
-        _print_optimizers(args.names or _NAMES, args.latex)
-    except BrokenPipeError:  # `symlearn optimizers | head`: the reader left; not an error
-        import os
-        import sys
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    _print_optimizers(args.names or _NAMES, args.latex)  # a closed pipe: see cli.main
     return 0
 
 

@@ -289,7 +289,8 @@ def nesterov_document() -> Derivation:
 
     doc = Derivation("nesterov", "Nesterov momentum: the change of variables, and PyTorch's form",
                      "Seed 003's look-ahead Nesterov update rewritten at the look-ahead point, "
-                     "checked symbolically, and shown equal to torch.optim.SGD(nesterov=True).")
+                     "checked symbolically, and shown equal to PyTorch's "
+                     "`torch.optim.SGD(nesterov=True)`.")
     doc = doc.section("The look-ahead form").text(
         "Seed 003: $v_{t+1} = \\rho v_t - \\alpha \\nabla f(x_t + \\rho v_t)$, "
         "$x_{t+1} = x_t + v_{t+1}$. The gradient is taken at the look-ahead point, not at the "
@@ -449,31 +450,23 @@ def adagrad_document() -> Derivation:
 
 
 # --------------------------------------------------------------------------------------------------
-# SGD and the cost of a full-batch gradient (measured)
+# SGD and the cost of a full-batch gradient (counted, not timed: a document must be the same on
+# every build, and wall-clock times are not)
 
 
-def _measure_gradient_cost(sizes=(2**12, 2**14, 2**16, 2**18), d=16, repeats=7):
-    import time
+def gradient_operation_count(n: int, d: int) -> int:
+    r"""Arithmetic operations in one full-batch logistic-regression gradient
+    $\frac{1}{n} X^\top(\sigma(X w) - y)$ with $X \in \mathbb{R}^{n \times d}$, as numpy computes it.
 
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    rows = []
-    for n in sizes:
-        X, y, w = rng.standard_normal((n, d)), rng.integers(0, 2, n).astype(float), rng.standard_normal(d)
-
-        def gradient():
-            z = X @ w
-            return X.T @ (1 / (1 + np.exp(-z)) - y) / n
-
-        gradient()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            gradient()
-            times.append(time.perf_counter() - start)
-        rows.append((n, sorted(times)[len(times) // 2]))
-    return rows
+    ``X @ w``: $n d$ multiplications and $n (d - 1)$ additions; the sigmoid $1 / (1 + e^{-z})$:
+    $4 n$ (negate, exp, add, divide); ``- y``: $n$; ``X.T @ r``: $d n$ multiplications and
+    $d (n - 1)$ additions; ``/ n``: $d$. Total $4 n d + 4 n$: linear in $n$.
+    """
+    matvec = n * d + n * (d - 1)
+    sigmoid = 4 * n
+    residual = n
+    transposed = d * n + d * (n - 1)
+    return matvec + sigmoid + residual + transposed + d
 
 
 def minibatch_sgd(optimizer, grad_fn, params, X, y, batch_size: int, epochs: float = 1.0,
@@ -536,9 +529,12 @@ def _logistic_problem(n: int = 8192, d: int = 16, seed: int = 0):
     return X, y, loss, grad
 
 
-def _minibatch_table(lr: float = 0.5, sizes=(8, 32, 128, 256)):
-    import time
+def _minibatch_table(lr: float = 0.5, sizes=(8, 32, 128, 256), epochs: int = 5):
+    """Per batch size: (size, steps per epoch, loss after 1 epoch, loss after ``epochs``).
 
+    Batch sizes are compared at equal work, counted in examples whose gradient was computed
+    (one epoch is $N$ of them whatever the batch size), not in seconds: the document must be
+    the same on every build."""
     import numpy as np
 
     from ._rules import sgd
@@ -546,28 +542,21 @@ def _minibatch_table(lr: float = 0.5, sizes=(8, 32, 128, 256)):
     X, y, loss, grad = _logistic_problem()
     w0 = np.zeros(X.shape[1])
     optimizer = sgd(lr=lr)
-    minibatch_sgd(optimizer, grad, w0, X, y, 256, epochs=0.1)  # compile outside the timings
-    rows, epoch_seconds = [], {}
+    rows = []
     for size in (*sizes, len(X)):
-        start = time.perf_counter()
-        w, steps = minibatch_sgd(optimizer, grad, w0, X, y, size, epochs=1)
-        epoch_seconds[size] = time.perf_counter() - start
-        rows.append([size, steps, epoch_seconds[size], loss(w)])
-    budget = epoch_seconds[len(X)] * 20  # the time of 20 full-batch gradient-descent steps
-    for row in rows:
-        w, steps = minibatch_sgd(optimizer, grad, w0, X, y, row[0], budget=budget)
-        row += [steps, loss(w)]
-    return rows, budget, len(X), loss(w0)
+        w1, steps = minibatch_sgd(optimizer, grad, w0, X, y, size, epochs=1)
+        w_many, _ = minibatch_sgd(optimizer, grad, w0, X, y, size, epochs=epochs)
+        rows.append([size, steps, loss(w1), loss(w_many)])
+    return rows, len(X), loss(w0)
 
 
 def sgd_document() -> Derivation:
-    import numpy as np
-
     from ._rules import sgd
 
+    epochs = 5
     doc = Derivation("sgd", "Gradient descent, SGD and mini-batches",
                      "Gradient descent and (mini-batch) SGD as update rules; the cost of one "
-                     "full-batch gradient is linear in N (seed 003 says 'exponentially'), measured.")
+                     "full-batch gradient is linear in N (seed 003 says 'exponentially'), counted.")
     doc = doc.section("Update rule")
     header, rows = _rule_table(sgd())
     doc = doc.table(header, rows).text(
@@ -576,54 +565,57 @@ def sgd_document() -> Derivation:
         "shuffling the data once per epoch and taking consecutive slices, so an epoch is "
         "$\\lceil N/|B| \\rceil$ steps. The update rule is the same; only $g_t$ changes."
     )
-    measured = _measure_gradient_cost()
-    ns = np.array([n for n, _ in measured], dtype=float)
-    ts = np.array([t for _, t in measured])
-    slope = float(np.polyfit(np.log(ns), np.log(ts), 1)[0])
+    d = 16
+    sizes = (2**12, 2**14, 2**16, 2**18)
+    counts = [(n, gradient_operation_count(n, d)) for n in sizes]
     doc = doc.section("The cost of a full-batch gradient is linear in N").text(
         "Erratum: seed 003 says the computational time of gradient descent 'increases "
         "exponentially as N goes up'. The loss $\\sum_{i=1}^N \\ell_i(\\theta)$ is a sum of $N$ "
-        "terms, and so is its gradient $\\sum_i \\nabla \\ell_i(\\theta)$: one pass over the data, "
-        "time proportional to $N$. Measured on the machine that built this document (logistic "
-        "regression, 16 features, median of 7):"
+        "terms, and so is its gradient $\\sum_i \\nabla \\ell_i(\\theta)$: one pass over the data. "
+        f"Counted for logistic regression with $d = {d}$ features, "
+        "$\\frac{1}{N} X^\\top (\\sigma(X w) - y)$ takes $N d$ multiplications and $N (d - 1)$ "
+        "additions for $X w$, $4 N$ operations for the sigmoid, $N$ for the residual, "
+        "$2 N d - d$ for $X^\\top r$ and $d$ for the division: $4 N d + 4 N$ in all, "
+        "so doubling $N$ doubles the work:"
     )
+    N_, d_ = sp.symbols("N d", positive=True, integer=True)
+    parts = sp.Add(N_ * d_, N_ * (d_ - 1), 4 * N_, N_, 2 * N_ * d_ - d_, d_, evaluate=False)
+    doc = doc.steps(Step(parts, 4 * N_ * d_ + 4 * N_,
+                         "the operations of the five stages, added", check=Symbolic()))
     doc = doc.table(
-        ["N", "time (ms)", "time / N (ns)"],
-        [(str(n), f"{t * 1e3:.3f}", f"{t / n * 1e9:.2f}") for n, t in measured],
+        ["N", "arithmetic operations", "operations / N"],
+        [(str(n), str(ops), f"{ops / n:g}") for n, ops in counts],
     )
     doc = doc.text(
-        f"A least-squares fit of $\\log(\\text{{time}})$ against $\\log N$ has slope {slope:.2f} "
-        "(linear cost has slope 1; exponential cost would have no finite slope). The argument for "
-        "SGD stands with the correct cost: a mini-batch gradient costs $|B|/N$ of a full one, so "
-        "in the time of one full step SGD takes $N/|B|$ noisy ones."
+        "(The number of operations, not the time: time depends on the machine and varies from "
+        "run to run, while this document is the same on every build.) The argument for SGD "
+        "stands with the correct cost: a mini-batch gradient costs $|B|/N$ of a full one, so "
+        "for the work of one full step SGD takes $N/|B|$ noisy ones."
     )
-    rows, budget, n, start_loss = _minibatch_table()
-    doc = doc.section("Mini-batch sizes 8 to 256, measured").text(
+    rows, n, start_loss = _minibatch_table(epochs=epochs)
+    doc = doc.section("Mini-batch sizes 8 to 256, at equal work").text(
         f"Logistic regression on {n} seeded examples with 16 features (labels from a planted "
-        f"weight vector plus noise), $\\theta_0 = 0$ (loss {start_loss:.4f}), `sgd(lr=0.5)`, rows "
-        "shuffled once per epoch (`minibatch_sgd` in symlearn/optim/_documents.py; "
-        "tests/test_optim_documents.py checks it against a hand-written numpy loop). The last "
-        f"row is full-batch gradient descent. The time budget is {budget * 1e3:.1f} ms, the "
-        "measured time of 20 full-batch steps. Every number was computed when this document was "
-        "built."
+        f"weight vector plus noise), $\\theta_0 = 0$ (loss {start_loss:.4f}), plain SGD with "
+        "learning rate 0.5, rows shuffled once per epoch (`minibatch_sgd` in "
+        "symlearn/optim/_documents.py; tests/test_optim_documents.py checks it against a "
+        "hand-written numpy loop). The last row is full-batch gradient descent. Every batch size "
+        "gets the same work, counted in examples whose gradient was computed: one epoch is $N$ "
+        f"of them, and the last column is after {epochs} epochs."
     )
     doc = doc.table(
-        ["batch size", "steps per epoch", "epoch time (ms)", "loss after 1 epoch",
-         "steps in the budget", "loss after the budget"],
-        [(str(size), str(steps), f"{seconds * 1e3:.1f}", f"{one:.4f}", str(budget_steps),
-          f"{after:.4f}") for size, steps, seconds, one, budget_steps, after in rows],
+        ["batch size", "steps per epoch", "loss after 1 epoch", f"loss after {epochs} epochs"],
+        [(str(size), str(steps), f"{one:.4f}", f"{many:.4f}") for size, steps, one, many in rows],
     )
-    best_epoch = min(rows, key=lambda row: row[3])[0]
-    best_budget = min(rows, key=lambda row: row[5])[0]
+    best_epoch = min(rows, key=lambda row: row[2])[0]
+    best_many = min(rows, key=lambda row: row[3])[0]
     return doc.text(
-        f"In this build the lowest loss after one epoch (the same examples seen) came from batch "
-        f"size {best_epoch}, and after the time budget from batch size {best_budget}. After one "
-        "epoch smaller batches have taken more steps, $\\lceil N/|B| \\rceil$ of them. Per unit "
-        "of time the comparison is closer, because a step's cost is not proportional to $|B|$: "
-        "each step also pays a fixed Python and library overhead, which small batches pay more "
-        "often. Full-batch descent takes one step per epoch. The noise of "
-        "small batches also sets a floor on the loss at a fixed learning rate, which is why "
-        "seed 000 decays the learning rate."
+        f"The lowest loss after one epoch (the same examples seen) came from batch size "
+        f"{best_epoch}, and after {epochs} epochs from batch size {best_many}. For the same work, "
+        "smaller batches take more steps, $\\lceil N/|B| \\rceil$ per epoch; full-batch descent "
+        "takes one. In seconds the comparison is closer than in examples, because each step also "
+        "pays a fixed Python and library overhead that small batches pay more often (not timed "
+        "here). The noise of small batches also sets a floor on the loss at a fixed learning "
+        "rate, which is why seed 000 decays the learning rate."
     )
 
 
@@ -645,8 +637,8 @@ def schedules_document() -> Derivation:
         ("one_cycle(0.1, total_steps=100)", s.one_cycle(0.1, 100), "OneCycleLR"),
     ]
     doc = Derivation("lr-schedules", "Learning-rate schedules as functions of the step",
-                     "Preset, step, multi-step, exponential, 1/t, cosine, linear warm-up and "
-                     "one-cycle schedules as formulas in t, equal to torch.optim.lr_scheduler.")
+                     "Preset, step, multi-step, exponential, $1/t$, cosine, linear warm-up and "
+                     "one-cycle schedules as formulas in $t$, equal to `torch.optim.lr_scheduler`.")
     doc = doc.section("Formulas").text(
         "Each schedule is a factory returning a function of the step $t = 0, 1, \\dots$: with a "
         "symbol it returns the formula below, with an integer the number. The value at $t$ is the "
@@ -720,6 +712,24 @@ _SETTINGS = {
     "RMSProp": ("rmsprop", dict(lr=0.05), dict(lr=0.01)),
     "Adam": ("adam", dict(lr=0.3), dict(lr=0.05)),
 }
+
+
+_SETTING_SYMBOLS = {"lr": r"\eta", "momentum": r"\mu", "alpha": r"\alpha", "eps": r"\epsilon",
+                    "weight_decay": r"\lambda"}
+
+
+def _settings_math(settings: dict) -> str:
+    r"""Optimizer settings as a table cell in maths and words, ``$\eta = 0.005$, $\mu = 0.9$,
+    Nesterov``, not a Python dict's repr."""
+    parts = []
+    for key, value in settings.items():
+        if value is True:
+            parts.append(key.replace("_", " ").capitalize())
+        elif value is not False:
+            mantissa, _, exponent = f"{value:g}".partition("e")
+            number = mantissa + (rf" \cdot 10^{{{int(exponent)}}}" if exponent else "")
+            parts.append(f"${_SETTING_SYMBOLS.get(key, key)} = {number}$")
+    return ", ".join(parts)
 
 
 def _trajectories(problem, index, steps):
@@ -820,8 +830,7 @@ def comparison_document() -> Derivation:
     doc = doc.figure(Figure("optimizer-paths", "Contours and paths (fixed step lengths as in the "
                                                "table of settings).", draw_paths, requires="matplotlib"))
     doc = doc.figure(Figure("optimizer-loss", "Loss against step.", draw_loss, requires="matplotlib"))
-    settings = [(label, f"{factory}({kw1})".replace("{", "").replace("}", ""),
-                 f"{factory}({kw2})".replace("{", "").replace("}", ""))
+    settings = [(label, _settings_math(kw1), _settings_math(kw2))
                 for label, (factory, kw1, kw2) in _SETTINGS.items()]
     doc = doc.table(["label", "valley", "Rosenbrock"], settings, "settings")
     return doc.text(
@@ -842,7 +851,7 @@ def saddle_document() -> Derivation:
     x, y = sp.symbols("x y", real=True)
     f = x**2 - y**2
     doc = Derivation("saddle-point", "A saddle point: gradient descent stalls, momentum escapes",
-                     "f = x^2 - y^2 from a start near the saddle: plain GD lingers, momentum "
+                     "$f = x^2 - y^2$ from a start near the saddle: plain GD lingers, momentum "
                      "leaves (seed 003: 'saddle points -> zero gradient -> no update').")
     doc = doc.section("The saddle").steps(
         Step(sp.Symbol(r"\nabla f"), sp.Matrix([2 * x, -2 * y]), "gradient",

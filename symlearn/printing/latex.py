@@ -11,7 +11,10 @@ It extends SymPy's ``LatexPrinter`` through its ``_print_<Class>`` hooks only:
 * a Float made with few significant digits (a rounded value on display) keeps its trailing
   zeros, ``3.00``;
 * in a product, plain factors come before sums, so
-  ``diff(sigmoid(z), z)`` prints as ``\sigma(z) (1 - \sigma(z))``.
+  ``diff(sigmoid(z), z)`` prints as ``\sigma(z) (1 - \sigma(z))``;
+* a step function says what it is: ``Heaviside(u, 0)`` is the indicator
+  ``\mathbf{1}[u > 0]``, ``Heaviside(u, 1)`` is ``\mathbf{1}[u \geq 0]`` (SymPy prints
+  ``\theta(u, 0)``, which a reader takes for a function called theta).
 """
 
 from __future__ import annotations
@@ -84,6 +87,17 @@ class SymlearnLatexPrinter(LatexPrinter):
             finally:
                 self._settings["full_prec"] = saved
         return super()._print_Float(expr)
+
+    def _print_Heaviside(self, expr, exp=None) -> str:
+        argument = self._print(expr.args[0])
+        at_zero = expr.args[1] if len(expr.args) > 1 else sp.S.Half
+        if at_zero == 0:
+            tex = rf"\mathbf{{1}}\left[{argument} > 0\right]"
+        elif at_zero == 1:
+            tex = rf"\mathbf{{1}}\left[{argument} \geq 0\right]"
+        else:  # the half-maximum convention: the Heaviside function, by its usual name
+            tex = rf"H\left({argument}\right)"
+        return rf"\left({tex}\right)^{{{exp}}}" if exp is not None else tex
 
     def _print_Mul(self, expr: sp.Mul) -> str:
         factors = list(expr.as_ordered_factors())

@@ -4,7 +4,29 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["split_math", "prose_to_latex", "prose_to_markdown", "prose_to_math"]
+__all__ = ["github_math", "prose_to_latex", "prose_to_markdown", "prose_to_math", "split_math"]
+
+# GitHub runs Markdown's backslash escapes over the maths before MathJax sees it
+# (github/markup#1577): "\{" reaches MathJax as "{" (an invisible group), "\|" as "|", "\:" as
+# ":". Each control symbol made of a backslash and a punctuation mark is therefore written as the
+# control word that means the same.
+_GITHUB_CONTROL_SYMBOLS = {
+    "{": r"\lbrace",
+    "}": r"\rbrace",
+    "|": r"\Vert",
+    ",": r"\thinspace",
+    ":": r"\medspace",
+    ">": r"\medspace",
+    ";": r"\thickspace",
+    "!": r"\negthinspace",
+    " ": r"\space",
+    "&": r"\And",
+    "#": r"\unicode{35}",
+    "%": r"\unicode{37}",
+    "_": r"\unicode{95}",
+    "$": r"\unicode{36}",
+}
+_CONTROL = re.compile(r"\\(\\|[A-Za-z]+|.)", re.DOTALL)
 
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}",
@@ -44,6 +66,18 @@ def _escape_latex(text: str) -> str:
     return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
 
 
+#: After these characters a line may break inside code (TeX never hyphenates typewriter text,
+#: so a long name or a list of numbers would run off the page).
+_CODE_BREAKS = set(".,_/([=:")
+
+
+def _breakable_code(text: str) -> str:
+    return "".join(
+        _LATEX_SPECIALS.get(ch, ch) + (r"\allowbreak{}" if ch in _CODE_BREAKS else "")
+        for ch in text
+    )
+
+
 def prose_to_latex(text: str) -> str:
     out = []
     for is_math, piece in split_math(text):
@@ -55,15 +89,50 @@ def prose_to_latex(text: str) -> str:
             if part.startswith("**") and part.endswith("**") and len(part) > 4:
                 out.append(r"\textbf{" + _escape_latex(part[2:-2]) + "}")
             elif part.startswith("`") and part.endswith("`") and len(part) > 2:
-                out.append(r"\texttt{" + _escape_latex(part[1:-1]) + "}")
+                out.append(r"\texttt{" + _breakable_code(part[1:-1]) + "}")
             else:
                 out.append(_escape_latex(part))
     return "".join(out)
 
 
+def github_math(tex: str) -> str:
+    r"""``tex`` with every control symbol that GitHub's Markdown would unescape written as an
+    equivalent control word: ``\{`` -> ``\lbrace``, ``\|`` -> ``\Vert``, ``\,`` ->
+    ``\thinspace``, ... (``\\``, the line break of an aligned block, is left alone)."""
+
+    def replace(match: re.Match) -> str:
+        token = match.group(1)
+        word = _GITHUB_CONTROL_SYMBOLS.get(token) if len(token) == 1 else None
+        if word is None:
+            return match.group(0)
+        # A control word swallows the letters after it: keep them apart.
+        end = match.end()
+        follows = tex[end : end + 1]
+        apart = follows.isalpha() or (follows == "{" and word.endswith("space"))
+        return word + (" " if apart else "")
+
+    return _CONTROL.sub(replace, tex)
+
+
+def inline_markdown_math(tex: str) -> str:
+    """One inline formula for GitHub: :func:`github_math`, with no space just inside the
+    dollars (GitHub does not read ``$x = $`` as maths). Empty when nothing is left."""
+    body = github_math(tex).strip()
+    return f"${body}$" if body else ""
+
+
 def prose_to_markdown(text: str) -> str:
-    split_math(text)  # validates the dollars
-    return text
+    """Prose for GitHub Markdown: inline maths through :func:`inline_markdown_math`; a literal
+    dollar stays escaped."""
+    out = []
+    for is_math, piece in split_math(text):
+        out.append(inline_markdown_math(piece) if is_math else piece.replace("$", "\\$"))
+    return "".join(out)
+
+
+#: Characters that cannot stay inside ``\text{...}`` in an aligned block: braces group, ``&``
+#: aligns, ``%`` comments, ``#`` is a parameter. They are written as maths between texts.
+_TEXT_BREAKERS = {"{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "#": r"\#", "\\": r"\backslash"}
 
 
 def prose_to_math(text: str) -> str:
@@ -73,6 +142,16 @@ def prose_to_math(text: str) -> str:
     for is_math, piece in split_math(text):
         if is_math:
             out.append(piece)
-        else:
-            out.append(r"\text{" + piece.replace("{", r"\{").replace("}", r"\}") + "}")
+            continue
+        run: list[str] = []
+        for ch in piece:
+            if ch in _TEXT_BREAKERS:
+                if run:
+                    out.append(r"\text{" + "".join(run) + "}")
+                    run = []
+                out.append(_TEXT_BREAKERS[ch])
+            else:
+                run.append(ch)
+        if run:
+            out.append(r"\text{" + "".join(run) + "}")
     return " ".join(out)

@@ -12,15 +12,22 @@ from collections.abc import Mapping
 from ..derivation import RELATIONS, Derivation, Figure, Section, Steps, Table, Text, require_checked
 from ..printing.latex import latex
 from ._text import prose_to_latex, prose_to_math
+from ._width import estimate_em, split_top_level
 
 __all__ = ["to_latex"]
 
+# T1 font encoding: under LaTeX's default OT1 the text characters < > | print as other glyphs
+# (">" as an inverted question mark, so "->" reads "-¿"). Latin Modern (fonts-lmodern, which
+# Debian's texlive-latex-base depends on) provides T1 as scalable Type 1 fonts, not bitmaps.
 PREAMBLE = r"""\documentclass[11pt]{article}
+\usepackage[T1]{fontenc}
+\usepackage{lmodern}
 \usepackage[margin=2.2cm]{geometry}
 \usepackage{amsmath,amssymb}
 \usepackage{graphicx}
 \usepackage{booktabs}
 \allowdisplaybreaks
+\setlength{\emergencystretch}{3em}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.6em}
 """
@@ -32,20 +39,78 @@ def _math(value) -> str:
     return f"${latex(value)}$"
 
 
+#: The text width in em of the document's font: letter paper (614.3 pt) less two 2.2 cm margins
+#: (2 x 62.6 pt), at 10.95 pt per em (11pt class).
+LINE_EM = (614.3 - 2 * 62.6) / 10.95
+#: The estimated width a line of maths may take: the estimate (see ``_width``) is within about
+#: 17% of pdfTeX's width for long formulas, so 0.82 of the line keeps a row on the page.
+BUDGET_EM = 0.82 * LINE_EM
+_INDENT = r"\qquad "  # a continued line of a long step
+_INDENT_EM = 2.0
+
+
 def step_lines(block: Steps, first_number: int, *, tags: bool) -> list[str]:
-    """The lines of an aligned block: ``lhs &= rhs`` with the reason as a tag or a column."""
-    lines = []
+    """The lines of an aligned block: ``lhs &= rhs`` with the reason as a tag or a column.
+
+    For LaTeX (``tags``), a block whose widest left side plus widest right side would not fit
+    the line is set stacked: each left side on a line of its own, the relation and the right side
+    on the next, indented, broken before a top-level ``+`` or ``-`` where one line is not
+    enough; a single term wider than a line is scaled to fit (the last resort). Markdown keeps
+    one row per step (a browser scrolls)."""
+    rows = []
     for offset, step in enumerate(block.steps):
         number = first_number + offset
         lhs = "" if step.continued else latex(step.lhs)
         relation = RELATIONS[step.relation]
         reason = f"({number})" + (f" {step.reason}" if step.reason else "")
-        body = f"{lhs} &{relation} {latex(step.rhs)}"
-        if tags:
-            lines.append(rf"{body} \tag*{{\small {prose_to_latex(reason)}}}")
-        else:
-            lines.append(rf"{body} && {prose_to_math(reason)}")
+        rows.append((lhs, relation, latex(step.rhs), reason))
+    if not tags:
+        return [rf"{lhs} &{relation} {rhs} && {prose_to_math(reason)}"
+                for lhs, relation, rhs, reason in rows]
+    widest_left = max(estimate_em(lhs) for lhs, _, _, _ in rows)
+    widest_right = max(estimate_em(f"{relation} {rhs}") for _, relation, rhs, _ in rows)
+    if widest_left + widest_right <= BUDGET_EM:
+        return [rf"{lhs} &{relation} {rhs} \tag*{{\small {prose_to_latex(reason)}}}"
+                for lhs, relation, rhs, reason in rows]
+    lines = []
+    for lhs, relation, rhs, reason in rows:
+        row_lines = []
+        if lhs:
+            row_lines += _wrapped(lhs, first_prefix="& ", prefix="& " + _INDENT, first_em=0.0)
+        row_lines += _wrapped(rhs, first_prefix=f"& {_INDENT}{relation} ",
+                              prefix=f"& {_INDENT}\\quad ", first_em=_INDENT_EM + 1.4)
+        row_lines[-1] += rf" \tag*{{\small {prose_to_latex(reason)}}}"
+        lines += row_lines
     return lines
+
+
+def _wrapped(tex: str, *, first_prefix: str, prefix: str, first_em: float) -> list[str]:
+    """``tex`` as lines of at most :data:`BUDGET_EM`, broken before top-level ``+``/``-``."""
+    lines: list[str] = []
+    current, current_em = "", first_em
+    for piece in split_top_level(tex):
+        piece_em = estimate_em(piece)
+        if current and current_em + piece_em > BUDGET_EM:
+            lines.append(current)
+            current, current_em = "", _INDENT_EM + 1.0
+        if not current and current_em + piece_em > BUDGET_EM:
+            piece = _fitted(piece, current_em)
+        current = f"{current} {piece}".strip()
+        current_em += piece_em
+    lines.append(current)
+    return [(first_prefix if i == 0 else prefix) + line for i, line in enumerate(lines)]
+
+
+def _fitted(piece: str, indent_em: float) -> str:
+    r"""A term too wide for any line, scaled down to the room left after ``indent_em``: TeX
+    measures it and scales only if it really is too wide (``\resizebox`` with ``\width``)."""
+    room = max(0.3, 1 - indent_em / LINE_EM)
+    sign = ""
+    if piece[:2] in {"+ ", "- "}:
+        sign, piece = piece[:2], piece[2:]
+    box = (rf"\resizebox{{\ifdim\width>{room:.2f}\linewidth {room:.2f}\linewidth"
+           rf"\else\width\fi}}{{!}}{{$\displaystyle {piece}$}}")
+    return sign + box
 
 
 def to_latex(derivation: Derivation, figures: Mapping[str, str | None] | None = None) -> str:

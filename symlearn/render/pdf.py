@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -9,7 +11,13 @@ from pathlib import Path
 
 from ._io import atomic_produce
 
-__all__ = ["tex_engine", "compile_pdf", "PdfError"]
+__all__ = ["tex_engine", "compile_pdf", "PdfError", "log_problems", "OVERFULL_TOLERANCE_PT"]
+
+#: Overfull boxes up to this width are invisible on paper and not reported.
+OVERFULL_TOLERANCE_PT = 1.0
+
+_OVERFULL = re.compile(r"^Overfull \\[hv]box \(([0-9.]+)pt too (?:wide|high)\)(.*)$", re.MULTILINE)
+_MISSING = re.compile(r"^Missing character: There is no (.*)$", re.MULTILINE)
 
 
 class PdfError(Exception):
@@ -26,9 +34,25 @@ def tex_engine() -> str | None:
     return None
 
 
-def compile_pdf(tex_source: str, out_path: Path, assets: dict[str, Path]) -> Path:
+def log_problems(log_text: str) -> list[str]:
+    """The layout and glyph problems a LaTeX log reports, one phrase each: overfull boxes wider
+    than :data:`OVERFULL_TOLERANCE_PT` (text off the page) and missing characters (a glyph the
+    font does not have, printed as nothing or as another glyph)."""
+    problems = []
+    for match in _OVERFULL.finditer(log_text):
+        if float(match.group(1)) > OVERFULL_TOLERANCE_PT:
+            problems.append(f"overfull box by {float(match.group(1)):.1f} pt{match.group(2)}")
+    for match in _MISSING.finditer(log_text):
+        problems.append(f"missing glyph: no {match.group(1).strip()}")
+    return problems
+
+
+def compile_pdf(
+    tex_source: str, out_path: Path, assets: dict[str, Path], problems: list | None = None
+) -> Path:
     """Compile ``tex_source`` to ``out_path``; ``assets`` maps relative paths used by the source
-    (``figures/x.pdf``) to files to copy beside it."""
+    (``figures/x.pdf``) to files to copy beside it. ``problems``, when given, receives what
+    :func:`log_problems` finds in the final run's log."""
     engine = tex_engine()
     if engine is None:
         raise PdfError("no TeX engine found (install texlive-latex-base and latexmk)")
@@ -44,13 +68,21 @@ def compile_pdf(tex_source: str, out_path: Path, assets: dict[str, Path]) -> Pat
         else:
             once = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"]
             commands = [once, once]
+        # A fixed date makes pdfTeX's CreationDate, ModDate and trailer ID the same on every build.
+        env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
         for command in commands:
-            done = subprocess.run(command, cwd=work, capture_output=True, text=True, errors="replace")
+            done = subprocess.run(
+                command, cwd=work, capture_output=True, text=True, errors="replace", env=env,
+                check=False,
+            )
             if done.returncode != 0:
                 raise PdfError(f"LaTeX failed: {_first_error(work / 'doc.log', done.stdout)}")
         built = work / "doc.pdf"
         if not built.exists():
             raise PdfError("LaTeX produced no PDF")
+        if problems is not None:
+            log = work / "doc.log"
+            problems.extend(log_problems(log.read_text(errors="replace") if log.exists() else ""))
         return atomic_produce(out_path, lambda tmp: shutil.copyfile(built, tmp))
 
 
