@@ -1,0 +1,181 @@
+"""The course documents (derivations/course_*.py): each builds with every step passing, draws its
+figures, and its key derived or measured claims agree with an independent computation (numpy or
+scikit-learn fits, PyTorch float64 autograd, sympy.diff, central finite differences)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from symlearn.registry import discover
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRIES = discover(ROOT / "derivations")
+COURSE = sorted(name for name, e in ENTRIES.items() if e.source.name.startswith("course_"))
+
+
+def load(stem):
+    spec = importlib.util.spec_from_file_location(f"test_{stem}", ROOT / "derivations" / f"{stem}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_BUILT: dict = {}
+
+
+def built(name):
+    if name not in _BUILT:
+        _BUILT[name] = ENTRIES[name].builder()
+    return _BUILT[name]
+
+
+def test_the_course_documents_are_listed():
+    assert {"overfitting-and-generalization"} <= set(COURSE)
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_course_document_builds_with_every_step_checked(name):
+    doc = built(name)
+    steps = doc.all_steps()
+    assert doc.name == name
+    assert steps and all(s.result is not None and s.result.passed for s in steps)
+    assert doc.figures(), "each course document has a figure from a real run"
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_course_document_figures_draw(name, tmp_path):
+    for figure in built(name).figures():
+        path = tmp_path / f"{figure.name}.png"
+        figure.draw(path)
+        assert path.stat().st_size > 5000
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_course_document_renders_without_ascii_maths(name):
+    from symlearn.render import to_markdown
+
+    doc = built(name)
+    md = to_markdown(doc)
+    for text in (doc.title, doc.summary, ENTRIES[name].summary):
+        for ascii_maths in ("^T", "sigma(", "lambda", "||", "->", "eta "):
+            outside = "".join(p for i, p in enumerate(text.split("$")) if i % 2 == 0)
+            assert ascii_maths not in outside, (name, text)
+    assert "seed 00" not in md.lower(), "cite the course by topic, not by file name"
+
+
+# --------------------------------------------------------------------------------------------------
+# overfitting-and-generalization
+
+
+@pytest.fixture(scope="module")
+def generalization():
+    return load("course_generalization")
+
+
+def test_polynomial_errors_match_numpy_polynomial_fit(generalization):
+    run = generalization.polynomial_run()
+    for p in range(9):  # monomial least squares (an independent basis), well conditioned here
+        fit = np.polynomial.Polynomial.fit(run["x_train"], run["y_train"], p)
+        train = np.mean((fit(run["x_train"]) - run["y_train"]) ** 2)
+        test = np.mean((fit(run["x_test"]) - run["y_test"]) ** 2)
+        assert run["train"][p] == pytest.approx(train, rel=1e-6, abs=1e-12)
+        assert run["test"][p] == pytest.approx(test, rel=1e-6)
+    # nested models: the training error never rises with the degree; degree 11 interpolates
+    assert np.all(np.diff(run["train"]) <= 1e-12)
+    assert run["train"][11] < 1e-10
+    best = int(np.argmin(run["test"]))
+    assert 2 <= best <= 8 and run["test"][11] > 10 * run["test"][best]
+
+
+def test_ridge_matches_scikit_learn(generalization):
+    from sklearn.linear_model import Ridge
+
+    run = generalization.polynomial_run()
+    A = np.polynomial.legendre.legvander(run["x_train"], 11)
+    n = len(run["x_train"])
+    for k in (5, 14, 20):
+        lam = generalization.LAMBDAS[k]
+        # sklearn minimises ||A w - y||^2 + alpha ||w||^2, i.e. n times ours with alpha = n lam
+        ridge = Ridge(alpha=n * lam, fit_intercept=False, solver="svd").fit(A, run["y_train"])
+        np.testing.assert_allclose(run["ridge_w"][k], ridge.coef_, rtol=1e-6, atol=1e-8)
+    assert run["ridge_test"].min() < run["test"][11]
+
+
+def test_ridge_weight_formula_by_sympy_diff():
+    w, lam = sp.Symbol("w"), sp.Symbol("lambda", positive=True)
+    xs, ys = sp.symbols("a1:5"), sp.symbols("b1:5")
+    cost = sum((x * w - y) ** 2 for x, y in zip(xs, ys)) / 4 + lam * w**2
+    (solution,) = sp.solve(sp.diff(cost, w), w)
+    expected = sum(x * y for x, y in zip(xs, ys)) / (sum(x**2 for x in xs) + 4 * lam)
+    assert sp.simplify(solution - expected) == 0
+
+
+def test_digits_file_is_scikit_learns_digits(generalization):
+    from sklearn.datasets import load_digits
+
+    X, y = generalization.load_digits_file()
+    bunch = load_digits()
+    np.testing.assert_array_equal(X, bunch.data)
+    np.testing.assert_array_equal(y, bunch.target)
+
+
+def test_digits_network_matches_pytorch_autograd(generalization):
+    """The hand-written backward pass of the plain and weight-decay runs, replayed with PyTorch
+    float64 autograd from the same data and initial weights: the same curves."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: threads only add contention
+    try:
+        _replay_digits_with_torch(torch, generalization)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _forward(torch, params, Xs):
+    W1, b1, W2, b2 = params
+    return torch.relu(Xs @ W1 + b1) @ W2 + b2
+
+
+def _replay_digits_with_torch(torch, g):
+    X, y = g.load_digits_file()
+    perm = np.random.default_rng(0).permutation(len(y))
+    tr, te = perm[: g.DIGITS_TRAIN], perm[g.DIGITS_TRAIN : g.DIGITS_TRAIN + g.DIGITS_TEST]
+    mu, sd = X[tr].mean(0), X[tr].std(0)
+    sd[sd == 0] = 1.0
+    Xtr = torch.tensor((X[tr] - mu) / sd)
+    Xte = torch.tensor((X[te] - mu) / sd)
+    ytr, yte = torch.tensor(y[tr]), torch.tensor(y[te])
+    curves = g.digits_run()["curves"]
+    for label in ("plain", "weight decay"):
+        lam = g.CONFIGS[label]["weight_decay"]
+        rng = np.random.default_rng(1)
+        W1 = torch.tensor(rng.normal(0.0, np.sqrt(2 / 64), (64, g.HIDDEN)), requires_grad=True)
+        b1 = torch.zeros(g.HIDDEN, dtype=torch.float64, requires_grad=True)
+        W2 = torch.tensor(rng.normal(0.0, np.sqrt(1 / g.HIDDEN), (g.HIDDEN, 10)), requires_grad=True)
+        b2 = torch.zeros(10, dtype=torch.float64, requires_grad=True)
+        params = [W1, b1, W2, b2]
+        opt = torch.optim.SGD(params, lr=g.LR)
+
+        for _ in range(g.EPOCHS):
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(_forward(torch, params, Xtr), ytr)
+            (loss + lam * (W1.pow(2).sum() + W2.pow(2).sum())).backward()
+            opt.step()
+        with torch.no_grad():
+            test_loss = torch.nn.functional.cross_entropy(_forward(torch, params, Xte), yte).item()
+            test_acc = (_forward(torch, params, Xte).argmax(1) == yte).double().mean().item()
+        assert curves[label][-1, 3] == pytest.approx(test_loss, rel=1e-7)
+        assert curves[label][-1, 4] == pytest.approx(test_acc, abs=1e-12)
+    assert curves["weight decay"][-1, 3] < curves["plain"][-1, 3]
+
+
+def test_inverted_dropout_keeps_the_mean():
+    rng = np.random.default_rng(5)
+    p = 0.5
+    mask = (rng.random(1_000_000) >= p) / (1 - p)
+    assert mask.mean() == pytest.approx(1.0, abs=5e-3)
