@@ -35,7 +35,8 @@ def built(name):
 
 
 def test_the_course_documents_are_listed():
-    assert {"overfitting-and-generalization"} <= set(COURSE)
+    assert {"overfitting-and-generalization", "why-gradient-descent-works",
+            "learning-rate-diagnostics"} <= set(COURSE)
 
 
 @pytest.mark.parametrize("name", COURSE)
@@ -179,3 +180,103 @@ def test_inverted_dropout_keeps_the_mean():
     p = 0.5
     mask = (rng.random(1_000_000) >= p) / (1 - p)
     assert mask.mean() == pytest.approx(1.0, abs=5e-3)
+
+
+# --------------------------------------------------------------------------------------------------
+# why-gradient-descent-works and learning-rate-diagnostics
+
+
+@pytest.fixture(scope="module")
+def descent():
+    return load("course_gradient_descent")
+
+
+def test_descent_paths_follow_the_closed_form(descent):
+    # on L = (x^2 + 10 y^2)/2 each coordinate is multiplied by (1 - alpha lambda_i) per step
+    t = np.arange(descent.PATH_STEPS + 1)[:, None]
+    for lr, path in descent.descent_paths().items():
+        expected = descent.START * (1 - lr * np.array(descent.A_DIAG, dtype=float)) ** t
+        np.testing.assert_allclose(path, expected, rtol=1e-12, atol=1e-12)
+    assert descent._loss(descent.descent_paths()[descent.DIVERGENT_RATE][-1]) > 51.75
+
+
+def test_gradient_is_orthogonal_to_the_level_set_by_finite_differences():
+    def loss(p):
+        return 0.5 * (p[0] ** 2 + 10 * p[1] ** 2)
+
+    h = 1e-6
+    for s in np.linspace(0, 2 * np.pi, 17):
+        point = np.array([np.sqrt(40) * np.cos(s), np.sqrt(4) * np.sin(s)])  # L = 20
+        tangent = np.array([-np.sqrt(40) * np.sin(s), np.sqrt(4) * np.cos(s)])
+        grad = np.array([(loss(point + h * e) - loss(point - h * e)) / (2 * h) for e in np.eye(2)])
+        assert abs(grad @ tangent) < 1e-6 * np.linalg.norm(grad) * np.linalg.norm(tangent)
+        assert loss(point) == pytest.approx(20)
+
+
+def test_negative_gradient_is_the_steepest_direction_numerically():
+    rng = np.random.default_rng(3)
+    g = rng.standard_normal(5)
+    directions = rng.standard_normal((2000, 5))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    assert np.min(directions @ g) > -np.linalg.norm(g)
+    assert (-g / np.linalg.norm(g)) @ g == pytest.approx(-np.linalg.norm(g))
+
+
+def test_diabetes_file_is_scikit_learns(descent):
+    from sklearn.datasets import load_diabetes
+
+    X, y = descent.load_diabetes_file()
+    bunch = load_diabetes(scaled=False)
+    np.testing.assert_allclose(X, bunch.data)
+    np.testing.assert_allclose(y, bunch.target)
+
+
+def test_diabetes_hessian_and_eigenvalues_independently(descent):
+    torch = pytest.importorskip("torch")
+    prob = descent.diabetes_problem()
+    X, y = torch.tensor(prob["X"]), torch.tensor(prob["y"])
+    H = torch.autograd.functional.hessian(
+        lambda w: ((X @ w - y) ** 2).mean(), torch.zeros(X.shape[1], dtype=torch.float64)
+    )
+    np.testing.assert_allclose(H.numpy(), prob["H"], rtol=1e-10, atol=1e-12)
+    # largest eigenvalue by power iteration, smallest by inverse iteration
+    v = np.ones(H.shape[0])
+    for _ in range(2000):
+        v = prob["H"] @ v
+        v /= np.linalg.norm(v)
+    assert v @ prob["H"] @ v == pytest.approx(prob["lam_max"], rel=1e-8)
+    u = np.ones(H.shape[0])
+    for _ in range(200):
+        u = np.linalg.solve(prob["H"], u)
+        u /= np.linalg.norm(u)
+    assert u @ prob["H"] @ u == pytest.approx(prob["lam_min"], rel=1e-8)
+
+
+def test_rate_runs_match_the_eigen_decomposition(descent):
+    prob = descent.diabetes_problem()
+    lam, V = np.linalg.eigh(prob["H"])
+    e0 = V.T @ (np.zeros(len(lam)) - prob["w_star"])
+    runs = descent.rate_runs()
+    for label, run in runs.items():
+        e100 = e0 * (1 - run["lr"] * lam) ** descent.RATE_STEPS
+        excess = 0.5 * np.sum(lam * e100**2)  # L - L* = e^T (H/2) e for the quadratic
+        assert run["excess"][-1] == pytest.approx(excess, rel=1e-6), label
+    good = runs["good"]["excess"][-1]
+    assert good < runs["too small"]["excess"][-1] and good < runs["too large"]["excess"][-1]
+    assert runs["asymptotically best"]["excess"][-1] > good
+    assert runs["divergent"]["excess"][-1] > 1e3
+
+
+def test_best_fixed_rate_minimises_the_worst_factor():
+    lo, hi, eta = sp.symbols("lo hi eta", positive=True)
+    (solution,) = sp.solve(sp.Eq(1 - eta * lo, eta * hi - 1), eta)
+    assert sp.simplify(solution - 2 / (lo + hi)) == 0
+    # numerically: minimise max |1 - eta lambda| over a grid, for eigenvalues 1 and 10
+    grid = np.linspace(0.01, 0.199, 20000)
+    rho = np.maximum(np.abs(1 - grid * 1.0), np.abs(1 - grid * 10.0))
+    assert grid[np.argmin(rho)] == pytest.approx(2 / 11, abs=2e-5)
+
+
+def test_noisy_sgd_benefits_from_a_decaying_rate(descent):
+    runs = descent.sgd_runs()
+    assert runs["halved every 5 epochs"][-1] < runs["constant"][-1] / 5
