@@ -28,6 +28,16 @@ def load(stem):
 _BUILT: dict = {}
 
 
+@pytest.fixture
+def torch1():
+    """PyTorch with one thread: the matrices here are tiny, and threads only add contention."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(threads)
+
+
 def built(name):
     if name not in _BUILT:
         _BUILT[name] = ENTRIES[name].builder()
@@ -36,7 +46,8 @@ def built(name):
 
 def test_the_course_documents_are_listed():
     assert {"overfitting-and-generalization", "why-gradient-descent-works",
-            "learning-rate-diagnostics"} <= set(COURSE)
+            "learning-rate-diagnostics", "what-is-a-loss", "cross-entropy-vs-mse",
+            "robustness-to-outliers"} <= set(COURSE)
 
 
 @pytest.mark.parametrize("name", COURSE)
@@ -125,16 +136,10 @@ def test_digits_file_is_scikit_learns_digits(generalization):
     np.testing.assert_array_equal(y, bunch.target)
 
 
-def test_digits_network_matches_pytorch_autograd(generalization):
+def test_digits_network_matches_pytorch_autograd(generalization, torch1):
     """The hand-written backward pass of the plain and weight-decay runs, replayed with PyTorch
     float64 autograd from the same data and initial weights: the same curves."""
-    torch = pytest.importorskip("torch")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny matrices: threads only add contention
-    try:
-        _replay_digits_with_torch(torch, generalization)
-    finally:
-        torch.set_num_threads(threads)
+    _replay_digits_with_torch(torch1, generalization)
 
 
 def _forward(torch, params, Xs):
@@ -280,3 +285,120 @@ def test_best_fixed_rate_minimises_the_worst_factor():
 def test_noisy_sgd_benefits_from_a_decaying_rate(descent):
     runs = descent.sgd_runs()
     assert runs["halved every 5 epochs"][-1] < runs["constant"][-1] / 5
+
+
+# --------------------------------------------------------------------------------------------------
+# what-is-a-loss, cross-entropy-vs-mse, robustness-to-outliers
+
+
+@pytest.fixture(scope="module")
+def losses_module():
+    return load("course_losses")
+
+
+def test_breast_cancer_file_is_scikit_learns(losses_module):
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = losses_module.load_breast_cancer_file()
+    bunch = load_breast_cancer()
+    np.testing.assert_allclose(X, bunch.data)
+    np.testing.assert_array_equal(y, bunch.target)
+
+
+def test_metric_landscape_matches_scikit_learn_metrics(losses_module):
+    from sklearn.metrics import accuracy_score, precision_score, recall_score
+
+    m = losses_module.metric_landscape()
+    for k in (0, 400, 1000, 1600, 2000):
+        pred = (m["ws"][k] * m["x"] + m["b"] > 0).astype(int)
+        assert m["acc"][k] == pytest.approx(accuracy_score(m["y"], pred))
+        assert m["recall"][k] == pytest.approx(recall_score(m["y"], pred))
+        if pred.any():
+            assert m["precision"][k] == pytest.approx(precision_score(m["y"], pred))
+    # a step function: between two data-driven jumps the accuracy is exactly constant
+    assert np.all(m["d_acc"] == 0) and np.all(m["d_bce"] != 0)
+
+
+def test_logit_gradients_match_pytorch_autograd():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    z = torch.linspace(-12, 12, 49, dtype=torch.float64, requires_grad=True)
+    for label in (0.0, 1.0):
+        y = torch.full_like(z, label)
+        (g_bce,) = torch.autograd.grad(F.binary_cross_entropy_with_logits(z, y, reduction="sum"), z)
+        (g_mse,) = torch.autograd.grad(((torch.sigmoid(z) - y) ** 2).sum(), z)
+        s = torch.sigmoid(z).detach()
+        torch.testing.assert_close(g_bce, s - y)
+        torch.testing.assert_close(g_mse, 2 * (s - y) * s * (1 - s))
+    # the document's value at z = -10, y = 1
+    s = 1 / (1 + np.exp(10.0))
+    assert 2 * (s - 1) * s * (1 - s) == pytest.approx(-9.08e-5, rel=1e-3)
+
+
+def test_two_class_softmax_cross_entropy_is_bce_in_pytorch():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    z = torch.linspace(-6, 6, 25, dtype=torch.float64)
+    for label in (0, 1):
+        target = torch.full((25,), label, dtype=torch.long)
+        ce = F.cross_entropy(torch.stack([torch.zeros_like(z), z], 1), target, reduction="none")
+        bce = F.binary_cross_entropy_with_logits(z, target.double(), reduction="none")
+        torch.testing.assert_close(ce, bce)
+
+
+def test_bce_and_mse_runs_replayed_in_pytorch(losses_module, torch1):
+    torch = torch1
+    X, y = losses_module.load_breast_cancer_file()
+    X = (X - X.mean(0)) / X.std(0)
+    corr = np.array([np.corrcoef(X[:, j], y)[0, 1] for j in range(X.shape[1])])
+    Xt, yt = torch.tensor(X), torch.tensor(y, dtype=torch.float64)
+    runs = losses_module.bce_mse_runs()
+    for label in ("binary cross-entropy", "MSE on the sigmoid"):
+        w = torch.tensor(-2.0 * np.sign(corr), requires_grad=True)
+        b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.SGD([w, b], lr=losses_module.CE_LR)
+        for _ in range(losses_module.CE_EPOCHS):
+            opt.zero_grad()
+            z = Xt @ w + b
+            if label == "binary cross-entropy":
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(z, yt)
+            else:
+                loss = ((torch.sigmoid(z) - yt) ** 2).mean()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            acc = ((Xt @ w + b > 0).double() == yt).double().mean().item()
+        assert runs[label]["acc"][-1] == pytest.approx(acc, abs=1e-12)
+    assert runs["binary cross-entropy"]["acc"][-1] > 0.95
+    assert runs["MSE on the sigmoid"]["acc"][-1] < 0.5
+
+
+def test_outlier_fits_match_independent_solvers(losses_module):
+    from scipy.optimize import minimize
+    from sklearn.linear_model import QuantileRegressor
+
+    f = losses_module.outlier_fits()
+    x, y = f["x"], f["y"]
+    np.testing.assert_allclose(f["fits"]["MSE"], np.polyfit(x, y, 1), rtol=1e-10)
+    mae = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs").fit(x[:, None], y)
+    np.testing.assert_allclose(f["fits"]["MAE"], [mae.coef_[0], mae.intercept_], atol=2e-3)
+
+    def huber(beta):
+        r = np.abs(y - beta[0] * x - beta[1])
+        return np.sum(np.where(r <= 1.0, 0.5 * r**2, r - 0.5))
+
+    best = minimize(huber, np.array([0.0, 0.0]), method="Nelder-Mead",
+                    options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000}).x
+    np.testing.assert_allclose(f["fits"]["Huber"], best, atol=1e-5)
+    assert abs(f["fits"]["MSE"][0] - 2) > 10 * abs(f["fits"]["Huber"][0] - 2)
+
+
+def test_huber_derivative_by_finite_differences():
+    def huber(r, delta):
+        return np.where(np.abs(r) <= delta, 0.5 * r**2, delta * (np.abs(r) - 0.5 * delta))
+
+    r = np.array([-4.5, -0.7, -0.2, 0.3, 0.9, 2.5, 7.0])
+    h = 1e-6
+    for delta in (0.5, 1.0, 3.0):
+        fd = (huber(r + h, delta) - huber(r - h, delta)) / (2 * h)
+        np.testing.assert_allclose(fd, np.clip(r, -delta, delta), atol=1e-6)
