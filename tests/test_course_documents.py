@@ -47,7 +47,8 @@ def built(name):
 def test_the_course_documents_are_listed():
     assert {"overfitting-and-generalization", "why-gradient-descent-works",
             "learning-rate-diagnostics", "what-is-a-loss", "cross-entropy-vs-mse",
-            "robustness-to-outliers"} <= set(COURSE)
+            "robustness-to-outliers", "minima-saddles-and-sgd-noise",
+            "random-initialisation"} <= set(COURSE)
 
 
 @pytest.mark.parametrize("name", COURSE)
@@ -402,3 +403,88 @@ def test_huber_derivative_by_finite_differences():
     for delta in (0.5, 1.0, 3.0):
         fd = (huber(r + h, delta) - huber(r - h, delta)) / (2 * h)
         np.testing.assert_allclose(fd, np.clip(r, -delta, delta), atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------------
+# minima-saddles-and-sgd-noise and random-initialisation
+
+
+@pytest.fixture(scope="module")
+def landscape():
+    return load("course_landscape")
+
+
+def test_critical_points_by_sympy_solve(landscape):
+    x, y = landscape.x, landscape.y
+    L = landscape.LANDSCAPE
+    solutions = sp.solve([sp.diff(L, x), sp.diff(L, y)], [x, y], dict=True)
+    points = sorted((s[x], s[y]) for s in solutions)
+    assert points == sorted(landscape.CRITICAL)
+    H = sp.hessian(L, (x, y))
+    kinds = {p: tuple(sorted(H.xreplace({x: p[0], y: p[1]}).eigenvals())) for p in points}
+    assert kinds[(0, 0)] == (-2, 2) and all(min(k) > 0 for p, k in kinds.items() if p != (0, 0))
+
+
+def test_landscape_runs_replayed_one_by_one(landscape):
+    """The vectorised runs, replayed one run at a time from the same random numbers."""
+    a = landscape.perturbations()
+    assert np.allclose(a.sum(0), 0)
+    rng = np.random.default_rng(0)
+    runs, steps = landscape.SEEDS, landscape.STEPS
+    p = np.tile(np.array(landscape.START), (runs, 1))
+    for _ in range(steps):
+        draws = rng.random((runs, landscape.N_TERMS))
+        for r in range(runs):
+            batch = np.argsort(draws[r])[:4]
+            g = np.array([4 * p[r, 0] ** 3 + 2 * p[r, 0] ** 2 - 2 * p[r, 0], 2 * p[r, 1]])
+            p[r] = p[r] - landscape.LR * (g + a[batch].mean(0))
+    ends = landscape.landscape_runs()["ends"]
+    np.testing.assert_allclose(ends[4], p, rtol=1e-12, atol=1e-12)
+    share = np.mean(p[:, 0] < 0)
+    assert 0 < share < 1
+    np.testing.assert_allclose(ends[64], np.tile([0.5, 0.0], (runs, 1)), atol=1e-6)
+
+
+def test_identical_units_get_identical_gradients_in_pytorch():
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Linear(2, 5), torch.nn.Tanh(), torch.nn.Linear(5, 1))
+    net = net.double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.fill_(0.3)
+    X = torch.randn(16, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    loss = (net(X).squeeze(1) - X[:, 0] * X[:, 1]).pow(2).mean()
+    loss.backward()
+    grad = net[0].weight.grad
+    assert torch.all(grad == grad[:1])  # every hidden unit's row is the same
+
+
+def test_symmetry_run_keeps_units_equal(landscape):
+    runs = landscape.symmetry_runs()
+    assert runs["constant"]["spread"] == 0.0
+    assert runs["random"]["acc"] > runs["constant"]["acc"] + 0.2
+
+
+def test_variance_formulas_by_monte_carlo_and_torch_init(landscape):
+    rng = np.random.default_rng(7)
+    w = rng.normal(0, 0.3, (200_000, 3))
+    xx = rng.normal(0, 2.0, (200_000, 3))
+    assert np.var((w * xx).sum(1)) == pytest.approx(3 * 0.3**2 * 2.0**2, rel=0.02)
+    z = rng.normal(0, 1.5, 1_000_000)
+    assert np.mean(np.maximum(z, 0) ** 2) == pytest.approx(1.5**2 / 2, rel=0.01)
+    torch = pytest.importorskip("torch")
+    t = torch.empty(128, 256)
+    torch.nn.init.kaiming_normal_(t, nonlinearity="relu")  # fan_in is the second dimension
+    assert t.std().item() == pytest.approx(np.sqrt(2 / 256), rel=0.02)
+    torch.nn.init.xavier_normal_(t)
+    assert t.std().item() == pytest.approx(np.sqrt(2 / (128 + 256)), rel=0.02)
+
+
+def test_depth_runs_follow_the_variance_recursion(landscape):
+    runs = landscape.depth_runs()
+    he = runs[("ReLU", "He")]
+    assert 0.5 < he[-1] / he[0] < 2
+    # ReLU with weight std s: E[h^2] is multiplied by s^2 n / 2 per layer (the derivation)
+    small = runs[("ReLU", "std 0.01")]
+    factor = 0.01**2 * landscape.WIDTH / 2
+    assert small[-1] / small[0] == pytest.approx(factor ** (landscape.DEPTH - 1), rel=0.5)
