@@ -48,7 +48,8 @@ def test_the_course_documents_are_listed():
     assert {"overfitting-and-generalization", "why-gradient-descent-works",
             "learning-rate-diagnostics", "what-is-a-loss", "cross-entropy-vs-mse",
             "robustness-to-outliers", "minima-saddles-and-sgd-noise",
-            "random-initialisation"} <= set(COURSE)
+            "random-initialisation", "adadelta-and-nadam-derived",
+            "choosing-an-optimizer"} <= set(COURSE)
 
 
 @pytest.mark.parametrize("name", COURSE)
@@ -488,3 +489,93 @@ def test_depth_runs_follow_the_variance_recursion(landscape):
     small = runs[("ReLU", "std 0.01")]
     factor = 0.01**2 * landscape.WIDTH / 2
     assert small[-1] / small[0] == pytest.approx(factor ** (landscape.DEPTH - 1), rel=0.5)
+
+
+# --------------------------------------------------------------------------------------------------
+# adadelta-and-nadam-derived and choosing-an-optimizer
+
+
+@pytest.fixture(scope="module")
+def optimizers_module():
+    return load("course_optimizers")
+
+
+def test_adagrad_damps_the_often_updated_coordinate_in_pytorch(optimizers_module, torch1):
+    torch = torch1
+    theta = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adagrad([theta], lr=1.0)
+    before = theta.detach().clone()
+    for g in ((1.0, 0.0), (1.0, 0.0), (1.0, 0.0), (1.0, 1.0)):
+        before = theta.detach().clone()
+        theta.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+    last = (theta.detach() - before).numpy()
+    np.testing.assert_allclose(optimizers_module.adagrad_steps()[3], last, rtol=1e-12)
+    assert abs(last[0]) < abs(last[1])  # the often-updated coordinate takes the smaller step
+
+
+def test_adadelta_is_scale_invariant_in_pytorch(optimizers_module, torch1):
+    torch = torch1
+    runs = optimizers_module.scaled_runs()
+    for c in optimizers_module.SCALES:
+        theta = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.Adadelta([theta])
+        path = [0.0]
+        for _ in range(optimizers_module.ADADELTA_STEPS):
+            opt.zero_grad()
+            (0.5 * c * (theta - 3.0) ** 2).sum().backward()
+            opt.step()
+            path.append(theta.item())
+        np.testing.assert_allclose(runs[("AdaDelta", c)], path, rtol=1e-10, atol=1e-12)
+    gap = np.max(np.abs(runs[("AdaDelta", 1.0)] - runs[("AdaDelta", 100.0)]))
+    assert gap < 1e-4
+
+
+def test_nadam_with_constant_momentum_is_dozats_formula_in_pytorch(torch1):
+    """PyTorch's NAdam with momentum_decay = 0 has the constant mu = beta_1 / 2 (not beta_1):
+    its steps are Dozat's bracket with that constant mu in the Nesterov weights."""
+    torch = torch1
+    # PyTorch keeps NAdam's mu_product as a scalar tensor of the default dtype (float32 unless
+    # changed): with float32 it agrees only to ~1e-8 relative
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        _nadam_against_pytorch(torch)
+    finally:
+        torch.set_default_dtype(default)
+
+
+def _nadam_against_pytorch(torch):
+    rng = np.random.default_rng(2)
+    grads = rng.standard_normal((12, 3))
+    lr, b1, b2, eps = 0.01, 0.9, 0.999, 1e-8
+    theta = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.NAdam([theta], lr=lr, betas=(b1, b2), eps=eps, momentum_decay=0.0)
+    ours = np.zeros(3)
+    m, v = np.zeros(3), np.zeros(3)
+    for t, g in enumerate(grads, start=1):
+        theta.grad = torch.tensor(g)
+        opt.step()
+        mu = b1 * (1 - 0.5 * 0.96 ** (t * 0.0))  # PyTorch's schedule at psi = 0: beta_1 / 2
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        vhat = v / (1 - b2**t)
+        ours = ours - lr / (np.sqrt(vhat) + eps) * (
+            (1 - mu) / (1 - mu**t) * g + mu / (1 - mu ** (t + 1)) * m
+        )
+    np.testing.assert_allclose(theta.detach().numpy(), ours, rtol=1e-12)
+    assert mu == pytest.approx(b1 / 2)
+
+
+def test_comparison_adam_run_matches_pytorch(optimizers_module, torch1):
+    torch = torch1
+    runs = optimizers_module.comparison_runs()
+    p = torch.tensor([-1.5, 2.0], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=0.01)
+    for _ in range(optimizers_module.ROSEN_STEPS):
+        opt.zero_grad()
+        ((1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2).backward()
+        opt.step()
+    f = ((1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2).item()
+    assert runs["Adam"]["rosen"][-1] == pytest.approx(f, rel=1e-6, abs=1e-12)
+    assert not np.isfinite(runs["SGD at 0.1 on Rosenbrock"]) or runs["SGD at 0.1 on Rosenbrock"] > 1e6
