@@ -64,6 +64,8 @@ def _tex(x: float, digits: int = 3) -> str:
     if "e" not in text:
         return text
     mantissa, exponent = text.split("e")
+    if mantissa == "1":
+        return f"10^{{{int(exponent)}}}"
     return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
 
 
@@ -90,7 +92,7 @@ def polynomial_run() -> dict:
     12 training and 500 test points, noise $\mathcal{N}(0, 0.2^2)$, seed 0.
 
     Returns train and test MSE per degree, and for degree 11 the test/train MSE per ridge
-    $\lambda$ (minimising $\frac{1}{n}\|\mathbf{X}\mathbf{w} - \mathbf{y}\|^2 + \lambda\|\mathbf{w}\|^2$).
+    $\lambda$ (minimising $\frac{1}{n}\Vert \mathbf{X}\mathbf{w} - \mathbf{y}\Vert ^2 + \lambda\Vert \mathbf{w}\Vert ^2$).
     """
     rng = np.random.default_rng(0)
     x_train = np.sort(rng.uniform(-1, 1, POLY_TRAIN))
@@ -161,7 +163,7 @@ def _log_softmax(Z):
 def digits_run() -> dict:
     r"""Train 64 -> 64 ReLU -> 10 softmax by full-batch gradient descent ($\eta = 0.2$, 300
     epochs) on 60 digits; test on 600 others (a fixed random choice; small, to build fast). Inputs standardized with the training rows'
-    statistics. Weight decay adds $\lambda\|W\|^2$ to the loss (weights only, not biases);
+    statistics. Weight decay adds $\lambda\Vert W\Vert ^2$ to the loss (weights only, not biases);
     dropout zeroes each hidden unit with probability $p$ (PyTorch's convention) and scales the
     rest by $1/(1-p)$ during training only. Same initial weights (seed 1) for every config."""
     X, y = load_digits_file()
@@ -367,9 +369,9 @@ def _weight_decay_section(doc: Derivation) -> Derivation:
     doc = doc.text(
         "The degree-11 fit reaches its training points with large coefficients that cancel "
         "each other between the points. **Weight decay** (L2 regularisation) adds "
-        "$\\lambda\\|\\mathbf{w}\\|^2 = \\lambda\\sum_j w_j^2$, $\\lambda \\ge 0$, to the cost: "
-        "$E_{\\lambda}(\\mathbf{w}) = \\frac{1}{n}\\|\\mathbf{X}\\mathbf{w} - \\mathbf{y}\\|^2 + "
-        "\\lambda\\|\\mathbf{w}\\|^2$, with $\\mathbf{X}$ the $n \\times (p+1)$ matrix of "
+        "$\\lambda\\Vert \\mathbf{w}\\Vert ^2 = \\lambda\\sum_j w_j^2$, $\\lambda \\ge 0$, to the cost: "
+        "$E_{\\lambda}(\\mathbf{w}) = \\frac{1}{n}\\Vert \\mathbf{X}\\mathbf{w} - \\mathbf{y}\\Vert ^2 + "
+        "\\lambda\\Vert \\mathbf{w}\\Vert ^2$, with $\\mathbf{X}$ the $n \\times (p+1)$ matrix of "
         "features. To see what it does, take one feature, $E_\\lambda(w) = \\frac{1}{n}\\sum_i "
         "(x_i w - y_i)^2 + \\lambda w^2$, here with $n = 3$. Its derivative vanishes at"
     )

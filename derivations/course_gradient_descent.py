@@ -23,7 +23,43 @@ import os
 import numpy as np
 import sympy as sp
 
-from symlearn import Custom, Derivation, Figure, Step, Symbolic
+from symlearn import Custom, Derivation, Figure, Step
+
+
+def _is_zero(expr) -> bool:
+    """``expand`` first (it decides polynomial and rational identities quickly), then
+    ``simplify`` (trigonometric ones); a matrix is zero when every entry is."""
+    if isinstance(expr, sp.MatrixBase):
+        return all(_is_zero(e) for e in expr)
+    expr = sp.sympify(expr)
+    return sp.expand(sp.together(expr)) == 0 or _trig_zero(expr) or sp.simplify(expr) == 0
+
+
+def _trig_zero(expr) -> bool:
+    """Polynomials in $\\sin u$, $\\cos u$: replace them by symbols $S$, $C$ and reduce the
+    numerator modulo $S^2 + C^2 - 1$ (exact, and much faster than ``trigsimp``)."""
+    trig = sorted({f.args[0] for f in expr.atoms(sp.sin, sp.cos)}, key=sp.default_sort_key)
+    if not trig:
+        return False
+    names, relations, mapping = [], [], {}
+    for i, u in enumerate(trig):
+        S, C = sp.symbols(f"S{i} C{i}")
+        mapping.update({sp.sin(u): S, sp.cos(u): C})
+        names += [S, C]
+        relations.append(S**2 + C**2 - 1)
+    numerator = sp.numer(sp.together(sp.expand(expr.xreplace(mapping))))
+    if any(numerator.has(u) for u in trig if u.free_symbols):
+        return False  # the angle also appears outside sin and cos
+    return sp.reduced(sp.expand(numerator), relations, *names)[1] == 0
+
+
+def _expanded() -> Custom:
+    """A symbolic check that tries ``expand`` before ``simplify`` (builds stay fast)."""
+    return Custom(
+        lambda lhs, rhs, context: _is_zero(sp.sympify(lhs) - sp.sympify(rhs)),
+        "checked symbolically: expand (or simplify) of lhs - rhs is 0",
+        "symbolic",
+    )
 
 # --------------------------------------------------------------------------------------------------
 # Shared helpers: displayed formulas and measured claims
@@ -41,6 +77,8 @@ def _tex(x: float, digits: int = 3) -> str:
     if "e" not in text:
         return text
     mantissa, exponent = text.split("e")
+    if mantissa == "1":
+        return f"10^{{{int(exponent)}}}"
     return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
 
 
@@ -98,13 +136,18 @@ def _loss(p):
 
 @functools.lru_cache(maxsize=1)
 def descent_paths() -> dict:
-    """Gradient descent (``symlearn.optim.sgd``) on $L$ from (-9, 1.5), 40 steps per rate."""
-    from symlearn.optim import sgd
+    """Gradient descent $\\boldsymbol{\\theta} \\leftarrow \\boldsymbol{\\theta} - \\alpha\\nabla L$
+    on $L$ from (-9, 1.5), 40 steps per rate."""
+    return {lr: _descend(_grad, START, lr, PATH_STEPS) for lr in (*PATH_RATES, DIVERGENT_RATE)}
 
-    paths = {}
-    for lr in (*PATH_RATES, DIVERGENT_RATE):
-        paths[lr] = np.array(sgd(lr=lr).run(_grad, START.copy(), PATH_STEPS))
-    return paths
+
+def _descend(grad, start, lr: float, steps: int) -> np.ndarray:
+    """Plain gradient descent (PyTorch's SGD without momentum); all iterates, one per row."""
+    path = [np.asarray(start, dtype=float)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            path.append(path[-1] - lr * grad(path[-1]))
+    return np.array(path)
 
 
 def _draw_level_sets(path):
@@ -141,7 +184,7 @@ def _level_sets(doc: Derivation) -> Derivation:
         "Let $L: \\mathbb{R}^d \\to \\mathbb{R}$ be a differentiable loss of the parameters "
         "$\\boldsymbol{\\theta}$ and $\\nabla L(\\boldsymbol{\\theta})$ its gradient, the vector "
         "of partial derivatives $\\partial L / \\partial \\theta_j$. A **level set** is "
-        "$\\{\\boldsymbol{\\theta} : L(\\boldsymbol{\\theta}) = c\\}$, a contour line of the "
+        "$\\lbrace \\boldsymbol{\\theta} : L(\\boldsymbol{\\theta}) = c\\rbrace$, a contour line of the "
         "landscape. If a curve $\\boldsymbol{\\theta}(s)$ stays on it, "
         "$L(\\boldsymbol{\\theta}(s)) = c$ for every $s$, and differentiating both sides by the "
         "chain rule gives $\\nabla L(\\boldsymbol{\\theta}(s)) \\cdot \\boldsymbol{\\theta}'(s) = 0$: "
@@ -155,22 +198,22 @@ def _level_sets(doc: Derivation) -> Derivation:
     gradient = sp.Matrix([sp.diff(LOSS, x), sp.diff(LOSS, y)])
     return doc.steps(
         Step(_shown(r"L(\boldsymbol{\theta}(s))"), c, "the curve lies on the level set $L = c$",
-             claim=(LOSS.xreplace(on_curve), c), check=Symbolic()),
+             claim=(LOSS.xreplace(on_curve), c), check=_expanded()),
         Step(_shown(r"\nabla L \cdot \boldsymbol{\theta}'(s)"),
              _shown(r"x\,x'(s) + 10\,y\,y'(s)"), "$\\nabla L = (x, 10y)$",
              claim=((gradient.T * curve.diff(s))[0].xreplace({}).subs(on_curve),
                     (x * sp.diff(curve[0], s) + 10 * y * sp.diff(curve[1], s)).subs(on_curve)),
-             check=Symbolic()),
+             check=_expanded()),
         Step(_shown(r"x\,x'(s) + 10\,y\,y'(s)"), sp.Integer(0), "on the ellipse",
              continued=True,
-             claim=((gradient.subs(on_curve).T * curve.diff(s))[0], 0), check=Symbolic()),
+             claim=((gradient.subs(on_curve).T * curve.diff(s))[0], 0), check=_expanded()),
     )
 
 
 def _steepest(doc: Derivation) -> Derivation:
     doc = doc.section("The gradient is the steepest direction").text(
         "Move from $\\boldsymbol{\\theta}$ a small distance $h$ in a unit direction "
-        "$\\mathbf{u}$ ($\\|\\mathbf{u}\\| = 1$). The first-order Taylor expansion "
+        "$\\mathbf{u}$ ($\\Vert \\mathbf{u}\\Vert  = 1$). The first-order Taylor expansion "
         "$L(\\boldsymbol{\\theta} + h\\mathbf{u}) = L(\\boldsymbol{\\theta}) + h\\,\\nabla "
         "L(\\boldsymbol{\\theta})\\cdot\\mathbf{u} + O(h^2)$ says the rate of change is the "
         "directional derivative $D_{\\mathbf{u}}L = \\nabla L \\cdot \\mathbf{u}$. Which "
@@ -182,28 +225,28 @@ def _steepest(doc: Derivation) -> Derivation:
     D = g1 * sp.cos(phi) + g2 * sp.sin(phi)
     norm2 = g1**2 + g2**2
     doc = doc.steps(
-        Step(_shown(r"\|\nabla L\|^2 - (D_{\mathbf{u}}L)^2"),
+        Step(_shown(r"\Vert \nabla L\Vert ^2 - (D_{\mathbf{u}}L)^2"),
              _shown(r"(g_1\sin\varphi - g_2\cos\varphi)^2"),
-             "$\\|\\mathbf{u}\\|^2 = \\cos^2\\varphi + \\sin^2\\varphi = 1$",
-             claim=(norm2 - D**2, (g1 * sp.sin(phi) - g2 * sp.cos(phi)) ** 2), check=Symbolic()),
+             "$\\Vert \\mathbf{u}\\Vert ^2 = \\cos^2\\varphi + \\sin^2\\varphi = 1$",
+             claim=(norm2 - D**2, (g1 * sp.sin(phi) - g2 * sp.cos(phi)) ** 2), check=_expanded()),
     )
     doc = doc.text(
-        "The right side is a square, so $(D_{\\mathbf{u}}L)^2 \\le \\|\\nabla L\\|^2$, i.e. "
-        "$-\\|\\nabla L\\| \\le D_{\\mathbf{u}}L \\le \\|\\nabla L\\|$, with equality exactly when "
+        "The right side is a square, so $(D_{\\mathbf{u}}L)^2 \\le \\Vert \\nabla L\\Vert ^2$, i.e. "
+        "$-\\Vert \\nabla L\\Vert  \\le D_{\\mathbf{u}}L \\le \\Vert \\nabla L\\Vert$, with equality exactly when "
         "$\\mathbf{u}$ is parallel to $\\nabla L$. The lower bound is reached at "
-        "$\\mathbf{u} = -\\nabla L/\\|\\nabla L\\|$:"
+        "$\\mathbf{u} = -\\nabla L/\\Vert \\nabla L\\Vert$:"
     )
     u_star = {sp.cos(phi): -g1 / sp.sqrt(norm2), sp.sin(phi): -g2 / sp.sqrt(norm2)}
     doc = doc.steps(
-        Step(_shown(r"D_{-\nabla L/\|\nabla L\|}\,L"), -sp.sqrt(norm2),
-             "substitute $\\cos\\varphi = -g_1/\\|\\nabla L\\|$, $\\sin\\varphi = -g_2/\\|\\nabla L\\|$",
-             claim=(D.xreplace(u_star), -sp.sqrt(norm2)), check=Symbolic()),
+        Step(_shown(r"D_{-\nabla L/\Vert \nabla L\Vert }\,L"), -sp.sqrt(norm2),
+             "substitute $\\cos\\varphi = -g_1/\\Vert \\nabla L\\Vert$, $\\sin\\varphi = -g_2/\\Vert \\nabla L\\Vert$",
+             claim=(D.xreplace(u_star), -sp.sqrt(norm2)), check=_expanded()),
     )
     return doc.text(
         "So $-\\nabla L$ is the direction of steepest descent, and $+\\nabla L$ of steepest "
         "ascent (the course notes' near-sighted climber who always takes the steepest step). "
         "The same argument holds in $d$ dimensions with the Cauchy-Schwarz inequality "
-        "$|\\nabla L \\cdot \\mathbf{u}| \\le \\|\\nabla L\\|\\,\\|\\mathbf{u}\\|$."
+        "$|\\nabla L \\cdot \\mathbf{u}| \\le \\Vert \\nabla L\\Vert \\,\\Vert \\mathbf{u}\\Vert$."
     )
 
 
@@ -213,7 +256,7 @@ def _taylor(doc: Derivation) -> Derivation:
         "\\alpha\\,\\mathbf{g}$ with $\\mathbf{g} = \\nabla L(\\boldsymbol{\\theta}_t)$ and "
         "learning rate $\\alpha > 0$. Taylor's theorem with $h\\mathbf{u} = -\\alpha\\mathbf{g}$ "
         "gives $L(\\boldsymbol{\\theta}_{t+1}) = L(\\boldsymbol{\\theta}_t) - "
-        "\\alpha\\|\\mathbf{g}\\|^2 + O(\\alpha^2)$: when $\\mathbf{g} \\neq 0$ the first-order "
+        "\\alpha\\Vert \\mathbf{g}\\Vert ^2 + O(\\alpha^2)$: when $\\mathbf{g} \\neq 0$ the first-order "
         "term is negative and, for $\\alpha$ small enough, dominates the rest, so "
         "$L(\\boldsymbol{\\theta}_{t+1}) < L(\\boldsymbol{\\theta}_t)$ (the course notes' "
         "'proof: 1st order Taylor approximation'). How small is small enough depends on the "
@@ -235,7 +278,7 @@ def _taylor(doc: Derivation) -> Derivation:
              "expand the quadratic; $\\mathbf{g} = \\mathbf{A}\\boldsymbol{\\theta}$",
              claim=(quad(theta - alpha * g),
                     quad(theta) - alpha * (g.T * g)[0] + alpha**2 / 2 * (g.T * A * g)[0]),
-             check=Symbolic()),
+             check=_expanded()),
     )
     doc = doc.text(
         "The loss falls exactly when $\\alpha\\,\\mathbf{g}^T\\mathbf{g} > \\frac{\\alpha^2}{2}"
@@ -302,7 +345,7 @@ def _bound(doc: Derivation) -> Derivation:
     paths = descent_paths()
     doc = doc.text(
         "For $L = \\frac{1}{2}(x^2 + 10y^2)$ the eigenvalues are 1 and 10, so the bound is "
-        "$\\alpha < 0.2$. From $(-9, 1.5)$, 40 steps of gradient descent (symlearn's `sgd`) at "
+        "$\\alpha < 0.2$. From $(-9, 1.5)$, 40 steps of gradient descent at "
         "three rates below the bound and one above it:"
     )
     rows = []
@@ -315,7 +358,7 @@ def _bound(doc: Derivation) -> Derivation:
     below = [np.all(np.diff([_loss(q) for q in paths[lr]]) < 0) for lr in PATH_RATES]
     diverged = _loss(paths[DIVERGENT_RATE][-1])
     doc = doc.steps(
-        _measured_step(r"\#\{\alpha \in \{0.05, 2/11, 0.19\} : L \text{ fell at every step}\}",
+        _measured_step(r"\#\lbrace \alpha \in \lbrace 0.05, 2/11, 0.19\rbrace  : L \text{ fell at every step}\rbrace ",
                        sum(below), "all three rates below the bound",
                        "counted over the 40 steps of each run", relation="=", rhs=(3, "3")),
         _measured_step(r"L(\boldsymbol{\theta}_{40})\big|_{\alpha = 0.21}", diverged,
@@ -346,10 +389,10 @@ def _remarks(doc: Derivation) -> Derivation:
     P, Q = {x: 0, y: 1}, {x: 5, y: 0}
     grad = sp.Matrix([sp.diff(LOSS, x), sp.diff(LOSS, y)])
     doc = doc.steps(
-        Step(_shown(r"\|\nabla L(P)\|"), sp.Integer(10), "$\\nabla L = (x, 10y)$ at $(0, 1)$",
-             claim=(grad.xreplace(P).norm(), 10), check=Symbolic()),
-        Step(_shown(r"\|\nabla L(Q)\|"), sp.Integer(5), "at $(5, 0)$",
-             claim=(grad.xreplace(Q).norm(), 5), check=Symbolic()),
+        Step(_shown(r"\Vert \nabla L(P)\Vert "), sp.Integer(10), "$\\nabla L = (x, 10y)$ at $(0, 1)$",
+             claim=(grad.xreplace(P).norm(), 10), check=_expanded()),
+        Step(_shown(r"\Vert \nabla L(Q)\Vert "), sp.Integer(5), "at $(5, 0)$",
+             claim=(grad.xreplace(Q).norm(), 5), check=_expanded()),
     )
     doc = doc.text(
         "$P$ has twice the gradient of $Q$ but is five times closer to the minimum. Far from "
@@ -373,7 +416,7 @@ def _remarks(doc: Derivation) -> Derivation:
              -eta * g / (g + eps),
              "$g > 0$ here; with PyTorch's $\\beta_1 = 0.9$, $\\beta_2 = 0.999$",
              claim=(-eta * m_hat / (sp.sqrt(v_hat) + eps), -eta * g / (g + eps)),
-             check=Symbolic()),
+             check=_expanded()),
     )
     return doc.text(
         "which is about $-\\eta$ for any $g$ much larger than $\\epsilon$ (PyTorch's default "
@@ -423,7 +466,7 @@ SGD_EPOCHS, SGD_BATCH = 30, 16
 @functools.lru_cache(maxsize=1)
 def diabetes_problem() -> dict:
     r"""Least squares on the diabetes data: standardized features plus a column of ones,
-    standardized target; $L(\mathbf{w}) = \frac{1}{n}\|\mathbf{X}\mathbf{w} - \mathbf{y}\|^2$,
+    standardized target; $L(\mathbf{w}) = \frac{1}{n}\Vert \mathbf{X}\mathbf{w} - \mathbf{y}\Vert ^2$,
     Hessian $\mathbf{H} = \frac{2}{n}\mathbf{X}^T\mathbf{X}$ and its eigenvalues."""
     X, y = load_diabetes_file()
     X = (X - X.mean(0)) / X.std(0)
@@ -451,10 +494,8 @@ def _rates(problem) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def rate_runs() -> dict:
-    """Full-batch gradient descent from $\\mathbf{w} = 0$, 100 steps per rate (symlearn's sgd);
+    """Full-batch gradient descent from $\\mathbf{w} = 0$, 100 steps per rate;
     the excess loss $L(\\mathbf{w}_t) - L^*$ per step."""
-    from symlearn.optim import sgd
-
     prob = diabetes_problem()
     X, y, n = prob["X"], prob["y"], prob["n"]
 
@@ -463,7 +504,7 @@ def rate_runs() -> dict:
 
     runs = {}
     for label, lr in _rates(prob).items():
-        path = sgd(lr=lr).run(grad, np.zeros(X.shape[1]), RATE_STEPS)
+        path = _descend(grad, np.zeros(X.shape[1]), lr, RATE_STEPS)
         with np.errstate(over="ignore", invalid="ignore"):
             losses = np.array([np.mean((X @ w - y) ** 2) for w in path])
         runs[label] = {"lr": lr, "excess": losses - prob["loss_star"],
@@ -548,7 +589,7 @@ def build_learning_rate_diagnostics() -> Derivation:
         "scikit-learn's diabetes data: $n = 442$ patients, 10 standardized measurements plus a "
         "column of ones (the bias) in $\\mathbf{X} \\in \\mathbb{R}^{442 \\times 11}$, and the "
         "standardized disease progression $\\mathbf{y}$. The loss is the mean squared error "
-        "$L(\\mathbf{w}) = \\frac{1}{n}\\|\\mathbf{X}\\mathbf{w} - \\mathbf{y}\\|^2$, whose "
+        "$L(\\mathbf{w}) = \\frac{1}{n}\\Vert \\mathbf{X}\\mathbf{w} - \\mathbf{y}\\Vert ^2$, whose "
         "minimum $L^*$ is the least-squares fit. Its gradient is "
         "$\\frac{2}{n}\\mathbf{X}^T(\\mathbf{X}\\mathbf{w} - \\mathbf{y})$ (see "
         "`linear-regression`), and its Hessian, the matrix of second derivatives, is constant. "
@@ -562,7 +603,7 @@ def build_learning_rate_diagnostics() -> Derivation:
     doc = doc.steps(
         Step(_shown(r"\mathbf{H} = \left[\frac{\partial^2 L}{\partial w_j \partial w_k}\right]"),
              _shown(r"\frac{2}{n}\mathbf{X}^T\mathbf{X}"), "differentiate the gradient once more",
-             claim=(sp.hessian(mse, list(ws)), sp.Rational(2, 3) * Xs.T * Xs), check=Symbolic()),
+             claim=(sp.hessian(mse, list(ws)), sp.Rational(2, 3) * Xs.T * Xs), check=_expanded()),
     )
     doc = doc.text(
         "Since $L$ is exactly quadratic, the error $\\mathbf{e}_t = \\mathbf{w}_t - "
@@ -594,11 +635,11 @@ def build_learning_rate_diagnostics() -> Derivation:
     (eta_star,) = sp.solve(sp.Eq(1 - eta * lmin, eta * lmax - 1), eta)
     doc = doc.steps(
         Step(_shown(r"\eta^*"), 2 / (lmin + lmax), "solve $1 - \\eta\\lambda_{\\min} = "
-             "\\eta\\lambda_{\\max} - 1$", claim=(eta_star, 2 / (lmin + lmax)), check=Symbolic()),
+             "\\eta\\lambda_{\\max} - 1$", claim=(eta_star, 2 / (lmin + lmax)), check=_expanded()),
         Step(_shown(r"\rho(\eta^*) = 1 - \eta^*\lambda_{\min}"),
              (kappa - 1) / (kappa + 1), "with $\\kappa = \\lambda_{\\max}/\\lambda_{\\min}$",
              claim=((1 - eta_star * lmin).xreplace({lmax: kappa * lmin}), (kappa - 1) / (kappa + 1)),
-             check=Symbolic()),
+             check=_expanded()),
     )
     rho = (hi / lo - 1) / (hi / lo + 1)
     doc = doc.text(
@@ -612,7 +653,7 @@ def build_learning_rate_diagnostics() -> Derivation:
         "$\\eta = 1/\\lambda_{\\max}$ removes the steep component in one step "
         "($1 - \\eta\\lambda_{\\max} = 0$) and leaves the others at "
         "$1 - \\lambda_i/\\lambda_{\\max}$. Five rates, 100 full-batch steps each from "
-        "$\\mathbf{w} = 0$ (symlearn's `sgd`):"
+        "$\\mathbf{w} = 0$:"
     )
     rows = []
     for label, run in runs.items():
@@ -668,7 +709,7 @@ def build_learning_rate_diagnostics() -> Derivation:
         Step(_shown(r"\frac{1}{4} - \sigma(1 - \sigma)"), (sg - sp.Rational(1, 2)) ** 2,
              "complete the square: it is $\\ge 0$, zero only at $\\sigma = 1/2$",
              claim=(sp.Rational(1, 4) - sg * (1 - sg), (sg - sp.Rational(1, 2)) ** 2),
-             check=Symbolic()),
+             check=_expanded()),
     )
     doc = doc.text(
         "so any $\\eta < 8n/\\lambda_{\\max}(\\mathbf{X}^T\\mathbf{X})$ keeps gradient descent "

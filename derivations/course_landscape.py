@@ -209,7 +209,7 @@ def build_minima_saddles() -> Derivation:
     ends = runs["ends"]
     share = {b: float(np.mean(ends[b][:, 0] < 0)) for b in BATCHES}
     doc = doc.table(
-        ["batch size $|B|$", "runs ending near the global minimum ($x < 0$)",
+        ["batch size $\\lvert B\\rvert$", "runs ending near the global minimum ($x < 0$)",
          "runs ending near the local minimum"],
         [(str(b), f"{round(share[b] * SEEDS)} of {SEEDS}",
           f"{SEEDS - round(share[b] * SEEDS)} of {SEEDS}") for b in BATCHES],
@@ -217,7 +217,7 @@ def build_minima_saddles() -> Derivation:
     )
     gd_end = runs["gd"][-1]
     doc = doc.steps(
-        _measured_step(r"\|\boldsymbol{\theta}^{\mathrm{GD}}_{300} - (\tfrac{1}{2}, 0)\|",
+        _measured_step(r"\Vert \boldsymbol{\theta}^{\mathrm{GD}}_{300} - (\tfrac{1}{2}, 0)\Vert ",
                        float(np.linalg.norm(gd_end - [0.5, 0])),
                        "full-batch GD settles in the local minimum", "distance after 300 steps",
                        relation="<", rhs=(1e-6, "10^{-6}")),
@@ -270,7 +270,7 @@ def build_minima_saddles() -> Derivation:
 # ==================================================================================================
 # Document 2: random initialisation
 
-SYM_HIDDEN, SYM_EPOCHS, SYM_LR = 8, 2000, 0.5
+SYM_HIDDEN, SYM_EPOCHS, SYM_LR = 8, 1000, 1.0
 DEPTH, WIDTH = 20, 128
 
 
@@ -404,7 +404,7 @@ def build_random_initialisation() -> Derivation:
         "weights $0.5$, once from random normal weights (seed 1):"
     )
     doc = doc.steps(
-        _measured_step(r"\max_{k} \|\mathbf{w}_k - \mathbf{w}_1\|_\infty\,(\text{constant start})",
+        _measured_step(r"\max_{k} \Vert \mathbf{w}_k - \mathbf{w}_1\Vert _\infty\,(\text{constant start})",
                        sym["constant"]["spread"], "the hidden units are still identical",
                        "largest difference between any unit's incoming weights and unit 1's",
                        relation="=", rhs=(0.0, "0")),

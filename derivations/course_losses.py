@@ -42,6 +42,8 @@ def _tex(x: float, digits: int = 3) -> str:
     if "e" not in text:
         return text
     mantissa, exponent = text.split("e")
+    if mantissa == "1":
+        return f"10^{{{int(exponent)}}}"
     return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
 
 
@@ -239,10 +241,10 @@ def build_what_is_a_loss() -> Derivation:
         "differences ($h = 10^{-6}$) at 500 random weights $w \\in (-8, 2)$:"
     )
     doc = doc.steps(
-        _measured_step(r"\#\{w : \Delta\mathrm{accuracy}/\Delta w = 0\}", n_zero,
+        _measured_step(r"\#\lbrace w : \Delta\mathrm{accuracy}/\Delta w = 0\rbrace ", n_zero,
                        "of 500 random weights", "finite differences at 500 random weights",
                        relation="=", rhs=(500, "500")),
-        _measured_step(r"\#\{w : \Delta J/\Delta w = 0\}", int(np.sum(m["d_bce"] == 0)),
+        _measured_step(r"\#\lbrace w : \Delta J/\Delta w = 0\rbrace ", int(np.sum(m["d_bce"] == 0)),
                        "the cross-entropy cost $J$ has a slope everywhere",
                        "finite differences of the mean binary cross-entropy", relation="=",
                        rhs=(0, "0")),
@@ -474,7 +476,7 @@ def build_cross_entropy_vs_mse() -> Derivation:
     doc = doc.section("Remark on the course notes").text(
         "**What the course notes claim.** Among classification losses: 'Hinge loss "
         "(equivalent of MSE in classification)'. **Why it does not hold.** With labels "
-        "$y \\in \\{-1, 1\\}$ and a score $z$, the hinge loss is $\\max(0, 1 - yz)$: zero as "
+        "$y \\in \\lbrace -1, 1\\rbrace$ and a score $z$, the hinge loss is $\\max(0, 1 - yz)$: zero as "
         "soon as the example is on the right side with margin $yz \\ge 1$, and linear, not "
         "quadratic, in the violation. The squared error on the same labels, $(y - z)^2 = "
         "(1 - yz)^2$, also punishes predictions that are **too** right. For $y = 1$, $z = 3$:"

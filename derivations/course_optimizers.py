@@ -353,16 +353,20 @@ def _optimizers():
 
     # (label, for logistic regression, for Rosenbrock, the two settings as LaTeX); every other
     # argument is PyTorch's default
-    return (
+    sgd_rows = (
         ("SGD", sgd(lr=0.1), sgd(lr=1e-3), ("$\\eta = 0.1$", "$\\eta = 10^{-3}$")),
         ("SGD + momentum 0.9", sgd(lr=0.1, momentum=0.9), sgd(lr=1e-3, momentum=0.9),
          ("$\\eta = 0.1$", "$\\eta = 10^{-3}$")),
-        ("AdaGrad", adagrad(lr=0.1), adagrad(lr=0.1), ("$\\eta = 0.1$", "$\\eta = 0.1$")),
-        ("RMSProp", rmsprop(lr=0.01), rmsprop(lr=0.01), ("$\\eta = 0.01$", "$\\eta = 0.01$")),
-        ("AdaDelta", adadelta(), adadelta(), ("$\\eta = 1$", "$\\eta = 1$")),
-        ("Adam", adam(lr=0.01), adam(lr=0.01), ("$\\eta = 0.01$", "$\\eta = 0.01$")),
-        ("NAdam", nadam(lr=0.01), nadam(lr=0.01), ("$\\eta = 0.01$", "$\\eta = 0.01$")),
     )
+    same = (
+        ("AdaGrad", adagrad(lr=0.1), "$\\eta = 0.1$"),
+        ("RMSProp", rmsprop(lr=0.01), "$\\eta = 0.01$"),
+        ("AdaDelta", adadelta(), "$\\eta = 1$"),
+        ("Adam", adam(lr=0.01), "$\\eta = 0.01$"),
+        ("NAdam", nadam(lr=0.01), "$\\eta = 0.01$"),
+    )
+    # one instance for both problems (run() starts from a fresh state): one compilation each
+    return sgd_rows + tuple((label, opt, opt, (tex, tex)) for label, opt, tex in same)
 
 
 def _rosen(p):

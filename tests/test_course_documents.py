@@ -80,6 +80,14 @@ def test_course_document_renders_without_ascii_maths(name):
             outside = "".join(p for i, p in enumerate(text.split("$")) if i % 2 == 0)
             assert ascii_maths not in outside, (name, text)
     assert "seed 00" not in md.lower(), "cite the course by topic, not by file name"
+    # GitHub's Markdown drops \{, \| and \: inside inline maths, and leaves "$x = $" raw
+    from symlearn.render._text import split_math
+
+    for block in md.split("$$")[::2]:  # outside display maths
+        for is_math, piece in split_math(block):
+            if is_math:
+                assert not any(bad in piece for bad in ("\\{", "\\}", "\\|", "\\:")), piece
+                assert piece == piece.strip(), f"space inside the dollars: ${piece}$"
 
 
 # --------------------------------------------------------------------------------------------------
