@@ -590,7 +590,7 @@ def build_learning_rate_diagnostics() -> Derivation:
         "column of ones (the bias) in $\\mathbf{X} \\in \\mathbb{R}^{442 \\times 11}$, and the "
         "standardized disease progression $\\mathbf{y}$. The loss is the mean squared error "
         "$L(\\mathbf{w}) = \\frac{1}{n}\\Vert \\mathbf{X}\\mathbf{w} - \\mathbf{y}\\Vert ^2$, whose "
-        "minimum $L^*$ is the least-squares fit. Its gradient is "
+        "minimum $L^*$ is reached at the least-squares fit $\\mathbf{w}^*$. Its gradient is "
         "$\\frac{2}{n}\\mathbf{X}^T(\\mathbf{X}\\mathbf{w} - \\mathbf{y})$ (see "
         "`linear-regression`), and its Hessian, the matrix of second derivatives, is constant. "
         "On a small instance ($n = 3$ examples, 2 features), entry by entry:"

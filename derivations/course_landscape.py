@@ -5,7 +5,7 @@ Two documents:
 
 * ``minima-saddles-and-sgd-noise``: critical points classified by the Hessian on a landscape
   with a global minimum, a local minimum and a saddle; full-batch gradient descent against
-  mini-batch SGD on a real finite sum, measured over 50 seeds per batch size.
+  mini-batch SGD on a real finite sum, measured over 50 runs per batch size.
 * ``random-initialisation``: identical hidden units receive identical gradients (symbolic) and
   stay identical (measured); the variance of a sum of $n$ products derived, giving Glorot's
   and He's scalings, and activations through 20 layers measured.
@@ -154,7 +154,7 @@ def build_minima_saddles() -> Derivation:
         summary=(
             "Critical points classified by the Hessian; full-batch gradient descent stops at "
             "the first minimum or on a saddle's ridge, mini-batch SGD's noise can leave both, "
-            "and does not guarantee the global minimum (measured over 50 seeds)."
+            "and does not guarantee the global minimum (measured over 50 runs)."
         ),
     )
     doc = doc.section("Critical points and the Hessian").text(
@@ -204,7 +204,8 @@ def build_minima_saddles() -> Derivation:
         "$\\nabla L + \\frac{1}{|B|}\\sum_{i\\in B}\\mathbf{a}_i$: right on average, noisy in "
         "each step, noisier for smaller batches. From $(1.2, 1)$, in the basin of the local "
         f"minimum, each run takes {STEPS} steps with $\\eta = {LR}$ (batches drawn without "
-        f"replacement); {SEEDS} seeds per batch size; batch 64 is full-batch gradient descent."
+        f"replacement); {SEEDS} runs per batch size, all drawn from one generator with seed 0; "
+        "batch 64 is full-batch gradient descent."
     )
     ends = runs["ends"]
     share = {b: float(np.mean(ends[b][:, 0] < 0)) for b in BATCHES}
