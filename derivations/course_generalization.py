@@ -33,6 +33,7 @@ NAME = "overfitting-and-generalization"
 # says that it was measured (a measurement, not a proof).
 
 _COMPARE = {
+    "=": lambda a, b: a == b,
     ">": lambda a, b: a > b,
     "<": lambda a, b: a < b,
     ">=": lambda a, b: a >= b,
@@ -326,8 +327,12 @@ def _polynomial_section(doc: Derivation) -> Derivation:
         "teb": _shown(rf"E_{{\mathrm{{test}}}}(p = {best})"),
         "trb": _shown(rf"E_{{\mathrm{{train}}}}(p = {best})"),
     }
-    non_increasing = bool(np.all(np.diff(train) <= 1e-12))
+    rises = int(np.sum(np.diff(train) > 1e-12))
     doc = doc.steps(
+        Step(_shown(r"\#\lbrace p : E_{\mathrm{train}}(p + 1) > E_{\mathrm{train}}(p)\rbrace"),
+             sp.Integer(0), "the training error never rose with the degree", relation="=",
+             claim=(rises, 0), check=_measured(rises, 0, "=", "counted over $p = 0..10$ "
+                                                "(a rise below $10^{-12}$ counts as rounding)")),
         Step(sym["tr11"], _shown("10^{-10}"), "interpolation: the fit passes through every point",
              relation="<", claim=(train[11], 1e-10),
              check=_measured(train[11], 1e-10, "<", f"train MSE at degree 11 is ${_tex(train[11])}$")),
@@ -343,7 +348,6 @@ def _polynomial_section(doc: Derivation) -> Derivation:
              check=_measured(test[11], 10 * test[best], ">",
                              f"${_tex(test[11])} > 10 \\times {_tex(test[best])}$")),
     )
-    assert non_increasing  # the nested-model argument above; tested independently too
     doc = doc.text(
         f"The training error falls at every degree (as argued above) while the test error falls "
         f"until degree {best} and then rises: the low degrees **underfit** (they cannot bend like "
@@ -513,7 +517,8 @@ def _digits_section(doc: Derivation) -> Derivation:
         "thus trains a different random sub-network whose average behaves like the full one: no "
         "unit can rely on a particular other unit being present, which is the course notes' "
         "'helps in generalization rather than remembering specific features'. The `dropout` "
-        "document derives the layer itself; note that there $p$ is the keep probability."
+        "document derives the layer itself; when reading any text on dropout, check whether "
+        "its $p$ is the drop probability (PyTorch's) or the keep probability."
     )
     return doc
 

@@ -587,3 +587,25 @@ def test_comparison_adam_run_matches_pytorch(optimizers_module, torch1):
     f = ((1 - p[0]) ** 2 + 100 * (p[1] - p[0] ** 2) ** 2).item()
     assert runs["Adam"]["rosen"][-1] == pytest.approx(f, rel=1e-6, abs=1e-12)
     assert not np.isfinite(runs["SGD at 0.1 on Rosenbrock"]) or runs["SGD at 0.1 on Rosenbrock"] > 1e6
+
+
+# Each slip of the course notes is corrected in the document that covers its topic.
+SLIPS = {
+    "adadelta-and-nadam-derived": "make large steps at places already visited",
+    "what-is-a-loss": "is called precision & recall",
+    "why-gradient-descent-works": "The bigger the gradient is",
+    "cross-entropy-vs-mse": "equivalent of MSE in classification",
+    "minima-saddles-and-sgd-noise": "convergence to the Global Minima",
+    "learning-rate-diagnostics": "start with a small",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SLIPS))
+def test_each_slip_is_corrected_where_its_topic_is(name):
+    from symlearn.render import to_markdown
+
+    md = to_markdown(built(name))
+    assert "What the course notes claim." in md and SLIPS[name] in md
+    assert "Why it does not hold" in md or "Why neither holds" in md
+    if name == "why-gradient-descent-works":  # backpropagation is not the weight update
+        assert "only **computes** the gradient" in md
