@@ -474,11 +474,12 @@ def diabetes_problem() -> dict:
     y = (y - y.mean()) / y.std()
     n = len(y)
     H = 2 / n * X.T @ X
-    eig = np.linalg.eigvalsh(H)
+    eig, vectors = np.linalg.eigh(H)
     w_star = np.linalg.lstsq(X, y, rcond=None)[0]
     loss_star = float(np.mean((X @ w_star - y) ** 2))
+    top = vectors[:, -1] * np.sign(vectors[np.argmax(np.abs(vectors[:, -1])), -1])  # fixed sign
     return {"X": X, "y": y, "n": n, "H": H, "lam_min": float(eig[0]), "lam_max": float(eig[-1]),
-            "w_star": w_star, "loss_star": loss_star}
+            "w_star": w_star, "loss_star": loss_star, "top": top}
 
 
 def _rates(problem) -> dict:
@@ -508,7 +509,7 @@ def rate_runs() -> dict:
         with np.errstate(over="ignore", invalid="ignore"):
             losses = np.array([np.mean((X @ w - y) ** 2) for w in path])
         runs[label] = {"lr": lr, "excess": losses - prob["loss_star"],
-                       "first_weight": np.array([w[np.argmax(np.abs(prob["w_star"]))] for w in path])}
+                       "steep": np.array([(w - prob["w_star"]) @ prob["top"] for w in path])}
     return runs
 
 
@@ -551,11 +552,10 @@ def _draw_rates(path):
         a.set_ylim(1e-6, 1e3)
         a.legend(fontsize=7)
         for label in ("good", "too large"):
-            b.plot(runs[label]["first_weight"][:40], "o-", ms=2, label=label)
-        b.axhline(diabetes_problem()["w_star"][np.argmax(np.abs(diabetes_problem()["w_star"]))],
-                  color="0.6", ls=":", label="least-squares value")
+            b.plot(runs[label]["steep"][:40], "o-", ms=2, label=label)
+        b.axhline(0, color="0.6", ls=":")
         b.set_xlabel("step $t$")
-        b.set_ylabel("largest weight $w_j$")
+        b.set_ylabel(r"$(\mathbf{w}_t - \mathbf{w}^*) \cdot \mathbf{v}_{\max}$")
         b.legend(fontsize=7)
 
 
@@ -646,8 +646,8 @@ def build_learning_rate_diagnostics() -> Derivation:
         f"Here $\\rho(\\eta^*) \\approx {rho:.4f}$: even the best fixed rate gains only "
         f"{100 * (1 - rho):.2f}% per step in the flattest direction, which is why "
         "ill-conditioned problems are slow for plain gradient descent (momentum and adaptive "
-        "methods address exactly this). $\\eta^*$ is the best rate for the **worst case as "
-        f"$t \\to \\infty$**; with $\\kappa \\approx {hi / lo:.0f}$ it is "
+        "methods address exactly this). $\\eta^*$ is the best rate for the **worst case** as "
+        f"$t \\to \\infty$; with $\\kappa \\approx {hi / lo:.0f}$ it is "
         f"${2 / (lo + hi) * hi:.4f}/\\lambda_{{\\max}}$, a hair below the divergence threshold, "
         "and the steep direction then also shrinks by only $\\rho$ per step. The rate "
         "$\\eta = 1/\\lambda_{\\max}$ removes the steep component in one step "
@@ -683,20 +683,33 @@ def build_learning_rate_diagnostics() -> Derivation:
                        rhs=(div[0], r"L_0 - L^*")),
     )
     doc = doc.text(
-        "**How to read the curves.** *Too small*: a smooth curve that keeps falling at a slow "
-        "rate; a larger $\\eta$ would help. *Good*: the fastest fall. *Too large*: on this "
+        "**How to read the curves.** **Too small:** a smooth curve that keeps falling at a slow "
+        "rate; a larger $\\eta$ would help. **Good:** the fastest fall. **Too large:** on this "
         "exactly quadratic loss the loss still falls at every step (each eigen-component "
-        "shrinks in absolute value), but the parameters jump across the minimum at every step "
-        "(right panel) and the steep component shrinks by only $|1 - 1.99| = 0.99$ per step, "
+        "shrinks in absolute value), but the error's component along the steepest direction "
+        "changes sign at every step, the iterate jumping across the valley floor (right "
+        "panel), and shrinks by only $|1 - 1.99| = 0.99$ per step, "
         "so the curve flattens early; on a real network, where the curvature changes along the "
-        "path, this is where the loss curve turns jagged. *Divergent*: the loss grows "
+        "path, this is where the loss curve turns jagged. **Divergent:** the loss grows "
         "geometrically, to `inf` or `nan` if left running: lower $\\eta$ at once."
+    )
+    steep_good, steep_large = runs["good"]["steep"], runs["too large"]["steep"]
+    flips = int(np.sum(np.sign(steep_large[1:41]) != np.sign(steep_large[:40])))
+    doc = doc.steps(
+        _measured_step(r"\max_{1 \le t \le 100} |(\mathbf{w}_t - \mathbf{w}^*)\cdot\mathbf{v}_{\max}|"
+                       r"\ (\text{good})", float(np.max(np.abs(steep_good[1:]))),
+                       "removed in the first step", "largest component after step 0",
+                       relation="<", rhs=(1e-10, "10^{-10}")),
+        _measured_step(r"\#\lbrace t < 40 : \text{the component changes sign}\rbrace\ "
+                       r"(\text{too large})", flips, "at every step",
+                       "sign changes over the first 40 steps", relation="=", rhs=(40, "40")),
     )
     doc = doc.figure(Figure(
         "lr-diagnostics",
         "Left: excess loss $L(\\mathbf{w}_t) - L^*$ per step for the four rates (measured). "
-        "Right: the largest weight under the good and the too large rate: the latter jumps "
-        "across the least-squares value at every step.",
+        "Right: the error's component along $\\mathbf{v}_{\\max}$, the eigenvector of "
+        "$\\mathbf{H}$ for $\\lambda_{\\max}$: 0 after one step at the good rate, changing sign "
+        "at every step at the too large one (measured).",
         _draw_rates, requires="matplotlib",
     ))
     doc = doc.section("Logistic regression: the same bound, from $\\sigma' \\le 1/4$").text(

@@ -609,3 +609,12 @@ def test_each_slip_is_corrected_where_its_topic_is(name):
     assert "Why it does not hold" in md or "Why neither holds" in md
     if name == "why-gradient-descent-works":  # backpropagation is not the weight update
         assert "only **computes** the gradient" in md
+
+
+def test_mean_moves_with_an_outlier_and_the_median_does_not():
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    for delta in (10.0, 1e3, 1e6):
+        moved = y.copy()
+        moved[-1] += delta
+        assert moved.mean() - y.mean() == pytest.approx(delta / 5)
+        assert np.median(moved) == np.median(y)
