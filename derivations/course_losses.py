@@ -102,7 +102,7 @@ def _sigmoid(z):
 @functools.lru_cache(maxsize=1)
 def metric_landscape() -> dict:
     r"""One feature of the breast-cancer data (mean radius, standardized), the model
-    $p = \sigma(w x + b)$ with $b = 0.6$ fixed (the best bias for the best $w$, rounded), and
+    $p = \sigma(w x + b)$ with the bias fixed at $b = 0.6$, and
     accuracy, precision, recall and the mean binary cross-entropy on a grid of 2001 weights."""
     X, y = load_breast_cancer_file()
     x = (X[:, 0] - X[:, 0].mean()) / X[:, 0].std()
@@ -299,9 +299,9 @@ CE_EPOCHS, CE_LR = 200, 0.5
 @functools.lru_cache(maxsize=1)
 def bce_mse_runs() -> dict:
     r"""Logistic regression on the breast-cancer data (30 standardized features, all 569 rows),
-    full-batch gradient descent, $\eta = 0.5$, 200 epochs, from a deliberately bad start: the
-    least-squares-free weights $\mathbf{w}_0 = -2\,\mathbf{1}/\sqrt{30} \cdot$ sign of each
-    feature's correlation with the label (confidently wrong)."""
+    full-batch gradient descent, $\eta = 0.5$, 200 epochs, from a deliberately bad start: each
+    weight $-2$ times the sign of its feature's correlation with the label, so the model starts
+    confidently wrong; bias 0."""
     X, y = load_breast_cancer_file()
     X = (X - X.mean(0)) / X.std(0)
     n, d = X.shape
