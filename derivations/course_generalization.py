@@ -438,7 +438,8 @@ def _digits_section(doc: Derivation) -> Derivation:
     plain, decay, drop = c["plain"], c["weight decay"], c["dropout"]
     doc = doc.section("Run 2: a small network on few digits")
     doc = doc.text(
-        f"The same effect in a neural network: {run['n_train']} images of scikit-learn's 8x8 "
+        f"The same effect in a neural network: {run['n_train']} images of scikit-learn's "
+        "$8 \\times 8$ "
         f"handwritten digits for training and {run['n_test']} others, chosen at random, for testing. The network "
         "is $\\mathbf{x} \\in \\mathbb{R}^{64} \\to$ 64 ReLU units $\\to$ 10 logits, trained on the "
         "cross-entropy of the softmax by full-batch gradient descent ($\\eta = 0.2$, "
