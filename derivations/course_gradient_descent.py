@@ -314,14 +314,19 @@ def _bound(doc: Derivation) -> Derivation:
         return True
 
     def interval(lhs, rhs, context) -> bool:
-        solution = sp.solve_univariate_inequality(sp.Abs(1 - alpha * lam) < 1, alpha,
-                                                  relational=False)
-        return solution == sp.Interval.open(0, 2 / lam)
+        # 1 - alpha lam decreases strictly in alpha (lam > 0); it is 1 at alpha = 0 and -1 at
+        # alpha = 2/lam, so it lies strictly between -1 and 1 exactly on (0, 2/lam)
+        factor = 1 - alpha * lam
+        decreasing = bool(sp.diff(factor, alpha).is_negative)
+        return (decreasing and sp.solve(sp.Eq(factor, 1), alpha) == []  # alpha > 0 excludes 0
+                and sp.simplify(factor.subs(alpha, 0) - 1) == 0
+                and sp.solve(sp.Eq(factor, -1), alpha) == [2 / lam])
 
     doc = doc.steps(
         Step(_shown(r"\theta - \alpha\,\frac{d}{d\theta}\left(\frac{\lambda\theta^2}{2}\right)"),
              _shown(r"(1 - \alpha\lambda)\,\theta"), "one gradient step",
-             claim=(th - alpha * sp.diff(lam * th**2 / 2, th), (1 - alpha * lam) * th)),
+             claim=(th - alpha * sp.diff(lam * th**2 / 2, th), (1 - alpha * lam) * th),
+             check=_expanded()),
         Step(_shown(r"\theta_t"), _shown(r"(1 - \alpha\lambda)^t\,\theta_0"),
              "unroll from $\\theta_0$",
              claim=(None, (1 - alpha * lam) ** t * th0),
@@ -330,9 +335,9 @@ def _bound(doc: Derivation) -> Derivation:
         Step(_shown(r"|1 - \alpha\lambda| < 1"), _shown(r"0 < \alpha < \frac{2}{\lambda}"),
              "$\\theta_t \\to 0$ for every $\\theta_0$ exactly when the factor is below 1",
              relation="iff",
-             check=Custom(interval, "checked symbolically: SymPy's solve_univariate_inequality "
-                          "gives the open interval $(0, 2/\\lambda)$ for $\\alpha > 0$",
-                          "symbolic")),
+             check=Custom(interval, "checked symbolically: $1 - \\alpha\\lambda$ decreases "
+                          "strictly in $\\alpha$, equals 1 at $\\alpha = 0$ and $-1$ exactly at "
+                          "$\\alpha = 2/\\lambda$", "symbolic")),
     )
     doc = doc.text(
         "All directions must converge, so gradient descent on a quadratic converges exactly "
