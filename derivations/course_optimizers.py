@@ -106,12 +106,13 @@ def scaled_runs() -> dict:
     from symlearn.optim import adadelta, sgd
 
     out = {}
+    optimizers = {"AdaDelta": adadelta(), "SGD": sgd(lr=0.01)}  # run() starts from a fresh state
     for c in SCALES:
         def grad(theta, c=c):
             return c * (theta - 3.0)
 
-        out[("AdaDelta", c)] = np.array(adadelta().run(grad, np.array([0.0]), ADADELTA_STEPS))[:, 0]
-        out[("SGD", c)] = np.array(sgd(lr=0.01).run(grad, np.array([0.0]), ADADELTA_STEPS))[:, 0]
+        for name, opt in optimizers.items():
+            out[(name, c)] = np.array(opt.run(grad, np.array([0.0]), ADADELTA_STEPS))[:, 0]
     return out
 
 
