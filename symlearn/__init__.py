@@ -27,6 +27,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Graph": (".calculus.chain", "Graph"),
     "graph": (".calculus.chain", "graph"),
     "MatrixGraph": (".calculus.matrix", "MatrixGraph"),
+    "GradientCheckError": (".calculus.matrix", "GradientCheckError"),
     "compile_function": (".compile", "compile_function"),
     "export": ("._export", "export"),
     "log_sigmoid": (".functions", "log_sigmoid"),
@@ -36,6 +37,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "latex": (".printing.latex", "latex"),
     "Verdict": (".verify", "Verdict"),
     "verify_gradient": (".verify", "verify_gradient"),
+    "verify_matrix_gradient": (".verify_matrix", "verify_matrix_gradient"),
     "losses": (".losses", None),
     "optim": (".optim", None),
     "neurons": (".neurons", None),
@@ -67,7 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import data, losses, neurons, optim, train
     from .train import TrainingError, fit
     from .calculus.chain import Graph, graph
-    from .calculus.matrix import MatrixGraph
+    from .calculus.matrix import GradientCheckError, MatrixGraph
     from .compile import compile_function
     from ._export import export
     from .derivation import (
@@ -77,3 +79,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .functions import log_sigmoid, relu, sigmoid, softplus
     from .printing.latex import latex
     from .verify import Verdict, verify_gradient
+    from .verify_matrix import verify_matrix_gradient
