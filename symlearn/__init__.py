@@ -28,6 +28,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "graph": (".calculus.chain", "graph"),
     "MatrixGraph": (".calculus.matrix", "MatrixGraph"),
     "compile_function": (".compile", "compile_function"),
+    "export": ("._export", "export"),
     "log_sigmoid": (".functions", "log_sigmoid"),
     "relu": (".functions", "relu"),
     "sigmoid": (".functions", "sigmoid"),
@@ -68,6 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .calculus.chain import Graph, graph
     from .calculus.matrix import MatrixGraph
     from .compile import compile_function
+    from ._export import export
     from .derivation import (
         Auto, Custom, Derivation, DerivationError, Figure, Numeric, Rounded, Step, StepCheckError,
         Symbolic,
