@@ -246,3 +246,33 @@ def test_wrong_inputs_are_one_sentence(tmp_path):
         m.backward(X, np.zeros(2))
     with pytest.raises(ValueError, match="mean has shape"):
         export_model(result, mean=np.zeros(4))
+
+
+def test_csv_labels_come_back_as_the_files_labels(tmp_path):
+    # Binary labels 3 and 7 in the file: predict returns 3 and 7, not class indices 0 and 1.
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(60, 2)) * [10.0, 0.1] + [100.0, -5.0]
+    labels = np.where((X[:, 0] - 100) / 10 + (X[:, 1] + 5) / 0.1 > 0, 7, 3)
+    rows = ["a,b,label"] + [f"{a!r},{b!r},{c}" for (a, b), c in zip(X.tolist(), labels.tolist())]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    summary = _train(tmp_path, "--model", "logistic", "--data", "t.csv", "--target", "label",
+                     "--epochs", "20", "--lr", "0.05")
+    _, X_test, _, y_test = data.split(X, labels, test_size=0.2, seed=0)
+    m = _load(tmp_path / "m.py")
+    predicted = m.predict(X_test)
+    assert set(np.unique(predicted)) <= {3, 7}
+    assert float(np.mean(predicted == y_test)) == summary["test_accuracy"]
+    assert summary["test_accuracy"] > 0.8  # separable data: the model learned, not a constant
+
+
+def test_header_survives_text_a_docstring_cannot_hold(tmp_path):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(10, 2))
+    result = fit(neurons.affine(2, 1), "mse_loss", optim.sgd(lr=0.1), X, X[:, 0], epochs=1,
+                 progress=False)
+    tricky = 'a """ quote and a trailing backslash \\'
+    path = tmp_path / "h.py"
+    path.write_text(export_model(result, info={"data": tricky}))
+    m = _load(path)
+    assert f"data: {tricky}" in m.__doc__
+    assert m.predict(X).shape == (10,)
