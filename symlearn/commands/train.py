@@ -370,7 +370,8 @@ def _write_export(path, args, result, ds, loss, optimizer, summary) -> None:
         info["reported test MSE"] = repr(summary["test_mse"])
     classes = ds.classes if ds.task != "regression" else None
     try:
-        text = export_model(result, mean=ds.mean, scale=ds.scale, classes=classes, info=info)
+        text = export_model(result, mean=ds.mean, scale=ds.scale, classes=classes, info=info,
+                            name=args.model)
         atomic_write(path, text)
     except OSError as error:
         raise CommandError(f"--export {args.export}: {error.strerror or error}") from None
