@@ -305,6 +305,7 @@ def export_model(
         "}",
         "for _value in (MEAN, SCALE, *PARAMS.values()):",
         "    _value.setflags(write=False)",
+        "del _value",
         "",
         "# Stable row-wise helpers of the generated code (symlearn.printing.matrix.HELPERS).",
         HELPERS.strip("\n"),
