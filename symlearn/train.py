@@ -72,11 +72,13 @@ class FitResult:
     seconds: float
 
     def predict(self, X) -> np.ndarray:
-        """The model's outputs (logits for classification), shape ``(n, k)``, dropout off."""
+        """The model's outputs (logits for classification), dropout off: shape ``(n,)`` for a
+        model with one output (as scikit-learn's ``predict``), ``(n, k)`` otherwise."""
         X = np.asarray(X, dtype=np.float64)
-        T = np.zeros((X.shape[0], self.objective.model.out_features))
+        k = self.objective.model.out_features
+        T = np.zeros((X.shape[0], k))
         _, output = self.objective.evaluate(X, T, *_ordered(self.objective, self.params))
-        return output
+        return output[:, 0] if k == 1 else output
 
     def evaluate(self, X, y) -> dict:
         """``{"loss": ..., "accuracy": ...}`` for classification, ``{"loss": ..., "mse": ...}``
@@ -140,6 +142,21 @@ def _not_the_learning_rate(value: float, X: np.ndarray, T: np.ndarray) -> str:
     )
 
 
+def _check_output_activation(model: Model, loss: str) -> None:
+    r"""A ``ValueError`` for a sigmoid output layer under ``binary_cross_entropy_with_logits``:
+    the loss applies sigmoid itself, so the output would be squashed twice; $\sigma(\sigma(z))$
+    lies in $(0.5, 0.73)$, every prediction is class 1 (the logit $\sigma(z) > 0$), and training
+    stays at the majority class with no error to show it."""
+    from .functions import sigmoid
+
+    if loss == "binary_cross_entropy_with_logits" and model.layers[-1].activation is sigmoid:
+        raise ValueError(
+            f"the model's last layer applies sigmoid, but loss={loss!r} takes logits and applies "
+            "sigmoid itself (a double sigmoid that stays at one class); end the model with no "
+            "activation, e.g. neurons.affine(d, 1) instead of neurons.neuron(d, sigmoid)"
+        )
+
+
 def _check_positive_int(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{name}={value!r} must be a positive integer")
@@ -180,7 +197,9 @@ def fit(
         progress: show a tqdm progress bar on stderr.
 
     Raises:
-        ValueError: ``X`` or ``y`` holds NaN or infinity (naming the column).
+        ValueError: ``X`` or ``y`` holds NaN or infinity (naming the column); the model's last
+            layer applies sigmoid but the loss is ``binary_cross_entropy_with_logits``, which
+            would apply sigmoid twice.
         TrainingError: one sentence, when training cannot go on: the loss became NaN or infinite
             (naming the epoch and batch; when it is so on the very first batch, before any step,
             the sentence blames the data or the initial parameters, not the learning rate), or an
@@ -189,6 +208,7 @@ def fit(
     _check_positive_int("epochs", epochs)
     _check_positive_int("batch_size", batch_size)
     obj = objective(model, loss, l2)
+    _check_output_activation(model, obj.loss)
     X = np.ascontiguousarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != model.in_features:
         raise ValueError(

@@ -72,6 +72,8 @@ def test_nan_loss_is_one_sentence_and_exit_1(capsys):
         (["--data", "digits", "--epochs", "0"], "--epochs 0 must be at least 1"),
         (["--data", "digits", "--keep", "1.5"], "--keep 1.5"),
         (["--data", "digits", "--optimizer", "adam", "--momentum", "0.9"], "--momentum applies"),
+        (["--data", "digits", "--export", "model.txt"], "--export model.txt: its suffix is '.txt'"),
+        (["--data", "digits", "--export", "no/such/folder/m.py"], "does not exist"),
     ],
 )
 def test_usage_errors_are_one_sentence_exit_2(capsys, argv, message):
@@ -91,7 +93,12 @@ def test_plain_output_and_plot(tmp_path, capsys):
     pytest.importorskip("sklearn")
     pytest.importorskip("matplotlib")
     plot = tmp_path / "curve.png"
+    exported = tmp_path / "softmax.py"
     assert main(["train", "--model", "softmax", "--data", "digits", "--epochs", "3",
-                 "--plot", str(plot)]) == 0
+                 "--plot", str(plot), "--export", str(exported)]) == 0
     out = capsys.readouterr().out
     assert "test accuracy" in out and plot.stat().st_size > 1000
+    assert f"model: {exported}" in out
+    text = exported.read_text()
+    assert text.startswith('r"""softmax model trained by symlearn')
+    assert "numpy.array([" in text and "def predict_proba(X):" in text

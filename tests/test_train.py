@@ -260,3 +260,34 @@ def test_non_finite_inputs_are_refused_naming_row_and_column(bad):
     with pytest.raises(ValueError, match=rf"y holds {bad} in row 3, column 0"):
         fit(neurons.affine(3), "mse_loss", optim.sgd(lr=0.1), _problem(rows=20, features=3)[0],
             targets, epochs=1, progress=False)
+
+
+def test_sigmoid_output_under_bce_with_logits_is_refused_in_one_sentence():
+    # A double sigmoid: the loss applies sigma to sigma(z) in (0, 1), so every logit is positive
+    # and every prediction class 1 (the majority class of a data set like breast_cancer).
+    X, y = _problem()
+    with pytest.raises(ValueError, match="last layer applies sigmoid.*takes logits") as caught:
+        fit(neurons.neuron(6, sigmoid), "binary_cross_entropy_with_logits", optim.adam(), X, y,
+            epochs=1, progress=False)
+    assert "\n" not in str(caught.value)
+    assert "neurons.affine" in str(caught.value)
+    # The same neuron without the sigmoid trains; with mse_loss a sigmoid output is legitimate.
+    fit(neurons.affine(6, 1), "binary_cross_entropy_with_logits", optim.adam(), X, y, epochs=1,
+        progress=False)
+    fit(neurons.neuron(6, sigmoid), "mse_loss", optim.adam(), X, y.astype(float), epochs=1,
+        progress=False)
+
+
+def test_predict_returns_shape_n_for_one_output_and_n_k_otherwise():
+    X, y = _problem(rows=30)
+    one = fit(neurons.affine(6, 1), "binary_cross_entropy_with_logits", optim.adam(), X, y,
+              epochs=1, progress=False)
+    predicted = one.predict(X)
+    assert predicted.shape == (30,)
+    # The logit by hand: X w + b.
+    np.testing.assert_allclose(predicted, X @ one.params["W1"][:, 0] + one.params["b1"][0, 0],
+                               rtol=1e-12, atol=1e-12)
+    X3, y3 = _problem(rows=30, classes=3)
+    many = fit(neurons.affine(6, 3), "cross_entropy", optim.adam(), X3, y3, epochs=1,
+               progress=False)
+    assert many.predict(X3).shape == (30, 3)

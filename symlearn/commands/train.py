@@ -65,6 +65,9 @@ def configure(parser):
     parser.add_argument("--plot", default=None, metavar="PATH",
                         help="save the loss curve as an image (needs matplotlib); the suffix picks "
                              f"the format; an existing folder gets {PLOT_NAME} inside it")
+    parser.add_argument("--export", default=None, metavar="FILE.py",
+                        help="write the trained model as one numpy-only Python file (weights, "
+                             "standardization, predict, predict_proba, forward, backward)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -144,6 +147,28 @@ def _plot_path(value: str):
     return path
 
 
+def _export_path(value: str):
+    """Where --export writes, checked before training: a ``.py`` file (not a folder) in an
+    existing, writable folder."""
+    import os
+    from pathlib import Path
+
+    from ..cli import UsageError
+
+    path = Path(value)
+    if path.is_dir() or value.endswith(("/", os.sep)):
+        raise UsageError(f"--export {value}: is a folder; name a file ending in .py")
+    if path.suffix != ".py":
+        what = f"its suffix is {path.suffix!r}" if path.suffix else "it has no suffix"
+        raise UsageError(f"--export {value}: {what}; the model is written as a Python file (.py)")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UsageError(f"--export {value}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--export {value}: the folder {str(folder)!r} is not writable")
+    return path
+
+
 def _memory_estimate(widths, rows: int, batch_size: int, states: int) -> int:
     """Bytes a run needs, roughly (float64, 8 bytes a number): for an MLP of layer ``widths``,
     the parameters twice (the flat vector and the per-epoch copy), the gradient twice (per-name
@@ -193,6 +218,7 @@ def run(args) -> int:
 
     _check(args)
     plot = _plot_path(args.plot) if args.plot else None
+    export = _export_path(args.export) if args.export else None
     import numpy as np
 
     from .. import data, neurons
@@ -292,6 +318,9 @@ def run(args) -> int:
         except OSError as error:
             raise CommandError(f"--plot {args.plot}: {error.strerror or error}") from None
         summary["plot"] = str(plot)
+    if export is not None:
+        _write_export(export, args, result, ds, loss, optimizer, summary)
+        summary["export"] = str(export)
     if args.json:
         print(json.dumps(summary))
         return 0
@@ -311,4 +340,38 @@ def run(args) -> int:
     print(f" ({result.epochs} epochs, {result.seconds:.2f} s)")
     if plot is not None:
         print(f"loss curve: {plot}")
+    if export is not None:
+        print(f"model: {export}")
     return 0
+
+
+def _write_export(path, args, result, ds, loss, optimizer, summary) -> None:
+    """The trained model as one numpy-only file at ``path``, written atomically; the header
+    names the run (no timings, so the same run gives the same file)."""
+    from .._export_model import export_model
+    from ..cli import CommandError
+    from ..render._io import atomic_write
+
+    info = {"command": f"symlearn train --model {args.model} --data {args.data}"}
+    if args.model == "mlp":
+        info["hidden"] = " ".join(map(str, args.hidden))
+        info["activation"] = args.activation
+        if args.keep is not None:
+            info["dropout keep (training only)"] = args.keep
+    info.update({
+        "optimizer": repr(optimizer), "weight decay (L2)": args.weight_decay,
+        "epochs": args.epochs, "batch size": args.batch_size, "seed": args.seed,
+        "data": f"{ds.name}: {len(ds.y_train)} training rows, {len(ds.y_test)} test rows "
+                f"(seeded split, test size {args.test_size}), {ds.X_train.shape[1]} features",
+    })
+    if "test_accuracy" in summary:
+        info["reported test accuracy"] = repr(summary["test_accuracy"])
+    else:
+        info["reported test MSE"] = repr(summary["test_mse"])
+    classes = ds.classes if ds.task != "regression" else None
+    try:
+        text = export_model(result, mean=ds.mean, scale=ds.scale, classes=classes, info=info,
+                            name=args.model)
+        atomic_write(path, text)
+    except OSError as error:
+        raise CommandError(f"--export {args.export}: {error.strerror or error}") from None
