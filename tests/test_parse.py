@@ -98,7 +98,7 @@ def test_sum_limits_and_indexed_entries():
     assert sp.simplify(expr.doit() - (X[1] + X[2] + X[3])) == 0
     # \sum_i runs from 1 to an implicit positive integer bound n_i (issue 12).
     implicit = parse_latex(r"\sum_i x_i")
-    (index, lower, upper), = implicit.limits
+    ((_index, lower, upper),) = implicit.limits
     assert lower == 1 and upper.name == "n_i" and upper.is_integer and upper.is_positive
     assert sp.simplify(implicit.subs(upper, 3).doit() - (X[1] + X[2] + X[3])) == 0
     with pytest.raises(ParseError, match="needs its index"):
