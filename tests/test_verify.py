@@ -278,10 +278,18 @@ def test_correct_verdicts_carry_no_counterexample(verdicts):
         assert verdict.derivative_latex
 
 
+CONTRACT = {"verdict", "counterexample", "expected", "claimed", "hint", "derivative", "warnings"}
+
+
 def test_json_object_has_exactly_the_contract_fields(verdicts):
+    # Issue 12: seven keys (derivative and warnings are new), the same for every verdict.
     obj = verdicts["mse_w_missing_2"].to_json()
-    assert set(obj) == {"verdict", "counterexample", "expected", "claimed", "hint"}
-    assert obj["verdict"] == "wrong"
+    assert set(obj) == CONTRACT
+    assert obj["verdict"] == "wrong" and obj["warnings"] == []
+    assert obj["derivative"] == verdicts["mse_w_missing_2"].derivative_latex
+    correct = verdicts["mse_w_expanded"].to_json()
+    assert set(correct) == CONTRACT and correct["counterexample"] is None
+    assert correct["hint"]  # what the "correct" rests on
 
 
 def test_an_eighth_digit_slip_is_caught_and_round_off_is_not_a_slip():
@@ -313,7 +321,7 @@ def test_derivative_operator_in_the_claim():
 
 @pytest.mark.parametrize(
     "loss, wrt, claim",
-    [("x^2", "1x", "2x"), ("x^2", "q", "2x"), ("x^2", "x", ""), ("", "x", "2x"),
+    [("x^2", "1x", "2x"), ("x^2", "x", ""), ("", "x", "2x"),
      ("x^2", "x", r"\input{secret}"), ("x^2", "x", "__import__('os')")],
 )
 def test_bad_input_raises_parse_error(loss, wrt, claim):
