@@ -163,9 +163,125 @@ _NAMESPACE = {
 }
 
 
+_UNARY = {
+    sp.exp: mpmath.exp, sp.log: mpmath.log, sp.sin: mpmath.sin, sp.cos: mpmath.cos,
+    sp.tan: mpmath.tan, sp.tanh: mpmath.tanh, sp.sinh: mpmath.sinh, sp.cosh: mpmath.cosh,
+    sp.erf: mpmath.erf, sp.Abs: abs, sp.sign: mpmath.sign, sigmoid: _NAMESPACE["sigmoid"],
+    softplus: _NAMESPACE["softplus"], log_sigmoid: _NAMESPACE["log_sigmoid"],
+    relu: _NAMESPACE["relu"], log2: _NAMESPACE["log2"],
+}
+_RELATIONAL = {
+    sp.StrictLessThan: lambda a, b: a < b, sp.LessThan: lambda a, b: a <= b,
+    sp.StrictGreaterThan: lambda a, b: a > b, sp.GreaterThan: lambda a, b: a >= b,
+    sp.Eq: lambda a, b: a == b, sp.Ne: lambda a, b: a != b,
+}
+
+
+class _Unsupported(Exception):
+    """A node the evaluator does not know (the caller falls back to lambdify)."""
+
+
+def _walk(e, env: dict, memo: dict):
+    """``e`` at the point ``env`` (symbol -> mpf), every shared subtree evaluated once: the cost
+    is linear in the size of the expression DAG (SymPy's ``evalf`` re-evaluates shared subtrees,
+    exponential for a sigmoid nested 10 deep)."""
+    if e in memo:
+        return memo[e]
+    if e in env:
+        return env[e]
+    if e.is_Integer:
+        value = mpmath.mpf(int(e))
+    elif e.is_Rational:
+        value = mpmath.mpf(int(e.p)) / int(e.q)
+    elif e.is_Float:
+        value = mpmath.mpf(e._mpf_) if hasattr(e, "_mpf_") else mpmath.mpf(str(e))
+    elif e is sp.pi:
+        value = +mpmath.pi
+    elif e is sp.E:
+        value = mpmath.e + 0
+    elif e is sp.true:
+        value = True
+    elif e is sp.false:
+        value = False
+    elif isinstance(e, sp.Add):
+        value = mpmath.fsum(_walk(a, env, memo) for a in e.args)
+    elif isinstance(e, sp.Mul):
+        value = mpmath.mpf(1)
+        for a in e.args:
+            value = value * _walk(a, env, memo)
+    elif isinstance(e, sp.Pow):
+        base = _walk(e.base, env, memo)
+        if e.exp.is_Integer:
+            value = base ** int(e.exp)
+        elif e.exp == sp.S.Half:
+            value = mpmath.sqrt(base)
+        else:
+            value = mpmath.power(base, _walk(e.exp, env, memo))
+    elif e.func in _UNARY and len(e.args) == 1:
+        value = _UNARY[e.func](_walk(e.args[0], env, memo))
+    elif isinstance(e, sp.log):  # log(x, base)
+        args = [_walk(a, env, memo) for a in e.args]
+        value = mpmath.log(args[0]) / mpmath.log(args[1])
+    elif isinstance(e, sp.Heaviside):
+        args = [_walk(a, env, memo) for a in e.args]
+        value = _heaviside(*args)
+    elif isinstance(e, (sp.Max, sp.Min)):
+        args = [_walk(a, env, memo) for a in e.args]
+        if any(isinstance(a, mpmath.mpc) for a in args):
+            raise ValueError("complex argument of max/min")
+        value = max(args) if isinstance(e, sp.Max) else min(args)
+    elif isinstance(e, sp.Piecewise):
+        value = None
+        for piece, cond in e.args:
+            if _walk(cond, env, memo):
+                value = _walk(piece, env, memo)
+                break
+        if value is None:
+            raise ValueError("no piece applies")
+    elif type(e) in _RELATIONAL:
+        a, b = _walk(e.lhs, env, memo), _walk(e.rhs, env, memo)
+        if isinstance(a, mpmath.mpc) or isinstance(b, mpmath.mpc):
+            raise ValueError("complex comparison")
+        value = _RELATIONAL[type(e)](a, b)
+    elif isinstance(e, sp.And):
+        value = all(_walk(a, env, memo) for a in e.args)
+    elif isinstance(e, sp.Or):
+        value = any(_walk(a, env, memo) for a in e.args)
+    elif isinstance(e, sp.Not):
+        value = not _walk(e.args[0], env, memo)
+    else:
+        raise _Unsupported(type(e).__name__)
+    memo[e] = value
+    return value
+
+
 def _compile(exprs: list, args: list):
-    """One mpmath function of ``args`` returning every expression of ``exprs`` (shared CSE)."""
-    return sp.lambdify(args, exprs, modules=[_NAMESPACE, "mpmath"], cse=True, dummify=True)
+    """One function of ``args`` (mpf values) returning the value of every expression of
+    ``exprs``; the expressions share one memo per call (common subexpressions once). An
+    expression with a node the evaluator does not know is compiled by ``lambdify`` to mpmath."""
+    args = list(args)
+    fallback = []
+
+    def known(e) -> bool:
+        try:
+            _walk(e, {a: mpmath.mpf(1) / 3 for a in args}, {})
+        except _Unsupported:
+            return False
+        except Exception:  # noqa: BLE001 - any numeric failure at the probe point is fine
+            return True
+        return True
+
+    for e in exprs:
+        fallback.append(None if known(e) else sp.lambdify(
+            args, e, modules=[_NAMESPACE, "mpmath"], cse=True, dummify=True))
+
+    def run(*values):
+        env = dict(zip(args, values))
+        memo: dict = {}
+        return [_walk(e, env, memo) if f is None else f(*values)
+                for e, f in zip(exprs, fallback)]
+
+    return run
 
 
 def _real(value):
@@ -263,6 +379,24 @@ def _polynomial_in(g: sp.Expr, v) -> list | None:
     return coeffs
 
 
+def _write_out(e: sp.Expr) -> sp.Expr:
+    """Every sum and product with integer limits written out term by term (no ``doit``, whose
+    closed forms cost time and are not needed)."""
+    if not e.has(sp.Sum, sp.Product):
+        return e
+
+    def expand(node):
+        body = node.function
+        for index, lo, hi in reversed(node.limits):
+            if not (lo.is_Integer and hi.is_Integer):
+                return node
+            terms = [body.xreplace({index: sp.Integer(k)}) for k in range(int(lo), int(hi) + 1)]
+            body = sp.Add(*terms) if isinstance(node, sp.Sum) else sp.Mul(*terms)
+        return body
+
+    return e.replace(lambda n: isinstance(n, (sp.Sum, sp.Product)), expand)
+
+
 class _Instance:
     """Loss, truth, claim, conditions and breakpoints with every sum written out for one size."""
 
@@ -270,14 +404,11 @@ class _Instance:
         self.sizes = sizes
 
         def inst(e):
-            e = e.xreplace(sizes) if sizes else e
-            if e.has(sp.Sum, sp.Product):
-                e = e.replace(lambda n: isinstance(n, (sp.Sum, sp.Product)), lambda n: n.doit())
-            return e.xreplace(problem.derived_subs) if problem.derived_subs else e
+            return _write_out(e.xreplace(sizes) if sizes else e)
 
         self.loss = inst(problem.loss)
-        self.truth = inst(problem.truth) if problem.truth_per_size is False else (
-            sp.diff(inst(problem.loss), problem.wrt).xreplace(problem.derived_subs))
+        self.truth = (sp.diff(self.loss, problem.wrt) if problem.truth_per_size
+                      else inst(problem.truth))
         self.claim = inst(problem.claim)
         self.conditions = [inst(c) for c in problem.conditions]
         self.kinks = _kink_arguments(sp.Add(self.loss, self.truth, self.claim, evaluate=False))
@@ -377,7 +508,6 @@ class _Problem:
     size_symbols: list
     min_size: dict
     truth_per_size: bool = False
-    derived_subs: dict = field(default_factory=dict)
 
 
 def _sizes_list(problem: _Problem) -> list[dict]:
@@ -751,10 +881,7 @@ class _HintContext:
     def inst_of(expr, inst: _Instance):
         key = ("inst", expr)
         if key not in inst._extra:
-            e = expr.xreplace(inst.sizes) if inst.sizes else expr
-            if e.has(sp.Sum, sp.Product):
-                e = e.replace(lambda n: isinstance(n, (sp.Sum, sp.Product)), lambda n: n.doit())
-            inst._extra[key] = e
+            inst._extra[key] = _write_out(expr.xreplace(inst.sizes) if inst.sizes else expr)
         return inst._extra[key]
 
     def agrees(self, candidate) -> bool:
