@@ -931,7 +931,7 @@ def parse_definition(text: str, *, what: str = "let") -> tuple[sp.Symbol, sp.Exp
     head, sep, body = text.partition("=")
     if not sep or not head.strip():
         raise ParseError(f"{what}: expected a definition such as 'z=w_1x_1+b' at column 1", 0)
-    if any(c in body for c in "<>=") or "\\le" in body or "\\ge" in body:
+    if _RELATION.search(re.sub(r"\{[^{}]*\}", "", body)):
         raise ParseError(f"{what}: expected one '=' in a definition at {_col(len(head) + 1)}",
                          len(head) + 1)
     symbol = parse_symbol(head, what=what)
