@@ -789,6 +789,14 @@ def _rebuild(node: sp.Basic, scanner: _Scanner, lo: int, bound: dict | None = No
                 if sub == index_name and head and symbol.name not in inner:
                     inner[symbol.name] = sp.IndexedBase(head, real=True)[index_symbol]
             body = _rebuild(e.function, scanner, lo, inner)
+            # x_i inside a function argument (\sigma(w x_i)) was parsed on its own, before the
+            # sum was known: it is the i-th entry of x as well.
+            suffix = f"_{index_name}"
+            entries = {s: sp.IndexedBase(s.name[: -len(suffix)], real=True)[index_symbol]
+                       for s in body.free_symbols if isinstance(s, sp.Symbol)
+                       and s.name.endswith(suffix) and len(s.name) > len(suffix)}
+            if entries:
+                body = body.xreplace(entries)
             low, up = walk(lower), walk(upper)
             for limit in (low, up):
                 if limit.is_Integer and abs(int(limit)) > 100:

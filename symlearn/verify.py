@@ -276,9 +276,18 @@ def _compile(exprs: list, args: list):
             return True
         return True
 
+    def unavailable(*values):
+        raise ValueError("an expression the evaluator cannot compute")
+
     for e in exprs:
-        fallback.append(None if known(e) else sp.lambdify(
-            args, e, modules=[_NAMESPACE, "mpmath"], cse=True, dummify=True))
+        if known(e):
+            fallback.append(None)
+            continue
+        try:
+            fallback.append(sp.lambdify(args, e, modules=[_NAMESPACE, "mpmath"], cse=True,
+                                        dummify=True))
+        except Exception:  # noqa: BLE001 - any printer failure: the value is not available
+            fallback.append(unavailable)
 
     def run(*values):
         env = dict(zip(args, values))
@@ -395,7 +404,9 @@ def _write_out(e: sp.Expr) -> sp.Expr:
         for index, lo, hi in reversed(node.limits):
             if not (lo.is_Integer and hi.is_Integer):
                 return node
-            terms = [body.xreplace({index: sp.Integer(k)}) for k in range(int(lo), int(hi) + 1)]
+            # A term may hold a sum whose limits named this index (SymPy's product rule).
+            terms = [_write_out(body.xreplace({index: sp.Integer(k)}))
+                     for k in range(int(lo), int(hi) + 1)]
             body = sp.Add(*terms) if isinstance(node, sp.Sum) else sp.Mul(*terms)
         return body
 
@@ -1298,8 +1309,10 @@ def verify_gradient(
                     f"{'it' if len(claim_only) == 1 else 'them'} with --let '{first}=...' if "
                     f"{first} stands for an expression")
 
-    truth_per_size = bool(size_symbols) and indexed_wrt
     truth = sp.diff(loss_expr, symbol)
+    # With sums, the derivative is taken after writing them out when SymPy cannot take it on the
+    # sum itself (an indexed variable; a product, left as an unevaluated Derivative).
+    truth_per_size = bool(size_symbols) and (indexed_wrt or truth.has(sp.Derivative))
     if truth_per_size:
         truth = _positive_sizes(truth.doit(), size_symbols)
     truth_latex = latex(truth)
