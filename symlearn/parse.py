@@ -59,6 +59,8 @@ MAX_LENGTH = 2000
 _MAX_DEPTH = 40
 _MAX_NUMBER_DIGITS = 20
 _MAX_EXPONENT = 1000
+_MAX_DERIVATIVES = 4  # \frac{d}{dx}( ... ) operators in one formula
+_MAX_DERIVATIVE_OPS = 400  # size of the expression one of them may differentiate
 
 GREEK = (
     "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi "
@@ -149,6 +151,7 @@ class _Scanner:
         self.placeholders: dict[str, sp.Expr] = {}
         self.variables: dict[str, str] = {}  # placeholder token -> the variable's plain name
         self.bounds: set[str] = set()  # tokens of the implicit upper limits of \sum_i
+        self.derivatives = 0  # derivative operators met so far
 
     # ---- small helpers -------------------------------------------------------------------
     def error(self, message: str, at: int) -> ParseError:
@@ -498,8 +501,16 @@ class _Scanner:
         if op:
             # A derivative operator applied to the parenthesized expression that follows it.
             variable = parse_symbol(op.group(2), what=self.what, offset=op.start(2))
+            self.derivatives += 1
+            if self.derivatives > _MAX_DERIVATIVES:
+                # Each derivative can multiply the size of the expression: bounded before work.
+                raise self.error(f"more than {_MAX_DERIVATIVES} derivative operators in one "
+                                 "formula", i)
             inner_lo, inner_hi, end = self.read_group(op.end(), hi)
             inner = self.convert(inner_lo, inner_hi)
+            if sp.count_ops(inner) > _MAX_DERIVATIVE_OPS:
+                raise self.error("the expression under a derivative operator is too large "
+                                 f"(more than {_MAX_DERIVATIVE_OPS} operations)", i)
             out.emit(self.placeholder(sp.diff(inner, variable)), i)
             return end
         if re.compile(r"\{\s*(\\partial|d)\b").match(s, k) and "\\partial" in s[k : k + 12]:

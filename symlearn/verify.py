@@ -181,6 +181,16 @@ class _Unsupported(Exception):
     """A node the evaluator does not know (the caller falls back to lambdify)."""
 
 
+_MAX_MAGNITUDE = 10**6  # binary exponent beyond which a value counts as not finite
+
+
+def _bounded(value) -> None:
+    """Refuse astronomically large intermediate values (x^{x^{x}} at x = 1000): their digits
+    would cost time and memory and no comparison can use them."""
+    if value and mpmath.isfinite(value) and mpmath.mag(value) > _MAX_MAGNITUDE:
+        raise OverflowError("a value beyond 2^(10^6)")
+
+
 def _walk(e, env: dict, memo: dict):
     """``e`` at the point ``env`` (symbol -> mpf), every shared subtree evaluated once: the cost
     is linear in the size of the expression DAG (SymPy's ``evalf`` re-evaluates shared subtrees,
@@ -217,8 +227,12 @@ def _walk(e, env: dict, memo: dict):
             value = mpmath.sqrt(base)
         else:
             value = mpmath.power(base, _walk(e.exp, env, memo))
+        _bounded(value)
     elif e.func in _UNARY and len(e.args) == 1:
-        value = _UNARY[e.func](_walk(e.args[0], env, memo))
+        argument = _walk(e.args[0], env, memo)
+        if e.func is sp.exp:
+            _bounded(argument)  # exp of a number beyond 2^(10^6) has no useful value
+        value = _UNARY[e.func](argument)
     elif isinstance(e, sp.log):  # log(x, base)
         args = [_walk(a, env, memo) for a in e.args]
         value = mpmath.log(args[0]) / mpmath.log(args[1])

@@ -123,6 +123,8 @@ def test_product_with_limits():
         (r"\log 0", "division by zero or an infinite value"),
         (r"\begin{cases} 1 & x > 0 \end{cases", r"\end{cases}"),
         (r"\begin{matrix} 1 \end{matrix}", r"\begin{cases}"),
+        # 16 nested derivative operators ran for 40 s (issue 11): bounded before the work.
+        (r"\frac{d}{dx}(" * 16 + r"\sigma(x^2)" + ")" * 16, "more than 4 derivative operators"),
     ],
 )
 def test_parse_traps_are_refused_with_one_sentence(text, words):

@@ -504,6 +504,8 @@ def test_huge_values_stay_json():
         ("(a+b+c+d+f+g+h+k)^{50}", "a", "0", "wrong"),  # the hint search must not expand
         ("(a+b+c+d)^{1000}", "a", "1000(a+b+c+d)^{999}", "correct"),  # nor the symbolic check
         (r"\sigma(" * 10 + "x" + ")" * 10, "x", "0", "wrong"),  # evalf was exponential
+        ("x^{x^{x}}", "x", "0", "wrong"),  # 1000^(1000^1000) is not computed
+        (r"e^{e^{e^{x}}}", "x", "0", "wrong"),
     ],
 )
 def test_size_bounds_keep_hostile_inputs_fast(loss, wrt, claim, verdict):
