@@ -932,9 +932,21 @@ _RELATIONS = {"<": sp.Lt, "\\lt": sp.Lt, ">": sp.Gt, "\\gt": sp.Gt, "<=": sp.Le,
 
 
 def parse_condition(text: str, *, what: str = "assumption") -> list[sp.Basic]:
-    r"""Parse an assumption such as ``x>0``, ``0 < p < 1``, ``\lambda \ge 0`` or the linear
-    equality ``t_1+t_2=1`` into relations (chained comparisons give one relation per operator)."""
+    r"""Parse an assumption such as ``x>0``, ``0 < p < 1``, ``p \in (0, 1]``, ``\lambda \ge 0`` or
+    the linear equality ``t_1+t_2=1`` into relations (chained comparisons and intervals give one
+    relation per bound)."""
     text = _precheck(text, what)
+    interval = re.fullmatch(r"\s*(.+?)\s*\\in\s*(\\left)?\s*([(\[])(.+),(.+?)(\\right)?\s*([)\]])\s*",
+                            text)
+    if interval:
+        # x \in (a, b], the interval notation: a < x <= b.
+        scanner = _Scanner(text, what)
+        variable = scanner.convert(interval.start(1), interval.end(1))
+        lower = scanner.convert(interval.start(4), interval.end(4))
+        upper = scanner.convert(interval.start(5), interval.end(5))
+        left = sp.Lt if interval.group(3) == "(" else sp.Le
+        right = sp.Lt if interval.group(7) == ")" else sp.Le
+        return [left(lower, variable, evaluate=False), right(variable, upper, evaluate=False)]
     if not _RELATION.search(text):
         raise ParseError(f"{what}: expected a comparison such as 'x>0' at {_col(len(text))}",
                          len(text))

@@ -160,6 +160,8 @@ def test_conditions_and_definitions():
     assert parse_condition("t_1+t_2=1") == [sp.Eq(t1 + t2, 1)]
     assert parse_condition(r"0 < x \le 1") == [sp.Lt(0, x), sp.Le(x, 1)]
     assert parse_condition(r"\left(x\right) \ge 2") == [sp.Ge(x, 2)]
+    assert parse_condition(r"x \in (0, 1]") == [sp.Lt(0, x), sp.Le(x, 1)]
+    assert parse_condition(r"p \in \left[-2, 3\right)") == [sp.Le(-2, p), sp.Lt(p, 3)]
     symbol, expr = parse_definition("z=w_1x_1+b")
     w1, x1, b = sp.symbols("w_1 x_1 b", real=True)
     assert symbol == z and expr == w1 * x1 + b

@@ -422,6 +422,8 @@ def test_assume_domain_sampled_inside_by_construction():
     # Several conditions, an interval, a bound far from the origin.
     assert verify_gradient(r"\sqrt{x-300}", "x", r"\frac{1}{2\sqrt{x-300}}",
                            assume=[r"x \ge 300", "x<1000"]).verdict == "correct"
+    assert verify_gradient(r"\log(x-300)", "x", r"\frac{1}{x-300}",
+                           assume=[r"x \in (300, 10^{4})"]).verdict == "correct"
     empty = verify_gradient("x^2", "x", "2x", assume=["x>3", "x<2"])
     assert empty.verdict == "undetermined" and "empty" in empty.hint
 
