@@ -14,6 +14,8 @@ from typing import Callable
 
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from symlearn.parse import ParseError
 from symlearn.verify import Verdict, verify_gradient
@@ -524,3 +526,29 @@ def test_nested_sigmoid_correct_claim_is_fast():
     verdict = verify_gradient(nested, "x", rf"\frac{{\partial}}{{\partial x}}({nested})")
     assert verdict.verdict == "correct"
     assert time.process_time() - start < 8
+
+
+_PIECES = st.sampled_from([
+    "x", "y", "w", "b", "2", "0", "-", "+", "(", ")", "^", "{", "}", r"\frac", r"\sigma", "e",
+    r"\max", r"\min", ",", "|", r"\log", r"\operatorname{relu}", r"\sum_{i=1}^{n}", "x_i", "z_1",
+    r"\sum_j", "z_j", r"\begin{cases}", r"\end{cases}", "&", r"\\", ">", r"\text{otherwise}",
+    r"\sqrt", "1e-3", "0^{-1}", r"\operatorname{sign}", "10^{3}", ".5",
+])
+
+
+@settings(max_examples=120, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(st.lists(_PIECES, min_size=1, max_size=12).map("".join),
+       st.lists(_PIECES, min_size=1, max_size=8).map("".join),
+       st.sampled_from(["x", "w", "z_1", "n", "q"]))
+def test_fuzz_verify_answers_or_refuses_with_one_sentence(loss, claim, wrt):
+    # Any input: a Verdict whose JSON is strict, or a ParseError (one sentence); nothing else.
+    import json
+    try:
+        verdict = verify_gradient(loss, wrt, claim)
+    except ParseError as error:
+        assert "\n" not in str(error)
+        return
+    json.dumps(verdict.to_json(), allow_nan=False)
+    assert verdict.verdict in ("correct", "wrong", "undetermined")
