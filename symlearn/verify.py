@@ -1313,15 +1313,32 @@ def verify_gradient(
         key=plain_name,
     )
     let_hint = None
+    # x_i in the claim outside any sum, where the loss sums over i: the claim was written for one
+    # term of the sum (the derivative of a sum is the sum of the derivatives).
+    indices = {str(i) for idx in loss_expr.atoms(sp.Indexed) for i in idx.indices
+               if isinstance(i, sp.Symbol)}
+    label_names = {str(label) for label in labels}
+    termwise = [s for s in claim_only if s.name.partition("_")[0] in label_names
+                and s.name.partition("_")[2] in indices]
+    if termwise:
+        shown = ", ".join(plain_name(s) for s in termwise)
+        index = termwise[0].name.partition("_")[2]
+        message = (f"the claim uses {shown} outside a sum, but the loss sums over {index}: "
+                   f"the derivative of a sum is the sum of the derivatives of its terms; write "
+                   f"the claim with \\sum_{{{index}}} (or \\sum_{{{index}=1}}^{{n}})")
+        warnings.append(message)
+        let_hint = message
+        claim_only = [s for s in claim_only if s not in termwise]
     if claim_only:
         shown = ", ".join(plain_name(s) for s in claim_only)
         first = plain_name(claim_only[0])
         warnings.append(f"the claim uses {shown}, which the loss does not contain; if "
                         f"{first} stands for an expression, define it with --let "
                         f"'{first}=...'")
-        let_hint = (f"the claim uses {shown}, which the loss does not contain: define "
-                    f"{'it' if len(claim_only) == 1 else 'them'} with --let '{first}=...' if "
-                    f"{first} stands for an expression")
+        suggestion = (f"the claim uses {shown}, which the loss does not contain: define "
+                      f"{'it' if len(claim_only) == 1 else 'them'} with --let '{first}=...' "
+                      f"if {first} stands for an expression")
+        let_hint = suggestion if let_hint is None else f"{let_hint}; {suggestion}"
 
     truth = sp.diff(loss_expr, symbol)
     # With sums, the derivative is taken after writing them out when SymPy cannot take it on the

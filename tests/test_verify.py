@@ -552,3 +552,10 @@ def test_fuzz_verify_answers_or_refuses_with_one_sentence(loss, claim, wrt):
         return
     json.dumps(verdict.to_json(), allow_nan=False)
     assert verdict.verdict in ("correct", "wrong", "undetermined")
+
+
+def test_a_claim_written_for_one_term_of_a_sum_is_named():
+    verdict = verify_gradient(r"\frac{1}{n}\sum_{i=1}^{n}(y_i - w x_i)^2", "w",
+                              r"-\frac{2}{n}x_i(y_i - w x_i)")
+    assert verdict.verdict == "wrong"
+    assert "outside a sum" in verdict.hint and "x_i" in verdict.warnings[0]
