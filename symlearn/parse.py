@@ -648,6 +648,9 @@ class _Scanner:
         s = self.s
         parts, operators, start = [], [], lo
         for m in _RELATION.finditer(s, lo, hi):
+            opened = s.count("{", lo, m.start()) - s.count("}", lo, m.start())
+            if opened > 0:
+                continue  # inside braces: the '=' of \sum_{k=1}
             parts.append((start, m.start()))
             operators.append(m.group())
             start = m.end()

@@ -451,8 +451,21 @@ class _Instance:
         found -= set(problem.size_symbols)
         found -= {i.base.label for i in found if isinstance(i, sp.Indexed)}
         found -= set(problem.derived)
-        self.variables = sorted(found, key=plain_name)
         self.derived = [(v, inst(e)) for v, e in problem.derived.items()]
+        # An equality over a sum (\sum_k y_k = 1) eliminates its last entry, per size.
+        for eq in problem.sum_equalities:
+            g = inst(eq.lhs - eq.rhs).xreplace(dict(self.derived))
+            entries = sorted((i for i in g.atoms(sp.Indexed) if i in found and i != problem.wrt),
+                             key=lambda i: [int(k) if k.is_Integer else 0 for k in i.indices],
+                             reverse=True)
+            for entry in entries:
+                coeffs = _polynomial_in(g, entry)
+                if coeffs is not None and len(coeffs) == 2 and coeffs[0].is_number \
+                        and coeffs[0] != 0:
+                    self.derived.append((entry, -coeffs[1] / coeffs[0]))
+                    found.discard(entry)
+                    break
+        self.variables = sorted(found, key=plain_name)
         self.args = self.variables
         relations = [(c.lhs - c.rhs) for c in self.conditions]
         self._exprs = [self.loss, self.truth, self.claim, *relations, *self.kinks]
@@ -464,7 +477,10 @@ class _Instance:
         self.solvers: dict = {}
         self.unsolvable = []
         full_args = [*self.args, *[v for v, _ in self.derived]]
+        eliminated = dict(self.derived)
         for k, g in enumerate(self.kinks):
+            # A breakpoint in an eliminated variable (t_2 = 1 - t_1) is one in the others.
+            g = g.xreplace(eliminated) if eliminated else g
             movable = [v for v in self.variables if g.has(v)]
             solved = False
             versions = _branches(g) or []
@@ -539,6 +555,7 @@ class _Problem:
     size_symbols: list
     min_size: dict
     truth_per_size: bool = False
+    sum_equalities: list = field(default_factory=list)
 
 
 def _sizes_list(problem: _Problem) -> list[dict]:
@@ -933,7 +950,8 @@ def _hint(problem: _Problem, samples: list[_Sample]) -> str | None:
     ctx = _HintContext(problem, samples)
     found: list[str] = []
     checks = [_hint_ratio, _hint_size]
-    if problem.truth is not None and not problem.derived and _small(problem.loss):
+    if (problem.truth is not None and not problem.derived and not problem.sum_equalities
+            and _small(problem.loss)):
         checks = [_hint_ratio, _hint_inner, _hint_variable, _hint_size, _hint_term, _hint_delta]
     for check in checks:
         if check is _hint_delta and found:
@@ -1193,7 +1211,11 @@ def _classify_conditions(conditions: list, wrt, variables: set):
     derived: dict = {}
     intervals: dict = {}
     remaining = []
+    sum_equalities = []
     for c in conditions:
+        if isinstance(c, sp.Eq) and c.has(sp.Sum, sp.Product):
+            sum_equalities.append(c)  # solved per size, once the sum is written out
+            continue
         if isinstance(c, sp.Eq):
             g = c.lhs - c.rhs
             choices = [v for v in sorted(g.free_symbols & variables, key=plain_name, reverse=True)
@@ -1230,7 +1252,7 @@ def _classify_conditions(conditions: list, wrt, variables: set):
     # Substitute derived variables into one another (a chain of equalities).
     for v in list(derived):
         derived[v] = _substitute(derived[v], [(u, e) for u, e in derived.items() if u != v])
-    return derived, intervals, remaining
+    return derived, intervals, remaining, sum_equalities
 
 
 def verify_gradient(
@@ -1351,7 +1373,8 @@ def verify_gradient(
     variables = set()
     for e in (loss_expr, claim_expr, *conditions):
         variables |= {s for s in e.free_symbols if isinstance(s, sp.Symbol)}
-    derived, intervals, conditions = _classify_conditions(conditions, symbol, variables)
+    derived, intervals, conditions, sum_equalities = _classify_conditions(conditions, symbol,
+                                                                          variables)
     for v, (lo, _, hi, _) in intervals.items():
         if lo is not None and hi is not None and lo >= hi:
             why = (f"the --assume conditions leave no value for {plain_name(v)} (the domain is "
@@ -1363,6 +1386,7 @@ def verify_gradient(
     problem = _Problem(
         loss=loss_expr, truth=None if truth_per_size else truth, claim=claim_expr, wrt=symbol,
         conditions=conditions, derived=derived, intervals=intervals, size_symbols=size_symbols,
+        sum_equalities=sum_equalities,
         min_size=min_size, truth_per_size=truth_per_size,
     )
     if not truth_per_size:
@@ -1376,7 +1400,8 @@ def verify_gradient(
         sampler.step()
         if sampler.valid or sampler.counterexample:
             break
-    if sampler.counterexample is None and not truth_per_size and _symbolically_zero(
+    if sampler.counterexample is None and not truth_per_size and not sum_equalities and \
+            _symbolically_zero(
             _eliminate(truth - claim_expr, derived)):
         return Verdict("correct", None, None, None, None,
                        reason="the claim and the true derivative are symbolically identical",
@@ -1420,7 +1445,7 @@ def verify_gradient(
         parts = [(f"the claim equals the true derivative at {len(valid)} points to "
                   f"{_PREC - 20} significant digits, drawn at magnitudes 1e-3 to 1e3 of both "
                   "signs, small integers and 0")]
-        if problem.intervals or problem.derived or conditions:
+        if problem.intervals or problem.derived or conditions or sum_equalities:
             parts.append("inside the --assume domain")
         if kinks:
             parts.append(f"in each of the {regions} regions between and beyond the breakpoints "

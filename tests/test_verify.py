@@ -410,6 +410,18 @@ def test_cross_entropy_and_log_softmax_and_least_squares_with_sums():
                            r"-2\sum_{i=1}^{n} x_i(y_i - w x_i)").verdict == "correct"
 
 
+def test_an_equality_over_a_sum_restricts_the_domain():
+    # The textbook softmax cross-entropy gradient p_1 - y_1 holds where the targets sum to 1.
+    ce = r"-\sum_{k=1}^{K} y_k\log\frac{e^{z_k}}{\sum_{j=1}^{K} e^{z_j}}"
+    on_simplex = [r"\sum_{k=1}^{K} y_k = 1"]
+    verdict = verify_gradient(ce, "z_1", SOFTMAX_1 + " - y_1", assume=on_simplex)
+    assert verdict.verdict == "correct" and "--assume domain" in verdict.reason
+    wrong = verify_gradient(ce, "z_1", SOFTMAX_1 + " - y_2", assume=on_simplex)
+    assert wrong.verdict == "wrong"
+    point = wrong.counterexample
+    assert sum(v for k, v in point.items() if k.startswith("y[")) == pytest.approx(1)
+
+
 def test_wrt_a_summation_bound_is_refused():
     with pytest.raises(ParseError, match="upper limit of a sum"):
         verify_gradient(r"\sum_{i=1}^{n} w x_i", "n", "0")
