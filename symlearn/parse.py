@@ -19,7 +19,16 @@ so that the parser's defaults never decide what a formula means:
   ``\tan``, ``\sqrt``, ``|x|``, ``\max``, ``\min``) exist: a user cannot invent a function by name.
 * ``\frac{\partial}{\partial w_1}\left( ... \right)`` (or ``\frac{d}{dx}( ... )``) is the
   derivative of the parenthesized expression, evaluated.
-* ``\sum_{i=1}^{n} ...`` needs both limits; inside it ``x_i`` is the indexed ``x[i]``.
+* ``\sum_{i=1}^{n} ...`` and ``\prod_{i=1}^{n} ...``; ``\sum_i`` runs from 1 to an implicit bound
+  ``n_i`` (:func:`implicit_bound`). Inside, ``x_i`` is the indexed ``x[i]`` (also inside a function
+  argument such as ``\sigma(w x_i)``). An index that reads as a constant (``e``, ``\pi``) is
+  refused.
+* ``\max`` and ``\min`` take any number of arguments and nest; ``\operatorname{sign}``,
+  ``\operatorname{sgn}``, ``\mathrm{sgn}`` are the sign; ``\operatorname{erf}`` the error function.
+* ``\begin{cases} v_1 & c_1 \\ v_2 & \text{otherwise} \end{cases}`` is a Piecewise (conditions are
+  comparisons, chained or not, with optional words ``if``/``for``).
+* Refused rather than misread: ``1e-8`` (Euler's number minus 8 to the parser; write
+  ``10^{-8}``), ``0^{-1}`` and ``\log 0`` (like ``\frac{1}{0}``), more than 4 derivative operators.
 * All variables are real.
 
 Security: no user string reaches ``eval``, ``sympify``, ``parse_expr`` or SymPy's ``parse_latex``.
