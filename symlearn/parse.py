@@ -894,7 +894,7 @@ def parse_latex(text: str, *, what: str = "formula") -> sp.Expr:
     Raises :class:`ParseError` (a ``ValueError``) naming the column and what was expected.
 
     >>> parse_latex(r"\frac{1}{1+e^{-(w_1x_1+b)}}")
-    1/(1 + exp(-b - w_1*x_1))
+    1/(exp(-b - w_1*x_1) + 1)
     """
     text = _precheck(text, what)
     lo, hi = _strip_dollars(text)
