@@ -1504,6 +1504,13 @@ def _coverage_problem(sampler: _Sampler) -> str | None:
     if thin:
         return (f"a region between the breakpoints was met at only {min(thin)} points (fewer "
                 f"than {_PER_REGION}), so it is not covered")
+    undefined = sampler.stats["claim"]
+    if undefined > 0.2 * (valid + undefined):
+        # Agreement where the claim is defined says nothing where it is not, and there the
+        # derivative exists: the claim is not shown to be the derivative on the whole domain.
+        return (f"the claim is not finite and real at {undefined} of {valid + undefined} points "
+                "where the derivative is, so agreement at the other points does not cover the "
+                "domain (add an --assume condition if the claim is meant for part of it)")
     missing = sampler.uncrossed()
     if missing:
         return (f"the points never reached both sides of the breakpoint where "

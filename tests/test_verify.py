@@ -570,3 +570,13 @@ def test_a_claim_written_for_one_term_of_a_sum_is_named():
                               r"-\frac{2}{n}x_i(y_i - w x_i)")
     assert verdict.verdict == "wrong"
     assert "outside a sum" in verdict.hint and "x_i" in verdict.warnings[0]
+
+
+def test_a_claim_undefined_on_part_of_the_domain_is_not_correct():
+    # 2x + sqrt(x) - sqrt(|x|) is 2x for x > 0 and not real for x < 0, where x^2 has a derivative.
+    claim = r"2x + \sqrt{x} - \sqrt{|x|}"
+    verdict = verify_gradient("x^2", "x", claim)
+    assert verdict.verdict == "undetermined" and "not finite and real" in verdict.hint
+    assert verify_gradient("x^2", "x", claim, assume=["x>0"]).verdict == "correct"
+    # Undefined on a set of measure zero only (x = 0) is fine.
+    assert verify_gradient("|x|", "x", r"\frac{x}{|x|}").verdict == "correct"
