@@ -1448,9 +1448,10 @@ def verify_gradient(
         if problem.intervals or problem.derived or conditions or sum_equalities:
             parts.append("inside the --assume domain")
         if kinks:
-            parts.append(f"in each of the {regions} regions between and beyond the breakpoints "
-                         f"where {', '.join(kinks[:4])}{' ...' if len(kinks) > 4 else ''} "
-                         "change sign (at least "
+            parts.append(f"in each of the {regions} regions met between and beyond the "
+                         f"breakpoints where {', '.join(kinks[:4])}"
+                         f"{' ...' if len(kinks) > 4 else ''} change sign (every variable placed "
+                         "between and beyond its breakpoints, far beyond included; at least "
                          f"{_PER_REGION} points each); agreement at random points of a region "
                          "where both sides are analytic proves equality there")
         else:
