@@ -226,7 +226,12 @@ def _walk(e, env: dict, memo: dict):
         elif e.exp == sp.S.Half:
             value = mpmath.sqrt(base)
         else:
-            value = mpmath.power(base, _walk(e.exp, env, memo))
+            exponent = _walk(e.exp, env, memo)
+            if base != 0 and not isinstance(base, mpmath.mpc) \
+                    and not isinstance(exponent, mpmath.mpc) and mpmath.isfinite(exponent) \
+                    and abs(exponent) * abs(mpmath.log(abs(base), 2)) > _MAX_MAGNITUDE:
+                raise OverflowError("a power beyond 2^(10^6)")  # bounded before computing it
+            value = mpmath.power(base, exponent)
         _bounded(value)
     elif e.func in _UNARY and len(e.args) == 1:
         argument = _walk(e.args[0], env, memo)
