@@ -33,44 +33,12 @@ def _finish(loss, grad, reduction, denominator, want_value, want_grad):
     return value, grad
 
 
-def _mean_scale(reduction, total):
-    """The factor of the gradient of the sum for ``reduction``: ``1 / total`` for 'mean' (inf when
-    the total weight is 0, as PyTorch's division gives), else 1."""
-    if reduction != "mean":
-        return 1.0
-    with np.errstate(divide="ignore"):
-        return np.float64(1.0) / np.float64(total)
-
-
-def _reduce_targets(loss, reduction, total):
-    """The value for class-index targets: 'mean' divides by the total weight of the targets not
-    ignored (NaN when every target is ignored: 0/0, as PyTorch)."""
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.float64(loss.sum()) / np.float64(total)
-
-
 def _class_indices(target, name, expected_shape, classes, ignore_index):
-    """``(target as int64, valid)``: the labels, checked in [0, classes) where they are not
-    ``ignore_index``, and the mask of those that are not.
-
-    Every comparison is made in int64: in a small dtype (int8, uint8) a comparison with -100 or
-    a class count above the dtype's range would wrap or be out of range."""
     target = np.asarray(target)
     if not np.issubdtype(target.dtype, np.integer):
         raise ValueError(
             f"{name} must hold integer class indices, got dtype {target.dtype} (shape {target.shape})"
         )
-    if target.dtype != np.int64:
-        if target.dtype == np.uint64 and target.size and target.max() > np.iinfo(np.int64).max:
-            raise ValueError(
-                f"{name} holds the class index {int(target.max())}; expected indices in "
-                f"[0, {classes - 1}] (or ignore_index={ignore_index})"
-            )
-        target = target.astype(np.int64)
     if target.shape != expected_shape:
         raise ValueError(
             f"{name} has shape {target.shape}; expected {expected_shape}, the shape of input "
@@ -121,12 +89,8 @@ def _cross_entropy(bound, reduction, want_value, want_grad):
     """
     z = as_float_array(bound["input"], "input")
     target = np.asarray(bound["target"])
-    ignore_index = int(bound["ignore_index"])
-    # The plain formula ignores nothing: it needs every label in range and ignore_index outside
-    # [0, C) (then no label can equal it).
     if (
         z.ndim == 2 and bound["weight"] is None and not bound["label_smoothing"]
-        and not 0 <= ignore_index < z.shape[1]
         and target.dtype.kind in "iu" and target.shape == z.shape[:1] and target.size
         and _labels_in_range(target, z.shape[1])
     ):
@@ -158,49 +122,38 @@ def _cross_entropy(bound, reduction, want_value, want_grad):
             grad = _classes_back(grad, z.ndim)
         denominator = z.size / classes if z.size else float("nan")
         return _finish(loss, grad, reduction, denominator, want_value, want_grad)
-    target, valid = _class_indices(target, "target", zt.shape[:-1], classes, ignore_index)
+    target, valid = _class_indices(
+        target, "target", zt.shape[:-1], classes, int(bound["ignore_index"])
+    )
     safe = np.where(valid, target, 0)[..., None]
-    # Exact zeros at ignored targets (PyTorch never writes their gradient: 0, not 0 * inf).
-    w_t = valid.astype(np.float64) if weight is None else np.where(valid, weight[safe[..., 0]], 0.0)
+    w_t = valid.astype(np.float64) if weight is None else weight[safe[..., 0]] * valid
     picked = np.take_along_axis(logp, safe, axis=-1)[..., 0]
     loss = -(1 - smoothing) * w_t * picked
     if smoothing:
         all_classes = logp.sum(axis=-1) if weight is None else logp @ weight
-        loss = loss - np.where(valid, smoothing / classes * all_classes, 0.0)
-    weight_total = w_t.sum()  # 'mean' divides by the total weight of the targets not ignored
+        loss = loss - smoothing / classes * all_classes * valid
     grad = None
     if want_grad:
-        # d/dz of -(1-eps) w_y log p_y - eps/C sum_c w_c log p_c, through log-softmax, with the
-        # mean's factor in each row's coefficient: rows of ignored targets are exactly 0, even
-        # when every target is ignored (total 0); other rows then get inf or nan, as PyTorch's.
+        # d/dz of -(1-eps) w_y log p_y - eps/C sum_c w_c log p_c, through log-softmax.
         softmax = exp / total
-        scale = _mean_scale(reduction, weight_total)
-        with np.errstate(invalid="ignore"):
-            own = np.where(valid, (1 - smoothing) * w_t * scale, 0.0)  # nll_loss's coefficient
-            mass = own
-            if smoothing:
-                spread = np.where(valid, smoothing / classes * scale, 0.0)
-                weight_sum = classes if weight is None else weight.sum()
-                mass = own + spread * weight_sum
-            grad = softmax * mass[..., None]
-            np.put_along_axis(
-                grad, safe, np.take_along_axis(grad, safe, axis=-1) - own[..., None], axis=-1
-            )
-            if smoothing:
-                grad -= spread[..., None] * (1.0 if weight is None else weight)
+        weight_sum = classes if weight is None else weight.sum()
+        mass = (1 - smoothing) * w_t + smoothing / classes * weight_sum * valid
+        grad = softmax * mass[..., None]
+        np.put_along_axis(
+            grad, safe, np.take_along_axis(grad, safe, axis=-1) - ((1 - smoothing) * w_t)[..., None],
+            axis=-1,
+        )
+        if smoothing:
+            w = 1.0 if weight is None else weight
+            grad -= smoothing / classes * w * valid[..., None]
         grad = _classes_back(grad, z.ndim)
-    value = _reduce_targets(loss, reduction, weight_total) if want_value else None
-    return value, grad
+    return _finish(loss, grad, reduction, w_t.sum(), want_value, want_grad)
 
 
 def _labels_in_range(target, classes) -> bool:
     """All integer labels in [0, classes): one reduction (a negative signed label read as
     unsigned is larger than any class count)."""
     if target.dtype.kind == "i":
-        if classes > np.iinfo(target.dtype).max:
-            # Every non-negative label is a class, and a negative one read as unsigned (-100 as
-            # int8 is 156) could be one too: only the sign decides.
-            return bool(np.minimum.reduce(target, axis=None) >= 0)
         target = target.view(_UNSIGNED[target.dtype.itemsize])
     return bool(np.maximum.reduce(target, axis=None) < classes)
 
@@ -260,18 +213,14 @@ def _nll_loss(bound, reduction, want_value, want_grad):
         bound["target"], "target", xt.shape[:-1], classes, int(bound["ignore_index"])
     )
     safe = np.where(valid, target, 0)[..., None]
-    w_t = valid.astype(np.float64) if weight is None else np.where(valid, weight[safe[..., 0]], 0.0)
+    w_t = valid.astype(np.float64) if weight is None else weight[safe[..., 0]] * valid
     loss = -w_t * np.take_along_axis(xt, safe, axis=-1)[..., 0]
-    total = w_t.sum()
     grad = None
     if want_grad:
-        # PyTorch writes -w_y / total at each target not ignored and leaves every other entry 0.
-        with np.errstate(invalid="ignore"):
-            own = np.where(valid, w_t * _mean_scale(reduction, total), 0.0)
         grad = np.zeros_like(xt)
-        np.put_along_axis(grad, safe, -own[..., None], axis=-1)
+        np.put_along_axis(grad, safe, -w_t[..., None], axis=-1)
         grad = _classes_back(grad, x.ndim)
-    return (_reduce_targets(loss, reduction, total) if want_value else None), grad
+    return _finish(loss, grad, reduction, w_t.sum(), want_value, want_grad)
 
 
 # ----------------------------------------------------------------------------------------------
