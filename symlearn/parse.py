@@ -19,7 +19,16 @@ so that the parser's defaults never decide what a formula means:
   ``\tan``, ``\sqrt``, ``|x|``, ``\max``, ``\min``) exist: a user cannot invent a function by name.
 * ``\frac{\partial}{\partial w_1}\left( ... \right)`` (or ``\frac{d}{dx}( ... )``) is the
   derivative of the parenthesized expression, evaluated.
-* ``\sum_{i=1}^{n} ...`` needs both limits; inside it ``x_i`` is the indexed ``x[i]``.
+* ``\sum_{i=1}^{n} ...`` and ``\prod_{i=1}^{n} ...``; ``\sum_i`` runs from 1 to an implicit bound
+  ``n_i`` (:func:`implicit_bound`). Inside, ``x_i`` is the indexed ``x[i]`` (also inside a function
+  argument such as ``\sigma(w x_i)``). An index that reads as a constant (``e``, ``\pi``) is
+  refused.
+* ``\max`` and ``\min`` take any number of arguments and nest; ``\operatorname{sign}``,
+  ``\operatorname{sgn}``, ``\mathrm{sgn}`` are the sign; ``\operatorname{erf}`` the error function.
+* ``\begin{cases} v_1 & c_1 \\ v_2 & \text{otherwise} \end{cases}`` is a Piecewise (conditions are
+  comparisons, chained or not, with optional words ``if``/``for``).
+* Refused rather than misread: ``1e-8`` (Euler's number minus 8 to the parser; write
+  ``10^{-8}``), ``0^{-1}`` and ``\log 0`` (like ``\frac{1}{0}``), more than 4 derivative operators.
 * All variables are real.
 
 Security: no user string reaches ``eval``, ``sympify``, ``parse_expr`` or SymPy's ``parse_latex``.
@@ -47,7 +56,9 @@ __all__ = [
     "parse_latex",
     "parse_symbol",
     "parse_condition",
+    "parse_definition",
     "plain_name",
+    "implicit_bound",
     "MAX_LENGTH",
 ]
 
@@ -57,6 +68,8 @@ MAX_LENGTH = 2000
 _MAX_DEPTH = 40
 _MAX_NUMBER_DIGITS = 20
 _MAX_EXPONENT = 1000
+_MAX_DERIVATIVES = 4  # \frac{d}{dx}( ... ) operators in one formula
+_MAX_DERIVATIVE_OPS = 400  # size of the expression one of them may differentiate
 
 GREEK = (
     "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi "
@@ -67,10 +80,11 @@ _GREEK = frozenset(GREEK)
 _ACCENTS = {"hat": "hat", "widehat": "hat", "bar": "bar", "overline": "bar", "tilde": "tilde",
             "widetilde": "tilde"}
 _SPACING = frozenset({"quad", "qquad", ",", ";", ":", "!", " ", "displaystyle"})
-_PLAIN_FUNCTIONS = frozenset({"exp", "tanh", "sinh", "cosh", "sin", "cos", "tan", "sqrt",
-                              "max", "min"})
+_PLAIN_FUNCTIONS = frozenset({"exp", "tanh", "sinh", "cosh", "sin", "cos", "tan", "sqrt"})
 _NAMED_ACTIVATIONS = {"softplus": softplus, "sigmoid": sigmoid, "relu": relu, "ReLU": relu,
-                      "sigma": sigmoid}
+                      "sigma": sigmoid, "sign": sp.sign, "sgn": sp.sign, "erf": sp.erf}
+# Summation indices that would read as a constant inside the sum (e is Euler's number).
+_CONSTANT_NAMES = frozenset({"e", "pi"})
 # Commands that read files, define macros or change the lexer: refused with their own message.
 _DANGEROUS = frozenset({
     "input", "include", "includeonly", "def", "edef", "gdef", "xdef", "let", "catcode",
@@ -80,7 +94,8 @@ _DANGEROUS = frozenset({
 })
 _KNOWN_COMMANDS = sorted(
     {"frac", "dfrac", "tfrac", "cdot", "times", "left", "right", "log", "ln", "sum", "partial",
-     "operatorname", "mathrm", "pi", "lvert", "rvert", "quad", "qquad", *_PLAIN_FUNCTIONS,
+     "operatorname", "mathrm", "pi", "lvert", "rvert", "quad", "qquad", "prod", "max", "min",
+     *_PLAIN_FUNCTIONS,
      *_GREEK, *_ACCENTS}
 )
 _ALLOWED_CHARS = frozenset(
@@ -144,6 +159,8 @@ class _Scanner:
         self.what = what
         self.placeholders: dict[str, sp.Expr] = {}
         self.variables: dict[str, str] = {}  # placeholder token -> the variable's plain name
+        self.bounds: set[str] = set()  # tokens of the implicit upper limits of \sum_i
+        self.derivatives = 0  # derivative operators met so far
 
     # ---- small helpers -------------------------------------------------------------------
     def error(self, message: str, at: int) -> ParseError:
@@ -269,6 +286,14 @@ class _Scanner:
                 digits = m.group().rstrip(".")
                 if len(digits) > _MAX_NUMBER_DIGITS:
                     raise self.error(f"number longer than {_MAX_NUMBER_DIGITS} digits", i)
+                sci = re.compile(r"[eE]([+-]?)([0-9]+)").match(s, m.end())
+                if sci:
+                    # 1e-8 would read as Euler's number minus 8: refuse the programmer's notation.
+                    sign = "-" if sci.group(1) == "-" else ""
+                    raise self.error(
+                        f"scientific notation {s[i:sci.end()]!r} is not LaTeX; write "
+                        f"{digits} \\cdot 10^{{{sign}{sci.group(2)}}} (or 10^{{{sign}"
+                        f"{sci.group(2)}}})", i)
                 if out.last_char().isdigit():
                     out.emit(r" \cdot ", i)
                 out.emit(digits, i)
@@ -326,11 +351,13 @@ class _Scanner:
         if depth > 0:
             raise self.error("a bracket is never closed: expected ')', ']' or '}'", hi)
 
-    def variable_token(self, name: str) -> str:
+    def variable_token(self, name: str, *, implicit: bool = False) -> str:
         # Every variable reaches the parser as an opaque placeholder, so the parser's own ideas
         # about names (I is the imaginary unit, E is e, x_{10} does not lex) never apply.
         token = f"{_VARIABLE}{len(self.variables)}"
         self.variables[token] = name
+        if implicit:
+            self.bounds.add(token)
         return rf"\variable{{{token}}}"
 
     def scan_letter(self, i: int, hi: int, out: _Emitter) -> int:
@@ -351,7 +378,7 @@ class _Scanner:
     def scan_command(self, i: int, hi: int, out: _Emitter) -> int:
         s = self.s
         name, j = self.read_command(i)
-        if name in _DANGEROUS:
+        if name in _DANGEROUS and name != "begin":
             raise self.error(f"the command \\{name} is not allowed in a formula", i)
         if name in _SPACING:
             out.emit(" ", i)
@@ -396,6 +423,10 @@ class _Scanner:
         if name in _PLAIN_FUNCTIONS:
             out.emit(f"\\{name}", i)
             return j
+        if name in ("max", "min"):
+            return self.scan_maxmin(sp.Max if name == "max" else sp.Min, i, j, hi, out)
+        if name == "begin":
+            return self.scan_cases(i, j, hi, out)
         if name == "pi":
             out.emit(r"\pi ", i)
             return j
@@ -435,10 +466,11 @@ class _Scanner:
                 after = self.skip_space(end, hi)
                 return self.scan_call(_NAMED_ACTIVATIONS[word], after, hi, out, i)
             raise self.error(
-                f"unknown function \\{name}{{{word}}}; expected softplus, sigmoid or relu", k
+                f"unknown function \\{name}{{{word}}}; expected softplus, sigmoid, relu, "
+                "sign, sgn or erf", k
             )
-        if name == "sum":
-            return self.scan_sum(i, j, hi, out)
+        if name in ("sum", "prod"):
+            return self.scan_sum(i, j, hi, out, name)
         if name == "partial":
             raise self.error(
                 r"expected \partial only in a derivative operator \frac{\partial}{\partial w}", i
@@ -478,8 +510,16 @@ class _Scanner:
         if op:
             # A derivative operator applied to the parenthesized expression that follows it.
             variable = parse_symbol(op.group(2), what=self.what, offset=op.start(2))
+            self.derivatives += 1
+            if self.derivatives > _MAX_DERIVATIVES:
+                # Each derivative can multiply the size of the expression: bounded before work.
+                raise self.error(f"more than {_MAX_DERIVATIVES} derivative operators in one "
+                                 "formula", i)
             inner_lo, inner_hi, end = self.read_group(op.end(), hi)
             inner = self.convert(inner_lo, inner_hi)
+            if sp.count_ops(inner) > _MAX_DERIVATIVE_OPS:
+                raise self.error("the expression under a derivative operator is too large "
+                                 f"(more than {_MAX_DERIVATIVE_OPS} operations)", i)
             out.emit(self.placeholder(sp.diff(inner, variable)), i)
             return end
         if re.compile(r"\{\s*(\\partial|d)\b").match(s, k) and "\\partial" in s[k : k + 12]:
@@ -493,23 +533,151 @@ class _Scanner:
         out.emit(r"\frac", i)
         return j
 
-    def scan_sum(self, i: int, j: int, hi: int, out: _Emitter) -> int:
+    def scan_sum(self, i: int, j: int, hi: int, out: _Emitter, name: str = "sum") -> int:
+        r"""``\sum_{i=1}^{n}`` (or ``\prod``); ``\sum_i`` / ``\sum_{i}`` runs from 1 to an implicit
+        bound (:func:`implicit_bound`)."""
+        s = self.s
         m = re.compile(
-            r"\s*_\s*\{\s*([A-Za-z])\s*=\s*([0-9]{1,2}|[A-Za-z])\s*\}\s*\^\s*"
+            r"\s*_\s*\{\s*(\\?[A-Za-z]+)\s*=\s*([0-9]{1,2}|[A-Za-z])\s*\}\s*\^\s*"
             r"(?:\{\s*([0-9]{1,2}|[A-Za-z])\s*\}|([0-9]|[A-Za-z]))"
-        ).match(self.s, j)
-        if not m:
+        ).match(s, j)
+        short = re.compile(r"\s*_\s*(?:\{\s*(\\?[A-Za-z]+)\s*\}|([A-Za-z]))(?!\s*\^)").match(s, j)
+        if m:
+            index, lower, upper = m.group(1), m.group(2), m.group(3) or m.group(4)
+            at, end = m.start(1), m.end()
+        elif short:
+            index = short.group(1) or short.group(2)
+            lower, upper = "1", None
+            at, end = short.start(), short.end()
+        else:
             raise self.error(
-                r"\sum needs both limits, as in \sum_{i=1}^{n}, with a number or one letter each",
+                rf"\{name} needs its index, as in \{name}_{{i=1}}^{{n}} or \{name}_i, with a "
+                "number or one letter as each limit",
                 i,
             )
-        index, lower, upper = m.group(1), m.group(2), m.group(3) or m.group(4)
+        if index.lstrip("\\") in _CONSTANT_NAMES or index.startswith("\\"):
+            raise self.error(
+                f"the summation index {index!r} reads as a constant or a Greek variable; "
+                "expected one Latin letter such as i, j or k", at)
+        if len(index) != 1:
+            raise self.error("expected a one-letter summation index such as i", at)
 
         def bound(text: str) -> str:
+            if text in _CONSTANT_NAMES:
+                raise self.error(f"the limit {text!r} of a sum reads as a constant; expected a "
+                                 "number or a variable such as n", at)
             return text if text.isdigit() else self.variable_token(text)
 
-        out.emit(rf"\sum_{{{self.variable_token(index)}={bound(lower)}}}^{{{bound(upper)}}} ", i)
-        return m.end()
+        upper_text = bound(upper) if upper is not None else self.variable_token(
+            implicit_bound(index).name, implicit=True)
+        command = "sum" if name == "sum" else "prod"
+        out.emit(rf"\{command}_{{{self.variable_token(index)}={bound(lower)}}}^{{{upper_text}}} ",
+                 i)
+        return end
+
+    def split_top(self, lo: int, hi: int, separator: str) -> list[tuple[int, int]]:
+        """Ranges of ``s[lo:hi]`` between top-level occurrences of ``separator``."""
+        s = self.s
+        parts, depth, start, k = [], 0, lo, lo
+        while k < hi:
+            if s.startswith("\\left", k) or s.startswith("\\right", k):
+                k += 5 if s.startswith("\\left", k) else 6
+                continue
+            c = s[k]
+            if c == "\\" and not s.startswith(separator, k):
+                k += 2
+                continue
+            if c in _OPEN:
+                depth += 1
+            elif c in _CLOSE:
+                depth -= 1
+            elif depth == 0 and s.startswith(separator, k):
+                parts.append((start, k))
+                start = k + len(separator)
+                k = start
+                continue
+            k += 1
+        parts.append((start, hi))
+        return parts
+
+    def scan_maxmin(self, func, i: int, j: int, hi: int, out: _Emitter) -> int:
+        r"""``\max(a, b, ...)`` / ``\min``: each argument parsed on its own, so they nest."""
+        inner_lo, inner_hi, end = self.read_group(j, hi)
+        arguments = [self.convert(a, b) for a, b in self.split_top(inner_lo, inner_hi, ",")]
+        out.emit(self.placeholder(func(*arguments)), i)
+        return end
+
+    def scan_cases(self, i: int, j: int, hi: int, out: _Emitter) -> int:
+        r"""``\begin{cases} v_1 & c_1 \\ v_2 & \text{otherwise} \end{cases}``: a Piecewise."""
+        s = self.s
+        m = re.compile(r"\s*\{\s*cases\s*\}").match(s, j)
+        if not m:
+            raise self.error(r"the command \begin is allowed only as \begin{cases}", i)
+        close = re.compile(r"\\end\s*\{\s*cases\s*\}").search(s, m.end(), hi)
+        if not close:
+            raise self.error(r"\begin{cases} is never closed: expected \end{cases}", i)
+        rows = []
+        for lo, row_hi in self.split_top(m.end(), close.start(), "\\\\"):
+            if not s[lo:row_hi].strip():
+                continue
+            cells = self.split_top(lo, row_hi, "&")
+            if len(cells) != 2:
+                raise self.error("expected 'value & condition' in each row of cases", lo)
+            (v_lo, v_hi), (c_lo, c_hi) = cells
+            rows.append((self.convert(v_lo, v_hi), self.condition(c_lo, c_hi)))
+        if not rows:
+            raise self.error("expected at least one row in cases", i)
+        out.emit(self.placeholder(sp.Piecewise(*rows)), i)
+        return close.end()
+
+    def condition(self, lo: int, hi: int):
+        """A condition of a cases row: relations (chained), or 'otherwise' / 'else'."""
+        s = self.s
+        text = s[lo:hi]
+        words = re.compile(r"\\(?:text|mathrm|textrm)\s*\{\s*([A-Za-z ]*)\s*\}|\b(if|for)\b|,")
+        if re.fullmatch(r"\s*(?:\\(?:text|mathrm|textrm)\s*\{\s*(?:otherwise|else|"
+                        r"sonst)\s*\}|otherwise|else)\s*[.,]?\s*", text):
+            return sp.true
+        # Blank out the words 'if', 'for', \text{if} so that only the relation is parsed.
+        chars = list(s)
+        for w in words.finditer(s, lo, hi):
+            inside = (w.group(1) or "").strip()
+            if inside and inside not in ("if", "for", "when"):
+                raise self.error(f"unexpected text {inside!r} in a condition of cases", w.start())
+            for k in range(w.start(), w.end()):
+                chars[k] = " "
+        sub = _Scanner("".join(chars), self.what)
+        sub.placeholders, sub.variables = self.placeholders, self.variables
+        sub.bounds = self.bounds
+        relations = sub.relations(lo, hi)
+        return relations[0] if len(relations) == 1 else sp.And(*relations)
+
+    def relations(self, lo: int, hi: int) -> list:
+        """``a < b <= c`` in ``s[lo:hi]`` as a list of SymPy relations."""
+        s = self.s
+        parts, operators, start = [], [], lo
+        for m in _RELATION.finditer(s, lo, hi):
+            opened = s.count("{", lo, m.start()) - s.count("}", lo, m.start())
+            if opened > 0:
+                continue  # inside braces: the '=' of \sum_{k=1}
+            parts.append((start, m.start()))
+            operators.append(m.group())
+            start = m.end()
+        parts.append((start, hi))
+        if not operators:
+            raise self.error("expected a comparison such as 'x>0'", hi)
+        sides = []
+        for a, b in parts:
+            if not s[a:b].strip():
+                raise self.error("expected an expression", a)
+            sides.append(self.convert(a, b))
+        return [_RELATIONS[op](sides[k], sides[k + 1], evaluate=False)
+                for k, op in enumerate(operators)]
+
+
+def implicit_bound(index: str) -> sp.Symbol:
+    r"""The upper limit of ``\sum_i`` written without limits: a positive integer symbol ``n_i``."""
+    return sp.Symbol(f"n_{index}", integer=True, positive=True)
 
 
 def _run_parser(canonical: str, origin: list, scanner: _Scanner, lo: int) -> sp.Basic:
@@ -602,7 +770,10 @@ def _rebuild(node: sp.Basic, scanner: _Scanner, lo: int, bound: dict | None = No
             if name in bound:
                 return bound[name]
             if name in scanner.variables:
-                return _real_symbol(scanner.variables[name])
+                plain = scanner.variables[name]
+                if re.fullmatch(r"n_[A-Za-z]", plain) and name in scanner.bounds:
+                    return implicit_bound(plain[2:])
+                return _real_symbol(plain)
             raise refuse(f"the symbol {name!r}")
         if isinstance(e, sp.Integer):
             return sp.Integer(int(e))
@@ -627,7 +798,7 @@ def _rebuild(node: sp.Basic, scanner: _Scanner, lo: int, bound: dict | None = No
             return sp.log(args[0])
         if isinstance(e, (sp.Max, sp.Min)):
             return e.func(*[walk(a) for a in e.args])
-        if isinstance(e, sp.Sum) and len(e.limits) == 1:
+        if isinstance(e, (sp.Sum, sp.Product)) and len(e.limits) == 1:
             index, lower, upper = e.limits[0]
             index_name = scanner.variables.get(str(index), "")
             if not index_name:
@@ -641,11 +812,19 @@ def _rebuild(node: sp.Basic, scanner: _Scanner, lo: int, bound: dict | None = No
                 if sub == index_name and head and symbol.name not in inner:
                     inner[symbol.name] = sp.IndexedBase(head, real=True)[index_symbol]
             body = _rebuild(e.function, scanner, lo, inner)
+            # x_i inside a function argument (\sigma(w x_i)) was parsed on its own, before the
+            # sum was known: it is the i-th entry of x as well.
+            suffix = f"_{index_name}"
+            entries = {s: sp.IndexedBase(s.name[: -len(suffix)], real=True)[index_symbol]
+                       for s in body.free_symbols if isinstance(s, sp.Symbol)
+                       and s.name.endswith(suffix) and len(s.name) > len(suffix)}
+            if entries:
+                body = body.xreplace(entries)
             low, up = walk(lower), walk(upper)
             for limit in (low, up):
                 if limit.is_Integer and abs(int(limit)) > 100:
                     raise refuse("a sum with more than 100 terms")
-            return sp.Sum(body, (index_symbol, low, up))
+            return e.func(body, (index_symbol, low, up))
         func = getattr(e, "func", None)
         if func in _ALLOWED_FUNCS and isinstance(e, sp.Function):
             return _ALLOWED_FUNCS[func](*[walk(a) for a in e.args])
@@ -662,6 +841,8 @@ def _rebuild(node: sp.Basic, scanner: _Scanner, lo: int, bound: dict | None = No
     result = walk(node)
     if not isinstance(result, sp.Expr):
         raise refuse("a non-scalar result")
+    if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise refuse("a division by zero or an infinite value")
     return result
 
 
@@ -670,6 +851,8 @@ def _check_power(base: sp.Expr, exponent: sp.Expr, refuse) -> None:
     if exponent.free_symbols:
         return
     value = exponent.evalf(15)
+    if base == 0 and value.is_real and value < 0:
+        raise refuse("a division by zero (0 to a negative power)")
     if not value.is_real or not value.is_finite or abs(value) > _MAX_EXPONENT:
         raise refuse(f"an exponent beyond ±{_MAX_EXPONENT}")
     if not base.free_symbols:
@@ -711,7 +894,7 @@ def parse_latex(text: str, *, what: str = "formula") -> sp.Expr:
     Raises :class:`ParseError` (a ``ValueError``) naming the column and what was expected.
 
     >>> parse_latex(r"\frac{1}{1+e^{-(w_1x_1+b)}}")
-    1/(1 + exp(-b - w_1*x_1))
+    1/(exp(-b - w_1*x_1) + 1)
     """
     text = _precheck(text, what)
     lo, hi = _strip_dollars(text)
@@ -754,33 +937,49 @@ def parse_symbol(text: str, *, what: str = "variable", offset: int = 0) -> sp.Sy
     return _real_symbol(scanner.variables[tokens[0]])
 
 
-_RELATION = re.compile(r"\\leq?|\\geq?|\\lt|\\gt|\\neq|<=|>=|!=|<|>")
+_RELATION = re.compile(r"(?:\\leq?|\\geq?|\\lt|\\gt|\\neq)(?![A-Za-z])|<=|>=|!=|<|>|=")
 _RELATIONS = {"<": sp.Lt, "\\lt": sp.Lt, ">": sp.Gt, "\\gt": sp.Gt, "<=": sp.Le, "\\le": sp.Le,
               "\\leq": sp.Le, ">=": sp.Ge, "\\ge": sp.Ge, "\\geq": sp.Ge, "!=": sp.Ne,
-              "\\neq": sp.Ne}
+              "\\neq": sp.Ne, "=": sp.Eq}
 
 
 def parse_condition(text: str, *, what: str = "assumption") -> list[sp.Basic]:
-    r"""Parse an assumption such as ``x>0``, ``0 < p < 1`` or ``\lambda \ge 0`` into relations."""
+    r"""Parse an assumption such as ``x>0``, ``0 < p < 1``, ``p \in (0, 1]``, ``\lambda \ge 0`` or
+    the linear equality ``t_1+t_2=1`` into relations (chained comparisons and intervals give one
+    relation per bound)."""
     text = _precheck(text, what)
-    parts = []
-    operators = []
-    start = 0
-    for m in _RELATION.finditer(text):
-        parts.append((start, m.start()))
-        operators.append((m.group(), m.start()))
-        start = m.end()
-    parts.append((start, len(text)))
-    if not operators:
-        raise ParseError(f"{what}: expected a comparison such as 'x>0' at {_col(len(text))}", len(text))
+    interval = re.fullmatch(r"\s*(.+?)\s*\\in\s*(\\left)?\s*([(\[])(.+),(.+?)(\\right)?\s*([)\]])\s*",
+                            text)
+    if interval:
+        # x \in (a, b], the interval notation: a < x <= b.
+        scanner = _Scanner(text, what)
+        variable = scanner.convert(interval.start(1), interval.end(1))
+        lower = scanner.convert(interval.start(4), interval.end(4))
+        upper = scanner.convert(interval.start(5), interval.end(5))
+        left = sp.Lt if interval.group(3) == "(" else sp.Le
+        right = sp.Lt if interval.group(7) == ")" else sp.Le
+        return [left(lower, variable, evaluate=False), right(variable, upper, evaluate=False)]
+    if not _RELATION.search(text):
+        raise ParseError(f"{what}: expected a comparison such as 'x>0' at {_col(len(text))}",
+                         len(text))
+    return _Scanner(text, what).relations(0, len(text))
+
+
+def parse_definition(text: str, *, what: str = "let") -> tuple[sp.Symbol, sp.Expr]:
+    r"""Parse a definition ``name=expression`` (``z=w_1x_1+w_2x_2+b``, ``\hat{y}=\sigma(z)``).
+
+    Returns the real symbol and its expression; the name must be one variable.
+    """
+    text = _precheck(text, what)
+    head, sep, body = text.partition("=")
+    if not sep or not head.strip():
+        raise ParseError(f"{what}: expected a definition such as 'z=w_1x_1+b' at column 1", 0)
+    if _RELATION.search(re.sub(r"\{[^{}]*\}", "", body)):
+        raise ParseError(f"{what}: expected one '=' in a definition at {_col(len(head) + 1)}",
+                         len(head) + 1)
+    symbol = parse_symbol(head, what=what)
+    if not body.strip():
+        raise ParseError(f"{what}: expected an expression after '=' at {_col(len(head) + 1)}",
+                         len(head) + 1)
     scanner = _Scanner(text, what)
-    sides = []
-    for lo, hi in parts:
-        if not text[lo:hi].strip():
-            raise ParseError(f"{what}: expected an expression at {_col(lo)}", lo)
-        sides.append(scanner.convert(lo, hi))
-    relations = []
-    for k, (op, _) in enumerate(operators):
-        relation = _RELATIONS[op](sides[k], sides[k + 1], evaluate=False)
-        relations.append(relation)
-    return relations
+    return symbol, scanner.convert(len(head) + 1, len(text))

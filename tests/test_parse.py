@@ -13,6 +13,7 @@ from symlearn.parse import (
     MAX_LENGTH,
     ParseError,
     parse_condition,
+    parse_definition,
     parse_latex,
     parse_symbol,
 )
@@ -91,14 +92,81 @@ def test_all_variables_are_real():
     assert all(s.is_real for s in expr.free_symbols)
 
 
-def test_sum_needs_both_limits_and_indexes_its_entries():
+def test_sum_limits_and_indexed_entries():
     expr = parse_latex(r"\sum_{i=1}^{3} x_i")
     X = sp.IndexedBase("x", real=True)
     assert sp.simplify(expr.doit() - (X[1] + X[2] + X[3])) == 0
-    with pytest.raises(ParseError, match="both limits"):
-        parse_latex(r"\sum_i x_i")
-    with pytest.raises(ParseError, match="both limits"):
+    # \sum_i runs from 1 to an implicit positive integer bound n_i (issue 12).
+    implicit = parse_latex(r"\sum_i x_i")
+    ((_index, lower, upper),) = implicit.limits
+    assert lower == 1 and upper.name == "n_i" and upper.is_integer and upper.is_positive
+    assert sp.simplify(implicit.subs(upper, 3).doit() - (X[1] + X[2] + X[3])) == 0
+    with pytest.raises(ParseError, match="needs its index"):
         parse_latex(r"\sum_{i=1} x_i")
+
+
+def test_product_with_limits():
+    X = sp.IndexedBase("x", real=True)
+    expr = parse_latex(r"\prod_{i=1}^{3} x_i")
+    assert sp.expand(expr.doit() - X[1] * X[2] * X[3]) == 0
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("1e-8", "10^{-8}"),  # not e - 8 (issue 11)
+        ("3E5x", "10^{5}"),
+        (r"\sum_{e=1}^{n} e", "summation index 'e'"),  # not n times Euler's number
+        (r"\sum_{\pi=1}^{n} x", "summation index"),
+        ("0^{-1}", "division by zero"),  # refused like \frac{1}{0}, not complex infinity
+        (r"\frac{1}{0}", "zoo"),
+        (r"\log 0", "division by zero or an infinite value"),
+        (r"\begin{cases} 1 & x > 0 \end{cases", r"\end{cases}"),
+        (r"\begin{matrix} 1 \end{matrix}", r"\begin{cases}"),
+        # 16 nested derivative operators ran for 40 s (issue 11): bounded before the work.
+        (r"\frac{d}{dx}(" * 16 + r"\sigma(x^2)" + ")" * 16, "more than 4 derivative operators"),
+    ],
+)
+def test_parse_traps_are_refused_with_one_sentence(text, words):
+    with pytest.raises(ParseError) as info:
+        parse_latex(text)
+    message = str(info.value)
+    assert words in message and "\n" not in message
+
+
+def test_nested_max_min_and_sign_spellings():
+    a, b, c = sp.symbols("a b c", real=True)
+    assert parse_latex(r"\max(a,\min(b,c))") == sp.Max(a, sp.Min(b, c))
+    assert parse_latex(r"\min\left(\max(0, x), 6\right)") == sp.Min(sp.Max(0, x), 6)
+    for spelling in (r"\operatorname{sign}(x)", r"\mathrm{sgn}(x)", r"\operatorname{sgn}(x)"):
+        assert parse_latex(spelling) == sp.sign(x)
+
+
+def test_cases_is_a_piecewise():
+    d = sp.Symbol("delta", real=True)
+    huber = parse_latex(r"\begin{cases} \frac{1}{2}x^2 & |x| \le \delta \\ "
+                        r"\delta(|x| - \frac{1}{2}\delta) & \text{otherwise} \end{cases}")
+    twin = sp.Piecewise((x**2 / 2, sp.Abs(x) <= d), (d * (sp.Abs(x) - d / 2), True))
+    for xv, dv in ((0.5, 1), (3, 1), (-7, 5), (-2, 5)):
+        point = {x: sp.Rational(xv), d: sp.Rational(dv)}
+        assert huber.subs(point) == twin.subs(point)
+    step = parse_latex(r"\begin{cases} 1 & \text{if } 0 < x < 6 \\ 0 & \text{otherwise}"
+                       r"\end{cases}")
+    assert [step.subs(x, v) for v in (-1, 3, 7)] == [0, 1, 0]
+
+
+def test_conditions_and_definitions():
+    t1, t2, z = sp.symbols("t_1 t_2 z", real=True)
+    assert parse_condition("t_1+t_2=1") == [sp.Eq(t1 + t2, 1)]
+    assert parse_condition(r"0 < x \le 1") == [sp.Lt(0, x), sp.Le(x, 1)]
+    assert parse_condition(r"\left(x\right) \ge 2") == [sp.Ge(x, 2)]
+    assert parse_condition(r"x \in (0, 1]") == [sp.Lt(0, x), sp.Le(x, 1)]
+    assert parse_condition(r"p \in \left[-2, 3\right)") == [sp.Le(-2, p), sp.Lt(p, 3)]
+    symbol, expr = parse_definition("z=w_1x_1+b")
+    w1, x1, b = sp.symbols("w_1 x_1 b", real=True)
+    assert symbol == z and expr == w1 * x1 + b
+    with pytest.raises(ParseError, match="let"):
+        parse_definition("w_1x_1+b")
 
 
 @pytest.mark.parametrize(

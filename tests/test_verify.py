@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
 import sympy as sp
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from symlearn.parse import ParseError
 from symlearn.verify import Verdict, verify_gradient
@@ -278,10 +279,18 @@ def test_correct_verdicts_carry_no_counterexample(verdicts):
         assert verdict.derivative_latex
 
 
+CONTRACT = {"verdict", "counterexample", "expected", "claimed", "hint", "derivative", "warnings"}
+
+
 def test_json_object_has_exactly_the_contract_fields(verdicts):
+    # Issue 12: seven keys (derivative and warnings are new), the same for every verdict.
     obj = verdicts["mse_w_missing_2"].to_json()
-    assert set(obj) == {"verdict", "counterexample", "expected", "claimed", "hint"}
-    assert obj["verdict"] == "wrong"
+    assert set(obj) == CONTRACT
+    assert obj["verdict"] == "wrong" and obj["warnings"] == []
+    assert obj["derivative"] == verdicts["mse_w_missing_2"].derivative_latex
+    correct = verdicts["mse_w_expanded"].to_json()
+    assert set(correct) == CONTRACT and correct["counterexample"] is None
+    assert correct["hint"]  # what the "correct" rests on
 
 
 def test_an_eighth_digit_slip_is_caught_and_round_off_is_not_a_slip():
@@ -313,7 +322,7 @@ def test_derivative_operator_in_the_claim():
 
 @pytest.mark.parametrize(
     "loss, wrt, claim",
-    [("x^2", "1x", "2x"), ("x^2", "q", "2x"), ("x^2", "x", ""), ("", "x", "2x"),
+    [("x^2", "1x", "2x"), ("x^2", "x", ""), ("", "x", "2x"),
      ("x^2", "x", r"\input{secret}"), ("x^2", "x", "__import__('os')")],
 )
 def test_bad_input_raises_parse_error(loss, wrt, claim):
@@ -326,3 +335,248 @@ def test_wrt_accepts_plain_and_braced_names():
         assert verify_gradient(r"w_1^2", wrt, r"2w_{1}").verdict == "correct"
     for wrt in (r"\theta", "theta"):
         assert verify_gradient(r"\theta^2", wrt, r"2\theta").verdict == "correct"
+
+
+# ------------------------------------------------------------------------------------------------
+# issue 12: whole domains, piecewise functions, sums, definitions; issue 11: size bounds
+
+
+def test_relu6_without_the_cap_is_wrong():
+    # Issue 12's false "correct": points from |v| <= 4 never see the cap at 6.
+    verdict = verify_gradient(r"\operatorname{relu}(x)-\operatorname{relu}(x-6)", "x",
+                              r"\frac{1}{2}(1+\frac{x}{|x|})")
+    assert verdict.verdict == "wrong"
+    assert verdict.counterexample["x"] > 6  # the truth there is 0, the claim 1
+    assert (verdict.expected, verdict.claimed) == (0.0, 1.0)
+
+
+HUBER5 = (r"\begin{cases} \frac{1}{2}x^2 & |x| \le 5 \\ 5(|x| - \frac{5}{2}) & "
+          r"\text{otherwise} \end{cases}")
+
+
+def test_huber_with_delta_5_unclipped_claim_is_wrong_and_clipped_is_correct():
+    wrong = verify_gradient(HUBER5, "x", "x")
+    assert wrong.verdict == "wrong" and abs(wrong.counterexample["x"]) > 5
+    assert verify_gradient(HUBER5, "x", r"\max(-5, \min(5, x))").verdict == "correct"
+    # A breakpoint moved far outside [-4, 4] is found.
+    moved = verify_gradient(HUBER5, "x", r"\max(-5, \min(37, x))")
+    assert moved.verdict == "wrong"
+
+
+def test_correct_says_what_it_rests_on():
+    verdict = verify_gradient(r"\min(\max(0,x),6)", "x",
+                              r"\begin{cases} 1 & 0 < x < 6 \\ 0 & \text{otherwise}\end{cases}")
+    assert verdict.verdict == "correct"
+    assert "regions" in verdict.reason and "1e-3 to 1e3" in verdict.reason
+    assert verdict.to_json()["hint"] == verdict.reason
+
+
+def test_breakpoints_that_cannot_be_found_give_undetermined():
+    verdict = verify_gradient(r"\operatorname{relu}(\sin(x))", "x",
+                              r"\cos(x)\frac{1}{2}(1+\operatorname{sign}(\sin(x)))")
+    assert verdict.verdict == "undetermined"
+    assert "cannot be found" in verdict.hint
+
+
+SOFTMAX_1 = r"\frac{e^{z_1}}{\sum_{j=1}^{K} e^{z_j}}"
+
+
+def test_softmax_derivative_with_the_indexed_term():
+    assert verify_gradient(SOFTMAX_1, "z_1", SOFTMAX_1 + "(1-" + SOFTMAX_1 + ")").verdict \
+        == "correct"
+    wrong = verify_gradient(SOFTMAX_1, "z_1", SOFTMAX_1)  # the slip: forgets the -p_1^2
+    assert wrong.verdict == "wrong" and wrong.counterexample["K"] >= 1
+    assert "z[1]" in wrong.counterexample
+    # Another class: d p_1 / d z_2 = -p_1 p_2.
+    p2 = r"\frac{e^{z_2}}{\sum_{j=1}^{K} e^{z_j}}"
+    assert verify_gradient(SOFTMAX_1, "z_2", "-" + SOFTMAX_1 + p2).verdict == "correct"
+
+
+def test_cross_entropy_and_log_softmax_and_least_squares_with_sums():
+    ce = r"-\sum_{k=1}^{K} y_k\log\frac{e^{z_k}}{\sum_{j=1}^{K} e^{z_j}}"
+    assert verify_gradient(ce, "z_1", SOFTMAX_1 + r"\sum_{k=1}^{K} y_k - y_1").verdict \
+        == "correct"
+    assert verify_gradient(ce, "z_1", SOFTMAX_1 + " - y_1").verdict == "wrong"
+    log_softmax = r"z_1 - \log\sum_{j=1}^{K} e^{z_j}"
+    assert verify_gradient(log_softmax, "z_1", "1-" + SOFTMAX_1).verdict == "correct"
+    assert verify_gradient(log_softmax, "z_1", "-" + SOFTMAX_1).verdict == "wrong"
+    lsq = r"\frac{1}{N}\sum_i (y_i - w x_i - b)^2"
+    assert verify_gradient(lsq, "w", r"-\frac{2}{N}\sum_i x_i(y_i - w x_i - b)").verdict \
+        == "correct"
+    slip = verify_gradient(lsq, "w", r"-2\sum_i x_i(y_i - w x_i - b)")
+    assert slip.verdict == "wrong" and "1/N" in slip.hint
+    # The claim may write the explicit bound where the loss wrote \sum_i.
+    assert verify_gradient(r"\sum_i (y_i - w x_i)^2", "w",
+                           r"-2\sum_{i=1}^{n} x_i(y_i - w x_i)").verdict == "correct"
+
+
+def test_an_equality_over_a_sum_restricts_the_domain():
+    # The textbook softmax cross-entropy gradient p_1 - y_1 holds where the targets sum to 1.
+    ce = r"-\sum_{k=1}^{K} y_k\log\frac{e^{z_k}}{\sum_{j=1}^{K} e^{z_j}}"
+    on_simplex = [r"\sum_{k=1}^{K} y_k = 1"]
+    verdict = verify_gradient(ce, "z_1", SOFTMAX_1 + " - y_1", assume=on_simplex)
+    assert verdict.verdict == "correct" and "--assume domain" in verdict.reason
+    wrong = verify_gradient(ce, "z_1", SOFTMAX_1 + " - y_2", assume=on_simplex)
+    assert wrong.verdict == "wrong"
+    point = wrong.counterexample
+    assert sum(v for k, v in point.items() if k.startswith("y[")) == pytest.approx(1)
+
+
+def test_wrt_a_summation_bound_is_refused():
+    with pytest.raises(ParseError, match="upper limit of a sum"):
+        verify_gradient(r"\sum_{i=1}^{n} w x_i", "n", "0")
+
+
+def test_assume_domain_sampled_inside_by_construction():
+    assert verify_gradient(r"\log(x-5)", "x", r"\frac{1}{x-5}", assume=["x>5"]).verdict \
+        == "correct"
+    wrong = verify_gradient(r"\log(x-5)", "x", r"\frac{1}{x}", assume=["x>5"])
+    assert wrong.verdict == "wrong" and wrong.counterexample["x"] > 5
+    # Several conditions, an interval, a bound far from the origin.
+    assert verify_gradient(r"\sqrt{x-300}", "x", r"\frac{1}{2\sqrt{x-300}}",
+                           assume=[r"x \ge 300", "x<1000"]).verdict == "correct"
+    assert verify_gradient(r"\log(x-300)", "x", r"\frac{1}{x-300}",
+                           assume=[r"x \in (300, 10^{4})"]).verdict == "correct"
+    empty = verify_gradient("x^2", "x", "2x", assume=["x>3", "x<2"])
+    assert empty.verdict == "undetermined" and "empty" in empty.hint
+
+
+def test_linear_equality_eliminates_a_variable():
+    loss = r"t_1 \log t_1 + t_2\log t_2"
+    conditions = ["t_1+t_2=1", "t_1>0", "t_2>0"]
+    assert verify_gradient(loss, "t_1", r"\log t_1 + 1", assume=conditions).verdict == "correct"
+    wrong = verify_gradient(loss, "t_1", r"\log t_1 - \log t_2", assume=conditions)
+    assert wrong.verdict == "wrong"
+    point = wrong.counterexample
+    assert point["t_1"] + point["t_2"] == pytest.approx(1)
+
+
+def test_let_substitutes_and_a_claim_only_symbol_is_named():
+    claim = r"x_1\sigma(z)(1-\sigma(z))"
+    loss = r"\sigma(w_1x_1+w_2x_2+b)"
+    assert verify_gradient(loss, "w_1", claim, let=["z=w_1x_1+w_2x_2+b"]).verdict == "correct"
+    assert verify_gradient(r"\sigma(z)", "w_1", claim, let=["z=w_1x_1+w_2x_2+b"]).verdict \
+        == "correct"
+    shorthand = verify_gradient(loss, "w_1", claim)
+    assert shorthand.verdict == "wrong"
+    assert any("z" in w and "--let" in w for w in shorthand.warnings)
+    assert "--let" in shorthand.hint
+    # Definitions may use one another, in any order; a cycle is refused.
+    assert verify_gradient(r"\hat{y}", "w", r"x\hat{y}(1-\hat{y})",
+                           let=[r"\hat{y}=\sigma(z)", "z=wx+b"]).verdict == "correct"
+    with pytest.raises(ParseError, match="refer to each other"):
+        verify_gradient("a", "x", "0", let=["a=b+x", "b=a"])
+    with pytest.raises(ParseError, match="defined by --let"):
+        verify_gradient("z", "z", "1", let=["z=wx"])
+
+
+def test_nested_max_min_cases_and_sign():
+    a = verify_gradient(r"\max(a,\min(b,c))", "b",
+                        r"\begin{cases} 1 & b < c \\ 0 & \text{otherwise}\end{cases}")
+    assert a.verdict == "wrong"  # where a > min(b, c) the derivative is 0
+    assert verify_gradient(r"|x|", "x", r"\operatorname{sign}(x)").verdict == "correct"
+    assert verify_gradient(r"|x|", "x", r"\mathrm{sgn}(x)").verdict == "correct"
+    assert verify_gradient(r"x\operatorname{sgn}(x)", "x", r"1").verdict == "wrong"
+    assert verify_gradient(r"\max(0.01x, x)", "x",
+                           r"\begin{cases} 1 & x > 0 \\ 0.01 & \text{otherwise}\end{cases}"
+                           ).verdict == "correct"
+
+
+def test_wrt_absent_from_the_loss_means_derivative_0():
+    zero = verify_gradient("x^2", "b", "0")
+    assert zero.verdict == "correct" and "does not contain b" in zero.warnings[0]
+    one = verify_gradient("x^2", "b", "1")
+    assert one.verdict == "wrong" and one.expected == 0.0 and one.claimed == 1.0
+
+
+def test_hint_never_says_factor_1():
+    # The claim equals the derivative wherever the derivative is not 0 (x > 0) and differs
+    # where it is 0: the ratio over the non-zero points is 1, which is no factor at all.
+    verdict = verify_gradient(r"\frac{1}{2}\operatorname{relu}(x)^2", "x", "x")
+    assert verdict.verdict == "wrong" and verdict.counterexample["x"] < 0
+    assert "factor 1" not in (verdict.hint or "")
+
+
+def test_json_non_finite_numbers_are_null_with_a_warning():
+    verdict = Verdict("wrong", {"x": 1.0}, float("inf"), float("nan"), None, derivative_latex="0")
+    obj = verdict.to_json()
+    assert obj["expected"] is None and obj["claimed"] is None
+    assert len(obj["warnings"]) == 2 and "expected" in obj["warnings"][0]
+    import json
+    json.dumps(obj, allow_nan=False)  # strict JSON
+
+
+def test_huge_values_stay_json():
+    import json
+    verdict = verify_gradient(r"e^{1000x}", "x", r"999e^{1000x}")
+    assert verdict.verdict == "wrong"
+    json.dumps(verdict.to_json(), allow_nan=False)
+
+
+@pytest.mark.parametrize(
+    "loss, wrt, claim, verdict",
+    [
+        ("(a+b+c+d+f+g+h+k)^{50}", "a", "0", "wrong"),  # the hint search must not expand
+        ("(a+b+c+d)^{1000}", "a", "1000(a+b+c+d)^{999}", "correct"),  # nor the symbolic check
+        (r"\sigma(" * 10 + "x" + ")" * 10, "x", "0", "wrong"),  # evalf was exponential
+        ("x^{x^{x}}", "x", "0", "wrong"),  # 1000^(1000^1000) is not computed
+        (r"e^{e^{e^{x}}}", "x", "0", "wrong"),
+    ],
+)
+def test_size_bounds_keep_hostile_inputs_fast(loss, wrt, claim, verdict):
+    import time
+    start = time.process_time()
+    assert verify_gradient(loss, wrt, claim).verdict == verdict
+    assert time.process_time() - start < 8
+
+
+def test_nested_sigmoid_correct_claim_is_fast():
+    import time
+    nested = r"\sigma(" * 10 + "x" + ")" * 10
+    start = time.process_time()
+    verdict = verify_gradient(nested, "x", rf"\frac{{\partial}}{{\partial x}}({nested})")
+    assert verdict.verdict == "correct"
+    assert time.process_time() - start < 8
+
+
+_PIECES = st.sampled_from([
+    "x", "y", "w", "b", "2", "0", "-", "+", "(", ")", "^", "{", "}", r"\frac", r"\sigma", "e",
+    r"\max", r"\min", ",", "|", r"\log", r"\operatorname{relu}", r"\sum_{i=1}^{n}", "x_i", "z_1",
+    r"\sum_j", "z_j", r"\begin{cases}", r"\end{cases}", "&", r"\\", ">", r"\text{otherwise}",
+    r"\sqrt", "1e-3", "0^{-1}", r"\operatorname{sign}", "10^{3}", ".5",
+])
+
+
+@settings(max_examples=120, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(st.lists(_PIECES, min_size=1, max_size=12).map("".join),
+       st.lists(_PIECES, min_size=1, max_size=8).map("".join),
+       st.sampled_from(["x", "w", "z_1", "n", "q"]))
+def test_fuzz_verify_answers_or_refuses_with_one_sentence(loss, claim, wrt):
+    # Any input: a Verdict whose JSON is strict, or a ParseError (one sentence); nothing else.
+    import json
+    try:
+        verdict = verify_gradient(loss, wrt, claim)
+    except ParseError as error:
+        assert "\n" not in str(error)
+        return
+    json.dumps(verdict.to_json(), allow_nan=False)
+    assert verdict.verdict in ("correct", "wrong", "undetermined")
+
+
+def test_a_claim_written_for_one_term_of_a_sum_is_named():
+    verdict = verify_gradient(r"\frac{1}{n}\sum_{i=1}^{n}(y_i - w x_i)^2", "w",
+                              r"-\frac{2}{n}x_i(y_i - w x_i)")
+    assert verdict.verdict == "wrong"
+    assert "outside a sum" in verdict.hint and "x_i" in verdict.warnings[0]
+
+
+def test_a_claim_undefined_on_part_of_the_domain_is_not_correct():
+    # 2x + sqrt(x) - sqrt(|x|) is 2x for x > 0 and not real for x < 0, where x^2 has a derivative.
+    claim = r"2x + \sqrt{x} - \sqrt{|x|}"
+    verdict = verify_gradient("x^2", "x", claim)
+    assert verdict.verdict == "undetermined" and "not finite and real" in verdict.hint
+    assert verify_gradient("x^2", "x", claim, assume=["x>0"]).verdict == "correct"
+    # Undefined on a set of measure zero only (x = 0) is fine.
+    assert verify_gradient("|x|", "x", r"\frac{x}{|x|}").verdict == "correct"
