@@ -1268,6 +1268,8 @@ def verify_gradient(
     *,
     let: Iterable = (),
     seed: int = 0,
+    timeout: float | None = 10.0,
+    memory: int | str | None = None,
 ) -> Verdict:
     r"""Check a claimed partial derivative :math:`C \overset{?}{=} \partial L / \partial w`.
 
@@ -1282,9 +1284,38 @@ def verify_gradient(
     Returns a :class:`Verdict`. Raises :class:`symlearn.parse.ParseError` (a ``ValueError``)
     naming the bad argument and the column for malformed input.
 
+    ``timeout`` (seconds, default 10) and ``memory`` (bytes, or a size such as ``"2G"``; default
+    no ceiling) bound the check: it then runs in a worker process forked after the imports
+    (:func:`symlearn._budget.call`), killed when it runs over, and the verdict is
+    ``"undetermined"`` with the reason as its hint. ``timeout=None, memory=None`` checks in this
+    process, without a bound.
+
     >>> verify_gradient(r"-y\ln p", "p", r"-\frac{y}{p}").verdict
     'correct'
     """
+    if timeout is None and memory is None:
+        return _verify_unbounded(loss, wrt, claim, assume, let=let, seed=seed)
+    from ._budget import BudgetExceeded, call, parse_size
+
+    if isinstance(memory, str):
+        memory = parse_size(memory)
+    try:
+        return call(_verify_unbounded, loss, wrt, claim, assume, let=let, seed=seed,
+                    timeout=timeout, memory=memory)
+    except BudgetExceeded as error:
+        return Verdict("undetermined", None, None, None, error.reason, reason=error.reason)
+
+
+def _verify_unbounded(
+    loss: str | sp.Expr,
+    wrt: str | sp.Symbol,
+    claim: str | sp.Expr,
+    assume: Iterable = (),
+    *,
+    let: Iterable = (),
+    seed: int = 0,
+) -> Verdict:
+    """:func:`verify_gradient` in this process, without a deadline or a memory ceiling."""
     warnings: list[str] = []
     defs = _definitions(let)
     raw_loss = _as_expr(loss, "loss")

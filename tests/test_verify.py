@@ -580,3 +580,32 @@ def test_a_claim_undefined_on_part_of_the_domain_is_not_correct():
     assert verify_gradient("x^2", "x", claim, assume=["x>0"]).verdict == "correct"
     # Undefined on a set of measure zero only (x = 0) is fine.
     assert verify_gradient("|x|", "x", r"\frac{x}{|x|}").verdict == "correct"
+
+
+def test_python_api_has_a_deadline(monkeypatch):
+    """verify_gradient(timeout=...) runs the check in a forked worker: an overrun is
+    'undetermined' with the reason, never a hang (issue 11)."""
+    import time
+
+    import symlearn.verify as verify_module
+
+    def slow(*args, **kwargs):
+        time.sleep(30)
+
+    monkeypatch.setattr(verify_module, "_verify_unbounded", slow)
+    start = time.monotonic()
+    verdict = verify_module.verify_gradient("x^2", "x", "2x", timeout=0.5)
+    assert time.monotonic() - start < 10
+    assert verdict.verdict == "undetermined" and "deadline" in verdict.hint
+
+
+def test_python_api_bounded_and_unbounded_agree():
+    from symlearn.verify import verify_gradient as check
+
+    for claim, verdict in ((r"2x", "correct"), (r"x", "wrong")):
+        bounded = check("x^2", "x", claim, timeout=20, memory="2G")
+        unbounded = check("x^2", "x", claim, timeout=None)
+        assert bounded.verdict == unbounded.verdict == verdict
+        assert bounded.to_json() == unbounded.to_json()
+    with pytest.raises(ValueError):
+        check(r"\frac{1}{", "x", "2x")  # bad input is still an error, raised in this process

@@ -269,7 +269,8 @@ def _check(loss: str, wrt: str, claim: str, assume: tuple, let: tuple) -> tuple[
         from ..parse import ParseError
 
         raise ParseError("--let: definitions are not supported by this version of verify", 0)
-    verdict = verify_gradient(loss, wrt, claim, assume=assume, **options)
+    # This is already the budgeted worker: no second fork inside it.
+    verdict = verify_gradient(loss, wrt, claim, assume=assume, timeout=None, **options)
     _parser_cache.save_if_grown()
     return _verdict_object(verdict), getattr(verdict, "reason", "") or ""
 
