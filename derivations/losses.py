@@ -17,7 +17,8 @@ _LOSSES = (
     "ctc_loss", "cosine_embedding_loss", "margin_ranking_loss", "soft_margin_loss",
     "multilabel_soft_margin_loss", "triplet_margin_loss", "mean_squared_log_error",
     "mean_absolute_percentage_error", "linf_distance", "minkowski_distance", "logistic_loss",
-    "hinge_loss",
+    "hinge_loss", "poisson_nll_loss", "gaussian_nll_loss", "triplet_margin_with_distance_loss",
+    "multi_margin_loss", "multilabel_margin_loss",
 )
 
 

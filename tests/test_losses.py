@@ -9,8 +9,8 @@ and clear errors for bad input.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import symlearn.losses as losses
+from symlearn import losses
 
 REDUCTIONS = ("mean", "sum", "none")
 RTOL = 1e-10
@@ -97,6 +97,16 @@ CASES += [
     Case("binary_cross_entropy", lambda r: ((_probs(r, (4, 3)), _probs(r, (4, 3))), {"weight": r.uniform(0.1, 2, (3,))}), "weight", "binary_cross_entropy"),
     Case("binary_cross_entropy_with_logits", lambda r: ((3 * r.normal(size=(4, 3)), _probs(r, (4, 3))), {"weight": r.uniform(0.1, 2, (4, 3)), "pos_weight": r.uniform(0.5, 3, (3,))}), "weights", "binary_cross_entropy_with_logits"),
     Case("kl_div", lambda r: ((np.log(_probs(r, (4, 3))), np.log(_probs(r, (4, 3)))), {"log_target": True}), "log_target", "kl_div", reductions=REDUCTIONS + ("batchmean",)),
+    # Real-valued targets, as in PyTorch's own OpInfo samples: torch takes any target.
+    Case("hinge_embedding_loss", lambda r: ((2 * r.normal(size=(4, 3)), np.array([1.0, -1.0, 0.5, 0.0, -2.0, 3.0] * 2).reshape(4, 3)), {"margin": 0.8}), "real-target", "hinge_embedding_loss"),
+    Case("margin_ranking_loss", lambda r: ((r.normal(size=(4, 3)), r.normal(size=(4, 3)), 2 * r.normal(size=(4, 3))), {"margin": 0.3}), "real-target", "margin_ranking_loss"),
+    Case("poisson_nll_loss", lambda r: ((r.normal(size=(4, 3)), r.poisson(2.0, (4, 3)).astype(float)), {}), "log-input", "poisson_nll_loss"),
+    Case("poisson_nll_loss", lambda r: ((r.normal(size=(4, 3)), r.poisson(2.0, (4, 3)).astype(float)), {"full": True}), "log-input-full", "poisson_nll_loss"),
+    Case("poisson_nll_loss", lambda r: ((r.uniform(0.1, 3, (4, 3)), r.poisson(2.0, (4, 3)).astype(float)), {"log_input": False, "eps": 1e-3}), "rate", "poisson_nll_loss"),
+    Case("poisson_nll_loss", lambda r: ((r.uniform(0.1, 3, (6,)), r.poisson(2.0, 6).astype(float)), {"log_input": False, "full": True}), "rate-full", "poisson_nll_loss"),
+    Case("gaussian_nll_loss", lambda r: ((r.normal(size=(4, 3)), r.normal(size=(4, 3)), r.uniform(0.1, 2, (4, 3))), {}), "heteroscedastic", "gaussian_nll_loss"),
+    Case("gaussian_nll_loss", lambda r: ((r.normal(size=(4, 3)), r.normal(size=(4, 3)), r.uniform(0.1, 2, (4,))), {"full": True}), "homoscedastic-full", "gaussian_nll_loss"),
+    Case("gaussian_nll_loss", lambda r: ((r.normal(size=(4, 3)), r.normal(size=(1, 3)), np.array([[0.5], [1e-9], [2.0], [0.0]])), {"eps": 1e-3}), "broadcast-clamped", "gaussian_nll_loss"),
     Case("mse_loss", lambda r: ((r.normal(size=(5,)), r.normal(size=(5,))), {"size_average": False}), "legacy", "mse_loss", reductions=("mean",)),
     Case("multilabel_soft_margin_loss", lambda r: ((3 * r.normal(size=(4, 5)), r.integers(0, 2, (4, 5)).astype(float)), {}), "4x5", "multilabel_soft_margin_loss"),
     Case("multilabel_soft_margin_loss", lambda r: ((3 * r.normal(size=(4, 5)), r.integers(0, 2, (4, 5)).astype(float)), {"weight": r.uniform(0.1, 2, (5,))}), "weight", "multilabel_soft_margin_loss"),
@@ -115,6 +125,14 @@ CASES += [
     Case("triplet_margin_loss", lambda r: ((r.normal(size=(6, 4)), r.normal(size=(6, 4)), r.normal(size=(6, 4))), {"margin": 2.0}), "p2", "triplet_margin_loss"),
     Case("triplet_margin_loss", lambda r: ((r.normal(size=(6, 4)), r.normal(size=(6, 4)), r.normal(size=(6, 4))), {"margin": 1.5, "p": 3, "swap": True}), "p3-swap", "triplet_margin_loss"),
     Case("triplet_margin_loss", lambda r: ((r.normal(size=(6, 4)), r.normal(size=(6, 4)), r.normal(size=(6, 4))), {"margin": 1.5, "p": 1.5}), "p1.5", "triplet_margin_loss"),
+    Case("triplet_margin_with_distance_loss", lambda r: ((r.normal(size=(6, 4)), r.normal(size=(6, 4)), r.normal(size=(6, 4))), {"margin": 2.0}), "default", "triplet_margin_with_distance_loss"),
+    Case("triplet_margin_with_distance_loss", lambda r: ((r.normal(size=(6, 4)), r.normal(size=(6, 4)), r.normal(size=(6, 4))), {"margin": 1.5, "swap": True}), "swap", "triplet_margin_with_distance_loss"),
+    Case("triplet_margin_with_distance_loss", lambda r: ((r.normal(size=(4,)), r.normal(size=(4,)), r.normal(size=(4,))), {"margin": 3.0}), "unbatched", "triplet_margin_with_distance_loss"),
+    Case("multi_margin_loss", lambda r: ((2 * r.normal(size=(6, 4)), r.integers(0, 4, 6)), {}), "p1", "multi_margin_loss"),
+    Case("multi_margin_loss", lambda r: ((2 * r.normal(size=(6, 4)), r.integers(0, 4, 6)), {"p": 2, "margin": 0.5, "weight": r.uniform(0.2, 2, 4)}), "p2-weight", "multi_margin_loss"),
+    Case("multi_margin_loss", lambda r: ((2 * r.normal(size=(5,)), np.array(3)), {"margin": 2.0}), "unbatched", "multi_margin_loss"),
+    Case("multilabel_margin_loss", lambda r: ((2 * r.normal(size=(4, 5)), np.array([[3, 0, -1, 2, 2], [1, 1, 4, -1, 0], [0, 1, 2, 3, 4], [-1, 0, 0, 0, 0]])), {}), "4x5", "multilabel_margin_loss"),
+    Case("multilabel_margin_loss", lambda r: ((2 * r.normal(size=(5,)), np.array([4, 2, -1, 0, 0])), {}), "unbatched", "multilabel_margin_loss"),
     Case("linf_distance", lambda r: ((r.normal(size=(5, 4)), r.normal(size=(5, 4))), {}), "5x4",
          reference=lambda a, k: np.abs(a[0] - a[1]).max(axis=-1)),
     Case("minkowski_distance", lambda r: ((r.normal(size=(5, 4)), r.normal(size=(5, 4))), {"p": 3}), "p3",
@@ -168,7 +186,7 @@ def _torch_value_and_grad(case, args, kwargs, reduction):
         return torch.tensor(a, dtype=torch.float64, requires_grad=grad)
 
     targs = [convert(a, grad=(i == 0)) for i, a in enumerate(args)]
-    tkwargs = {k: (convert(v) if isinstance(v, np.ndarray) else v) for k, v in kwargs.items()}
+    tkwargs = {k: (convert(v) if isinstance(v, (np.ndarray, list)) else v) for k, v in kwargs.items()}
     if "size_average" not in kwargs:
         tkwargs["reduction"] = reduction
     with warnings.catch_warnings():  # kl_div warns about 'mean'; legacy arguments warn
@@ -302,6 +320,27 @@ def test_subgradient_convention_at_kinks(name, args, kwargs, expected):
     np.testing.assert_array_equal(losses.catalog[name].grad(*arrays, reduction="sum", **kwargs), expected)
 
 
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+def test_normalized_weights_summing_to_zero_give_nan_as_torch(name):
+    """'mean' divides by the sum of the weights: 0/0 is NaN for the value and the gradient."""
+    x, y, weight = np.array([0.0, 1.0]), np.zeros(2), np.zeros(2)
+    case = Case(name, None, "zero-weights", name)
+    expected_value, expected_grad = _torch_value_and_grad(case, (x, y), {"weight": weight}, "mean")
+    value, grad = losses.catalog[name].value_and_grad(x, y, weight=weight)
+    assert np.isnan(expected_value) and np.isnan(value)
+    assert np.all(np.isnan(expected_grad)) and np.all(np.isnan(grad))
+
+
+def test_binary_cross_entropy_gradient_at_probabilities_0_and_1_equals_torch():
+    """The clamped denominator: torch's 1e-12 is a float32 constant (9.99999996e-13)."""
+    x, y = np.array([0.0, 1.0, 1e-13, 0.5]), np.array([1.0, 0.0, 1.0, 1.0])
+    case = Case("binary_cross_entropy", None, "ends", "binary_cross_entropy")
+    expected_value, expected_grad = _torch_value_and_grad(case, (x, y), {}, "sum")
+    value, grad = losses.binary_cross_entropy.value_and_grad(x, y, reduction="sum")
+    close(value, expected_value)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-13)
+
+
 # --------------------------------------------------------------------------------------------------
 # Stability at logits of magnitude 1000
 
@@ -423,8 +462,14 @@ def test_property_cross_entropy_finite_nonnegative_and_gradient_rows_sum_to_zero
         ("cross_entropy", (np.zeros((2, 3)), np.array([0, 3])), {}, ["target", "3", "[0, 2]"]),
         ("cross_entropy", (np.zeros((2, 3)), np.array([0, 1, 2])), {}, ["target", "(3,)", "(2,)"]),
         ("nll_loss", (np.zeros((2, 3)), np.array([0, -1])), {}, ["target", "-1"]),
-        ("hinge_embedding_loss", (np.zeros(2), np.array([1.0, 0.0])), {}, ["target", "1 or -1"]),
         ("huber_loss", (np.zeros(2), np.zeros(2)), {"delta": 0.0}, ["delta"]),
+        ("multi_margin_loss", (np.zeros((2, 3)), np.array([0, 3])), {}, ["target", "3", "[0, 2]"]),
+        ("multi_margin_loss", (np.zeros((2, 3)), np.array([0, 1])), {"p": 3}, ["p=3", "1 or 2"]),
+        ("multilabel_margin_loss", (np.zeros((1, 3)), np.array([[0, 5, -1]])), {}, ["target", "5"]),
+        ("multilabel_margin_loss", (np.zeros((1, 3)), np.array([0, 1, -1])), {}, ["target", "(3,)", "(1, 3)"]),
+        ("gaussian_nll_loss", (np.zeros((2, 3)), np.zeros((2, 3)), np.ones((3,))), {}, ["var", "(3,)", "(2, 3)"]),
+        ("gaussian_nll_loss", (np.zeros(2), np.zeros(2), np.array([1.0, -0.5])), {}, ["var", "-0.5"]),
+        ("gaussian_nll_loss", (np.zeros(2), np.zeros(3), np.ones(2)), {}, ["broadcast", "(3,)"]),
         ("mse_loss", (np.zeros(2), np.zeros(2)), {"reduction": "avg"}, ["reduction", "'avg'"]),
         ("kl_div", (np.zeros(2), np.array([0.5, -0.5])), {}, ["target", "-0.5"]),
         ("mean_absolute_percentage_error", (np.zeros(2), np.array([1.0, 0.0])), {}, ["target", "non-zero"]),
@@ -451,7 +496,7 @@ TWINLESS = ["mean_squared_log_error", "mean_absolute_percentage_error", "linf_di
 
 def test_catalog_holds_every_loss_of_the_issue():
     twins = [n for n in losses.catalog if n not in TWINLESS]
-    assert len(losses.catalog) == 22
+    assert len(losses.catalog) == 27
     assert all(getattr(losses, n) is losses.catalog[n] for n in losses.catalog)
     assert all(losses.catalog[n].torch is None for n in TWINLESS)
     assert all(losses.catalog[n].torch == f"torch.nn.functional.{n}" for n in twins)
@@ -459,7 +504,7 @@ def test_catalog_holds_every_loss_of_the_issue():
 
 @pytest.mark.parametrize("name", [n for n in losses.catalog if n not in TWINLESS])
 def test_signature_and_defaults_equal_torch(name):
-    torch = pytest.importorskip("torch", reason="the torch extra is not installed")
+    pytest.importorskip("torch", reason="the torch extra is not installed")
     import inspect
 
     import torch.nn.functional as F
@@ -503,9 +548,9 @@ def test_every_loss_has_a_checked_derivation(name):
 
 
 def test_a_wrong_gradient_cannot_enter_a_document():
-    from symlearn.derivation import StepCheckError
     from dataclasses import replace
 
+    from symlearn.derivation import StepCheckError
     from symlearn.losses._documents import _elementwise_document
 
     x, y = losses.mse_loss.spec.symbols
@@ -524,7 +569,7 @@ def test_derivations_catalog_lists_every_loss_and_the_overview():
     spec.loader.exec_module(module)
     expected = {"losses-overview"} | {n.replace("_", "-") for n in losses.catalog}
     assert set(module.CATALOG) == expected
-    summary, build = module.CATALOG["losses-overview"]
+    _summary, build = module.CATALOG["losses-overview"]
     overview = build()
     assert overview.figures() and len(overview.all_steps()) == 2
 
@@ -623,6 +668,45 @@ def test_cross_entropy_fast_path_labels_of_any_integer_type(dtype):
             losses.cross_entropy(logits, bad)
 
 
+@pytest.mark.parametrize("swap", [False, True])
+def test_triplet_margin_with_distance_loss_takes_torch_pairwise_distances(swap):
+    torch = pytest.importorskip("torch", reason="the torch extra is not installed")
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(13)
+    a, p, n = (rng.normal(size=(5, 3)) for _ in range(3))
+    for distance in (torch.nn.PairwiseDistance(p=3.0, eps=1e-4), F.pairwise_distance):
+        ta = torch.tensor(a, requires_grad=True)
+        out = F.triplet_margin_with_distance_loss(
+            ta, torch.tensor(p), torch.tensor(n), distance_function=distance, swap=swap
+        )
+        out.backward()
+        value, grad = losses.triplet_margin_with_distance_loss.value_and_grad(
+            a, p, n, distance_function=distance, swap=swap
+        )
+        close(value, out.item())
+        close(grad, ta.grad.numpy())
+    with pytest.raises(ValueError, match="distance_function=.*not supported.*symbolically"):
+        losses.triplet_margin_with_distance_loss(a, p, n, distance_function=lambda u, v: u - v)
+    with pytest.raises(ValueError, match="margin=0.0 must be greater than 0"):
+        losses.triplet_margin_with_distance_loss(a, p, n, margin=0.0)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_gaussian_nll_loss_with_a_float_variance_equals_torch(reduction):
+    torch = pytest.importorskip("torch", reason="the torch extra is not installed")
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    tx = torch.tensor(x, requires_grad=True)
+    out = F.gaussian_nll_loss(tx, torch.tensor(y), 0.3, full=True, reduction=reduction)
+    out.sum().backward()
+    value, grad = losses.gaussian_nll_loss.value_and_grad(x, y, 0.3, full=True, reduction=reduction)
+    close(value, out.detach().numpy())
+    close(grad, tx.grad.numpy())
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_ctc_impossible_alignment_without_zero_infinity_matches_torch(reduction):
     """p = 0 has no gradient: torch's CPU kernel gives NaN at the sample's used steps (t <
@@ -683,7 +767,7 @@ def test_worked_example_numbers_equal_torch_or_a_numpy_reference(name):
     if name in EXAMPLE_REFERENCES:
         reference = EXAMPLE_REFERENCES[name]
         rest = example.args[1:]
-        mean = lambda v: float(np.mean(reference((v, *rest))))  # noqa: E731
+        mean = lambda v: float(np.mean(reference((v, *rest))))
         expected_value = mean(example.args[0])
         expected_grad = _central_difference(mean, example.args[0].astype(float))
         tolerance = 1e-8  # finite differences

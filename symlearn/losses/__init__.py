@@ -40,10 +40,41 @@ linf_distance = catalog["linf_distance"]
 minkowski_distance = catalog["minkowski_distance"]
 logistic_loss = catalog["logistic_loss"]
 hinge_loss = catalog["hinge_loss"]
+poisson_nll_loss = catalog["poisson_nll_loss"]
+gaussian_nll_loss = catalog["gaussian_nll_loss"]
+triplet_margin_with_distance_loss = catalog["triplet_margin_with_distance_loss"]
+multi_margin_loss = catalog["multi_margin_loss"]
+multilabel_margin_loss = catalog["multilabel_margin_loss"]
 
 __all__ = [
     "Loss",
     "LossSpec",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
     "catalog",
-    *catalog,
+    "cosine_embedding_loss",
+    "cross_entropy",
+    "ctc_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "hinge_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "linf_distance",
+    "logistic_loss",
+    "margin_ranking_loss",
+    "mean_absolute_percentage_error",
+    "mean_squared_log_error",
+    "minkowski_distance",
+    "mse_loss",
+    "multi_margin_loss",
+    "multilabel_margin_loss",
+    "multilabel_soft_margin_loss",
+    "nll_loss",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]

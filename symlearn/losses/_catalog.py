@@ -106,6 +106,73 @@ def _sig_plain(input, target, reduction="mean"):
     return dict(locals())
 
 
+def _sig_poisson_nll(
+    input, target, log_input=True, full=False, size_average=None, eps=1e-08, reduce=None,
+    reduction="mean",
+):
+    return dict(locals())
+
+
+def _sig_gaussian_nll(input, target, var, full=False, eps=1e-06, reduction="mean"):
+    return dict(locals())
+
+
+# --- gaussian_nll_loss (torch.nn.functional.gaussian_nll_loss) -------------------------------------
+var = sp.Symbol("v", positive=True)
+gaussian_eps = sp.Symbol("epsilon", positive=True)
+_clamped_var = sp.Max(var, gaussian_eps)  # PyTorch clamps var at eps (under no_grad)
+
+
+def _gaussian_full(value, grad, on):
+    r"""full=True adds the constant $\frac{1}{2}\log 2\pi$ of the Gaussian density."""
+    return (value + sp.log(2 * sp.pi) / 2, grad) if on else (value, grad)
+
+
+def _gaussian_var(arrays, bound):
+    """PyTorch's rules for ``var``: a float is the same variance everywhere; an array one axis
+    short of input (homoscedastic) gains a last axis; otherwise it must have input's shape, or
+    differ from it in exactly one axis where it has size 1; no entry may be negative."""
+    given, x = bound["var"], arrays["input"]
+    v = arrays["var"]
+    if isinstance(given, (int, float)) and not isinstance(given, bool):
+        v = np.full(x.shape, float(given))
+    elif v.shape != x.shape:
+        if x.shape[:-1] == v.shape:
+            v = v[..., None]
+        elif not (v.ndim == x.ndim and sum(b for a, b in zip(x.shape, v.shape) if a != b) == 1):
+            raise ValueError(
+                f"var has shape {v.shape}; expected input's shape {x.shape}, that shape without "
+                f"its last axis, or that shape with one axis of size 1"
+            )
+    with np.errstate(invalid="ignore"):
+        negative = v < 0
+    if np.any(negative):
+        raise ValueError(f"var must be non-negative; got {v[negative].flat[0]!r}")
+    return {**arrays, "var": v}
+
+
+# --- poisson_nll_loss's forms (torch.nn.functional.poisson_nll_loss) --------------------------------
+poisson_eps = sp.Symbol("epsilon", positive=True)
+
+
+def _poisson_log_input(value, grad, on):
+    r"""log_input=False: the input is the rate itself, $x - y\log(x + \epsilon)$."""
+    if on:
+        return value, grad
+    return x - y * sp.log(x + poisson_eps), 1 - y / (x + poisson_eps)
+
+
+#: Stirling's approximation of $\log(y!)$, added by ``full=True`` where $y > 1$ (PyTorch masks it
+#: to 0 elsewhere); it does not depend on the input, so the gradient is unchanged.
+_stirling = sp.Piecewise(
+    (y * sp.log(y) - y + sp.log(2 * sp.pi * y) / 2, y > 1), (sp.S.Zero, True)
+)
+
+
+def _poisson_full(value, grad, on):
+    return (value + _stirling, grad) if on else (value, grad)
+
+
 # --- the elementwise rows ---------------------------------------------------------------------------
 _error = x - y
 
@@ -188,9 +255,10 @@ SPECS: list[LossSpec] = [
         expr=-(y * sp.log(x) + (1 - y) * sp.log(1 - x)),
         textbook_grad=(x - y) / (x * (1 - x)),
         # PyTorch clamps each log at -100 and the gradient's denominator at 1e-12
-        # (aten/src/ATen/native/Loss.cpp, binary_cross_entropy and its backward).
+        # (aten/src/ATen/native/Loss.cpp, binary_cross_entropy and its backward); that 1e-12 is a
+        # float32 constant, 9.99999996e-13, which decides the gradient at x = 0 or 1 (-1.000000004e12).
         compiled_expr=-(y * sp.Max(sp.log(x), -100) + (1 - y) * sp.Max(sp.log(1 - x), -100)),
-        grad_expr=(x - y) / sp.Max(x * (1 - x), sp.Float(1e-12)),
+        grad_expr=(x - y) / sp.Max(x * (1 - x), sp.Float(float(np.float32(1e-12)))),
         weight="elementwise",
         checks=(
             Check("input", lambda a: (a >= 0) & (a <= 1), "a probability in [0, 1]"),
@@ -248,14 +316,27 @@ SPECS: list[LossSpec] = [
         arrays=("input", "target"),
         symbols=(x, y),
         options={"margin": margin},
-        expr=(1 + y) / 2 * x + (1 - y) / 2 * sp.Max(0, margin - x),
-        grad_expr=(1 + y) / 2 - (1 - y) / 2 * sp.Heaviside(margin - x, 1),
-        checks=(Check("target", _is_sign, "1 or -1"),),
+        # PyTorch (aten/src/ATen/native/Loss.cpp, hinge_embedding_loss) adds
+        # where(y != 1, max(0, m - x), 0) and where(y != -1, x, 0): a target other than 1 or -1
+        # (its OpInfo samples use real ones) takes both terms.
+        expr=sp.Piecewise(
+            (x, sp.Eq(y, 1)),
+            (sp.Max(0, margin - x), sp.Eq(y, -1)),
+            (x + sp.Max(0, margin - x), True),
+        ),
+        grad_expr=sp.Piecewise(
+            (sp.S.One, sp.Eq(y, 1)),
+            (-sp.Heaviside(margin - x, 1), sp.Eq(y, -1)),
+            (1 - sp.Heaviside(margin - x, 1), True),
+        ),
         numeric_domain={y: (-1.0, 1.0)},
         torch="torch.nn.functional.hinge_embedding_loss",
-        domain={"input": "real (a distance)", "target": "{1, -1}"},
+        domain={"input": "real (a distance)", "target": "real (usually 1 or -1)"},
         kink=r"at $x = m$ PyTorch's clamp_min passes the gradient: $-1$ for $y = -1$.",
-        notes=r"$\ell = x$ for $y = 1$ and $\max(0, m - x)$ for $y = -1$.",
+        notes=(
+            r"$\ell = x$ for $y = 1$ and $\max(0, m - x)$ for $y = -1$; any other target takes "
+            r"both terms, $x + \max(0, m - x)$, as PyTorch."
+        ),
     ),
     LossSpec(
         name="margin_ranking_loss",
@@ -268,9 +349,8 @@ SPECS: list[LossSpec] = [
         expr=sp.Max(0, -y * (x1 - x2) + margin),
         grad_expr=-y * sp.Heaviside(-y * (x1 - x2) + margin, 1),
         textbook_grad=-y * sp.Heaviside(-y * (x1 - x2) + margin, 1),
-        checks=(Check("target", _is_sign, "1 or -1"),),
         torch="torch.nn.functional.margin_ranking_loss",
-        domain={"input1": "real", "input2": "real", "target": "{1, -1}"},
+        domain={"input1": "real", "input2": "real", "target": "real (usually 1 or -1)"},
         kink=r"at $-y(x_1 - x_2) + m = 0$ PyTorch's clamp_min passes the gradient ($-y$).",
         notes="The gradient is with respect to input1.",
     ),
@@ -303,6 +383,74 @@ SPECS: list[LossSpec] = [
         torch="torch.nn.functional.multilabel_soft_margin_loss",
         domain={"input": "real (logits), shape (N, C)", "target": "{0, 1}, shape (N, C)"},
         notes="Per sample, the mean over the C classes of the element; then the reduction over N.",
+    ),
+    LossSpec(
+        name="gaussian_nll_loss",
+        title="Gaussian negative log-likelihood",
+        latex_name=r"\operatorname{GaussianNLL}",
+        signature=_sig_gaussian_nll,
+        arrays=("input", "target", "var"),
+        symbols=(x, y, var),
+        options={"eps": gaussian_eps},
+        expr=(sp.log(var) + (x - y) ** 2 / var) / 2,
+        textbook_grad=(x - y) / var,
+        compiled_expr=(sp.log(_clamped_var) + (x - y) ** 2 / _clamped_var) / 2,
+        grad_expr=(x - y) / _clamped_var,
+        flags={"full": _gaussian_full},
+        option_checks=_positive_option("eps"),
+        broadcast=True,
+        prepare=_gaussian_var,
+        numeric_domain={var: (0.5, 3.0), gaussian_eps: (1e-8, 0.25)},
+        stability=(
+            r"PyTorch clamps the variance at $\epsilon$ before the logarithm and the division, "
+            r"and so does the compiled function: a zero variance gives a finite loss "
+            r"($\frac{1}{2}\log\epsilon + (x - y)^2 / 2\epsilon$), not $-\infty$ or a division "
+            r"by zero."
+        ),
+        torch="torch.nn.functional.gaussian_nll_loss",
+        domain={
+            "input": "real (the predicted mean)",
+            "target": "real, broadcastable to input",
+            "var": "non-negative: input's shape, one axis short, or a float",
+            "eps": "> 0",
+        },
+        notes=(
+            r"$-\log \mathcal{N}(y; x, v)$ up to the constant $\frac{1}{2}\log 2\pi$ (added by "
+            r"full=True). PyTorch clamps $v$ at $\epsilon$ for stability; the gradient is with "
+            r"respect to input, the mean."
+        ),
+    ),
+    LossSpec(
+        name="poisson_nll_loss",
+        title="Poisson negative log-likelihood",
+        latex_name=r"\operatorname{PoissonNLL}",
+        signature=_sig_poisson_nll,
+        arrays=("input", "target"),
+        symbols=(x, y),
+        options={"eps": poisson_eps},
+        # log_input=True (the default): the input is log(rate); exp(x) - y x is -log of the
+        # Poisson likelihood up to log(y!), which full=True adds (as Stirling's approximation).
+        expr=sp.exp(x) - y * x,
+        textbook_grad=sp.exp(x) - y,
+        flags={"log_input": _poisson_log_input, "full": _poisson_full},
+        option_checks=_positive_option("eps"),
+        numeric_domain={x: (0.1, 3.0), y: (0.0, 5.0)},
+        stability=(
+            r"With log_input=True the rate $e^{x}$ overflows to $+\infty$ above $x \approx 709$ "
+            r"in float64, as in PyTorch (the loss is then truly beyond float64). With "
+            r"log_input=False, $\epsilon$ keeps $\log(x + \epsilon)$ finite at a zero rate; a "
+            r"negative rate gives NaN, as in PyTorch."
+        ),
+        torch="torch.nn.functional.poisson_nll_loss",
+        domain={
+            "input": "log-rate (log_input=True) or rate > -eps (log_input=False)",
+            "target": "counts (non-negative)",
+            "eps": "> 0",
+        },
+        notes=(
+            r"$-\log P(y \mid \lambda) = \lambda - y \log\lambda + \log y!$ with $\lambda = e^{x}$; "
+            r"with log_input=False, $\lambda = x$ and $\log(x + \epsilon)$ avoids $\log 0$."
+        ),
     ),
     LossSpec(
         name="mean_squared_log_error",
@@ -374,6 +522,7 @@ _ORDER = [
     "ctc_loss", "cosine_embedding_loss", "margin_ranking_loss", "soft_margin_loss",
     "multilabel_soft_margin_loss", "triplet_margin_loss", "mean_squared_log_error",
     "mean_absolute_percentage_error", "linf_distance", "minkowski_distance", "logistic_loss",
-    "hinge_loss",
+    "hinge_loss", "poisson_nll_loss", "gaussian_nll_loss", "triplet_margin_with_distance_loss",
+    "multi_margin_loss", "multilabel_margin_loss",
 ]
 SPECS.sort(key=lambda s: _ORDER.index(s.name) if s.name in _ORDER else len(_ORDER))

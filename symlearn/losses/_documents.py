@@ -20,6 +20,7 @@ import sympy as sp
 from ..derivation import Derivation, Figure, Numeric, Step
 from ..functions import sigmoid
 from ..printing.latex import latex
+from ._spec import apply_flag
 
 __all__ = ["EXAMPLES", "build_document", "build_overview", "document_name", "worked_example"]
 
@@ -65,10 +66,10 @@ def build_document(spec) -> Derivation:
 
 def _elementwise_document(spec) -> Derivation:
     x = spec.symbols[0]
-    ell = sp.Function(r"\ell")(*spec.symbols)
+    target = spec.symbols[spec.arrays.index("target")] if "target" in spec.arrays else spec.symbols[-1]
     doc = _start(spec).section("The loss").text(_definition(spec))
     doc = doc.text(
-        f"Per element, with prediction ${latex(x)}$ and target ${latex(spec.symbols[-1])}$: "
+        f"Per element, with prediction ${latex(x)}$ and target ${latex(target)}$: "
         f"$\\ell = {latex(spec.expr)}$."
         + (f" {spec.notes}" if spec.notes else "")
     )
@@ -76,7 +77,7 @@ def _elementwise_document(spec) -> Derivation:
     doc = doc.section("The gradient")
     derivative = sp.diff(spec.expr, x)
     lines = [(derivative, "differentiate (SymPy applies the chain rule)")]
-    if spec.textbook_grad is not None and sp.simplify(derivative - spec.textbook_grad) != 0:
+    if spec.textbook_grad is not None and derivative != spec.textbook_grad:
         lines.append((spec.textbook_grad, "simplify to the textbook form"))
     doc = doc.chain(sp.Derivative(spec.expr, x), *lines)
     if spec.grad_expr is not None:
@@ -90,6 +91,21 @@ def _elementwise_document(spec) -> Derivation:
         )
     elif spec.kink:
         doc = doc.text(f"At the kinks: {spec.kink}")
+    cases = _target_cases(spec)
+    if cases:
+        target = spec.symbols[-1]
+        doc = doc.section("By target").text(
+            "The loss has a branch for each of these targets (checked on each: random points "
+            "above take the general branch):"
+        )
+        for value in cases:
+            at = sp.sympify(spec.expr).subs(target, value)
+            doc = doc.chain(
+                sp.Derivative(at, x),
+                (sp.sympify(spec.derivative).subs(target, value),
+                 f"at ${latex(target)} = {latex(value)}$, PyTorch's form"),
+                check=Numeric(),
+            )
     if spec.compiled_expr is not None:
         doc = doc.section("The compiled value").text(
             "The compiled value is the form below, equal to the loss on its domain."
@@ -109,18 +125,35 @@ def _elementwise_document(spec) -> Derivation:
             Step(plain, value, "log-sigmoid identities"),
             Step(sp.Derivative(value, x), grad, "differentiate"),
         )
-    for name, (value, grad) in spec.flags.items():
-        doc = doc.section(f"With {name.replace('_', ' ')}").text(
-            f"With `{name}=True` the element is ${latex(value)}$."
+    defaults = _defaults(spec)
+    for name, entry in spec.flags.items():
+        other = not defaults.get(name, False)
+        value, grad = apply_flag(entry, other, sp.sympify(spec.expr), sp.sympify(spec.derivative))
+        doc = doc.section(f"With {name.replace('_', ' ')} set to {other}").text(
+            f"With `{name}={other}` the element is ${latex(value)}$."
         )
         doc = doc.chain(sp.Derivative(value, x), (grad, "differentiate"))
     doc = doc.section("Numerical stability").text(
+        spec.stability or
         "The compiled functions are printed by symlearn's stable NumPy printer: "
         r"$\log(1 + e^{u})$ and softplus as `logaddexp(0, u)`, $\log\sigma(u)$ as "
         r"`-logaddexp(0, -u)`, $\log(1 + u)$ as `log1p(u)`; so they are finite and equal to "
         "PyTorch at logits of magnitude 1000, where a naive `sympy.lambdify` overflows."
     )
     return doc
+
+
+def _target_cases(spec) -> list:
+    """The target values that a Piecewise loss singles out (``Eq(y, 1)``), in order."""
+    expr = sp.sympify(spec.expr)
+    if not isinstance(expr, sp.Piecewise) or not spec.symbols:
+        return []
+    target = spec.symbols[-1]
+    return [
+        cond.rhs if cond.lhs == target else cond.lhs
+        for _, cond in expr.args
+        if isinstance(cond, sp.Eq) and target in cond.free_symbols
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -170,7 +203,7 @@ def _cross_entropy_document(spec) -> Derivation:
 
 
 def _nll_document(spec) -> Derivation:
-    x1, x2, x3, w1 = sp.symbols("x_1 x_2 x_3 w_1", real=True)
+    x1, x2, _x3, w1 = sp.symbols("x_1 x_2 x_3 w_1", real=True)
     ell = -w1 * x1
     doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
     doc = doc.text(
@@ -288,6 +321,48 @@ def _triplet_document(spec) -> Derivation:
     )
 
 
+def _multi_margin_document(spec) -> Derivation:
+    x1, x2, x3, m, w = sp.symbols("x_1 x_2 x_3 m w_2", real=True)
+    doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
+    doc = doc.text(
+        "For scores $x$, target class $y$, margin $m$ and $p \\in \\{1, 2\\}$, each other class "
+        "$i$ adds $w_y \\max(0, m - x_y + x_i)^p$: a class scored within $m$ of the target's is "
+        "penalized. For $C = 3$, $y = 2$ and $p = 2$, where both hinges are active "
+        "($z_i = m - x_2 + x_i > 0$), the loss is a polynomial:"
+    )
+    z1, z3 = m - x2 + x1, m - x2 + x3
+    ell = w * (z1**2 + z3**2) / 3
+    doc = doc.chain(sp.Derivative(ell, x1), (sp.Rational(2, 3) * w * z1, "differentiate"))
+    doc = doc.chain(
+        sp.Derivative(ell, x2),
+        (-sp.Rational(2, 3) * w * (z1 + z3), "the target's score enters every term"),
+    )
+    doc = doc.text(
+        "So the gradient is $\\frac{p}{C} w_y z_i^{p-1}$ at each active $i \\ne y$ and minus their "
+        "sum at $y$; an inactive hinge ($z_i < 0$) contributes nothing, and "
+        f"{spec.kink} `'mean'` divides by the number of samples."
+    )
+    return doc
+
+
+def _multilabel_margin_document(spec) -> Derivation:
+    x1, x2, x3 = sp.symbols("x_1 x_2 x_3", real=True)
+    doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
+    doc = doc.text(
+        "Every (target label, other class) pair is a hinge with margin 1: the target's score "
+        "should exceed each non-target's by 1. For $C = 3$, target labels $\\{1, 2\\}$ (the "
+        "target row `[0, 1, -1]` counted from 0) and the non-target class 3, with both hinges "
+        "active:"
+    )
+    ell = ((1 - x1 + x3) + (1 - x2 + x3)) / 3
+    doc = doc.chain(sp.Derivative(ell, x3), (sp.Rational(2, 3), "each active pair adds $1/C$"))
+    doc = doc.chain(sp.Derivative(ell, x1), (-sp.Rational(1, 3), "one pair holds $x_1$"))
+    return doc.text(
+        f"An inactive hinge contributes nothing; {spec.kink} `'mean'` divides by the number of "
+        "samples."
+    )
+
+
 def _linf_document(spec) -> Derivation:
     x1, x2, x3, y1, y2, y3 = sp.symbols("x_1 x_2 x_3 y_1 y_2 y_3", real=True)
     d = (x1 - y1, x2 - y2, x3 - y3)
@@ -333,6 +408,9 @@ _STRUCTURED = {
     "ctc_loss": _ctc_document,
     "cosine_embedding_loss": _cosine_document,
     "triplet_margin_loss": _triplet_document,
+    "triplet_margin_with_distance_loss": _triplet_document,
+    "multi_margin_loss": _multi_margin_document,
+    "multilabel_margin_loss": _multilabel_margin_document,
     "linf_distance": _linf_document,
     "minkowski_distance": _minkowski_document,
 }
@@ -364,6 +442,10 @@ def _plot_inputs(name, e):
         return (e, 0 * e, ones), {}
     if name == "kl_div":
         return (e, 0.5 * ones), {}
+    if name == "poisson_nll_loss":  # log-rate against a count of 1
+        return (e, ones), {}
+    if name == "gaussian_nll_loss":  # mean against the target, unit variance
+        return (e + 1.0, ones, ones), {}
     return None
 
 
@@ -465,6 +547,11 @@ EXAMPLES: dict = {
     "minkowski_distance": (([[1.0, -2.0]], [[0.0, 0.5]]), {"p": 3}),
     "logistic_loss": (([0.5, -1.0, 2.0], [1.0, -1.0, -1.0]), {}),
     "hinge_loss": (([0.5, -0.25, 2.0], [1.0, -1.0, -1.0]), {}),
+    "poisson_nll_loss": (([0.5, -1.0, 1.5], [2.0, 0.0, 3.0]), {"full": True}),
+    "gaussian_nll_loss": (([0.5, -1.0, 2.0], [1.0, 0.5, 1.5], [0.25, 1.0, 2.0]), {"full": True}),
+    "triplet_margin_with_distance_loss": (([[1.0, 0.0]], [[0.5, 0.5]], [[0.0, 0.5]]), {"swap": True}),
+    "multi_margin_loss": (([[0.5, 0.25, -1.0]], [1]), {"p": 2, "weight": [1.0, 1.5, 0.5]}),
+    "multilabel_margin_loss": (([[0.5, -1.0, 0.25, 2.0]], [[3, 0, -1, 1]]), {}),
 }
 
 #: What an example's numbers mean, where the arrays alone do not say it.
@@ -511,8 +598,11 @@ def _elementwise_exact(spec, args, kwargs):
     options = {**_defaults(spec), **kwargs}
     values = {symbol: options[name] for name, symbol in spec.options.items()}
     values.update({s: spec.defaults_for_absent[n] for n, s in spec.optional_arrays.items()})
-    element = sp.sympify(spec.expr).xreplace({k: sp.nsimplify(v) for k, v in values.items()})
-    derivative = sp.sympify(spec.derivative).xreplace({k: sp.nsimplify(v) for k, v in values.items()})
+    element, derivative = sp.sympify(spec.expr), sp.sympify(spec.derivative)
+    for name, entry in spec.flags.items():
+        element, derivative = apply_flag(entry, bool(options[name]), element, derivative)
+    element = element.xreplace({k: sp.nsimplify(v) for k, v in values.items()})
+    derivative = derivative.xreplace({k: sp.nsimplify(v) for k, v in values.items()})
     columns = [_exact(a) for a in args]
     shape = np.shape(args[0])
     count = len(columns[0])
@@ -544,11 +634,28 @@ def _structured_exact(name, args, kwargs):
             (sum(ui**2 for ui in u) + eps) * (sum(bi**2 for bi in b) + eps)
         )
         ell = 1 - cos  # target 1
-    elif name == "triplet_margin_loss":
+    elif name in ("triplet_margin_loss", "triplet_margin_with_distance_loss"):
         positive, negative = _exact(args[1]), _exact(args[2])
         eps = sp.Rational(1, 10**6)
-        distance = lambda v: sp.sqrt(sum((ui - vi + eps) ** 2 for ui, vi in zip(u, v)))  # noqa: E731
-        ell = sp.Max(0, 1 + distance(positive) - distance(negative))
+
+        def distance(v, w=u):
+            return sp.sqrt(sum((wi - vi + eps) ** 2 for wi, vi in zip(w, v)))
+
+        negative_distance = distance(negative)
+        if kwargs.get("swap"):  # min(d(a, n), d(p, n)); d(p, n) is a number here
+            negative_distance = sp.Min(negative_distance, distance(negative, positive))
+        ell = sp.Max(0, 1 + distance(positive) - negative_distance)
+    elif name == "multi_margin_loss":
+        (label,) = args[1]
+        p, margin = sp.Integer(kwargs.get("p", 1)), sp.Rational(kwargs.get("margin", 1))
+        w = _exact(kwargs["weight"])[label] if kwargs.get("weight") is not None else sp.S.One
+        ell = sp.Add(*[w * sp.Max(0, margin - u[label] + v) ** p
+                       for i, v in enumerate(u) if i != label]) / len(u)
+    elif name == "multilabel_margin_loss":
+        row = [int(t) for t in args[1][0]]
+        labels = row[: row.index(-1)] if -1 in row else row
+        ell = sp.Add(*[sp.Max(0, 1 - u[j] + u[i])
+                       for j in labels for i in range(len(u)) if i not in labels]) / len(u)
     elif name == "linf_distance":
         target = _exact(args[1])
         ell = sp.Max(*[sp.Abs(ui - ti) for ui, ti in zip(u, target)])
@@ -571,6 +678,11 @@ def _structured_exact(name, args, kwargs):
     return value, grad
 
 
+_INDEX_TARGETS = (
+    "cross_entropy", "nll_loss", "ctc_loss", "multi_margin_loss", "multilabel_margin_loss",
+)
+
+
 def worked_example(name: str) -> WorkedExample:
     """The exact value and gradient of loss ``name`` at its example input (reduction 'mean'
     unless the example says otherwise)."""
@@ -581,8 +693,7 @@ def worked_example(name: str) -> WorkedExample:
     spec = catalog[name].spec
     raw, kwargs = EXAMPLES[name]
     args = tuple(
-        np.asarray(a, dtype=np.int64 if name in ("cross_entropy", "nll_loss", "ctc_loss") and i
-                   else np.float64)
+        np.asarray(a, dtype=np.int64 if name in _INDEX_TARGETS and i else np.float64)
         for i, a in enumerate(raw)
     )
     if spec.structured is None:

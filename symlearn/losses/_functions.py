@@ -17,7 +17,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
-__all__ = ["xlogy", "logsumexp", "softmax", "elementsum", "inner"]
+__all__ = ["elementsum", "inner", "logsumexp", "softmax", "xlogy"]
 
 
 class xlogy(sp.Function):

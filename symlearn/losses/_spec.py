@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import sympy as sp
 
-__all__ = ["Loss", "LossSpec", "Check", "resolve_reduction", "as_float_array"]
+__all__ = ["Check", "Loss", "LossSpec", "as_float_array", "resolve_reduction"]
 
 REDUCTIONS = ("none", "mean", "sum")
 _REDUCTION_ONLY = frozenset({"reduction"})
@@ -125,8 +125,17 @@ class LossSpec:
         domain: argument -> its domain in words, for the catalog table.
         absent_forms: ``{"pos_weight": (value, grad)}``: a simpler equal form of the value and the
             derivative compiled when that optional array is absent (the document checks it).
+        broadcast: the array arguments broadcast against each other (torch's rule; the loss has
+            the broadcast shape and the gradient is summed back to the first argument's shape);
+            otherwise they must have one shape.
+        prepare: ``(arrays dict, bound) -> arrays dict``, run before the shape checks: a loss's
+            own argument rules (gaussian_nll_loss's var: a float, or one axis short).
+        stability: the document's paragraph on numerical stability, where the generic one (the
+            stable printer's log-sum-exp forms) does not apply.
         flags: boolean options that change the expression: ``{"log_target": (expr, grad)}`` is the
-            per-element loss and its derivative when that option is true.
+            per-element loss and its derivative when that option is true; or a function
+            ``(expr, grad, on) -> (expr, grad)`` applied for either value, in order (poisson's
+            ``log_input`` and ``full``: see :func:`apply_flag`).
         structured: numpy implementation ``(bound, reduction, want_value, want_grad) ->
             (value, grad)`` for losses that are not elementwise.
         fast: for a structured loss, ``(input, target, reduction, want_value, want_grad) ->
@@ -165,6 +174,9 @@ class LossSpec:
     notes: str = ""
     flags: Mapping = field(default_factory=dict)
     absent_forms: Mapping = field(default_factory=dict)
+    broadcast: bool = False
+    prepare: Callable | None = None
+    stability: str = ""
 
     @property
     def is_elementwise(self) -> bool:
@@ -176,6 +188,16 @@ class LossSpec:
         if self.grad_expr is not None:
             return self.grad_expr
         return sp.diff(self.expr, self.symbols[0])
+
+
+def apply_flag(entry, on: bool, value, grad):
+    """The (value, derivative) after a boolean option: ``entry`` is ``(value, grad)`` used when
+    the option is true, or a function ``(value, grad, on) -> (value, grad)``."""
+    if callable(entry):
+        return tuple(sp.sympify(e) for e in entry(value, grad, on))
+    if on:
+        return tuple(sp.sympify(e) for e in entry)
+    return value, grad
 
 
 class _Kernel(NamedTuple):
@@ -430,8 +452,7 @@ class Loss:
             value = sp.sympify(spec.compiled_expr if spec.compiled_expr is not None else spec.expr)
             grad = sp.sympify(spec.derivative)
             for name, on in flags:
-                if on:
-                    value, grad = (sp.sympify(e) for e in spec.flags[name])
+                value, grad = apply_flag(spec.flags[name], on, value, grad)
             value, grad = value.subs(absent), grad.subs(absent)
             for name, form in spec.absent_forms.items():
                 if name not in present:
@@ -443,7 +464,8 @@ class Loss:
             args += [spec.optional_arrays[n] for n in present if n in spec.optional_arrays]
             args += [weight, scale]
             # Without optional arrays, every array argument has the input's shape: in place.
-            arrays = None if present else set(spec.symbols)
+            # (Broadcast arrays are read-only views with zero strides: not in place.)
+            arrays = None if present or spec.broadcast else set(spec.symbols)
             value_c, grad_c = _share_softplus([value, scale * grad])
             both = _compile(args, [value_c, grad_c], arrays)
             quiet = any(
@@ -517,7 +539,17 @@ class Loss:
     def _elementwise(self, bound, reduction, want_value, want_grad):
         spec = self.spec
         arrays = [as_float_array(bound[name], name) for name in spec.arrays]
-        shape = arrays[0].shape
+        if spec.prepare is not None:
+            prepared = spec.prepare(dict(zip(spec.arrays, arrays)), bound)
+            arrays = [prepared[name] for name in spec.arrays]
+        first_shape = shape = arrays[0].shape
+        if spec.broadcast:
+            try:
+                shape = np.broadcast_shapes(*(a.shape for a in arrays))
+            except ValueError:
+                shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(spec.arrays, arrays))
+                raise ValueError(f"the shapes do not broadcast: {shapes}") from None
+            arrays = [a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays]
         for name, array in zip(spec.arrays[1:], arrays[1:]):
             if array.shape != shape:
                 raise ValueError(
@@ -551,7 +583,9 @@ class Loss:
             scale = 1.0 / (shape[0] if shape else 1)
         elif reduction == "mean":
             if "weight" in present and spec.weight == "normalized":
-                scale = 1.0 / float(np.broadcast_to(weight, shape).sum())
+                # Weights summing to 0 give inf, so 0/0 = NaN value and gradient (as PyTorch).
+                with np.errstate(divide="ignore"):
+                    scale = np.float64(1.0) / np.broadcast_to(weight, shape).sum(dtype=np.float64)
             else:
                 count = math.prod(shape[:-1] if per_sample else shape)
                 scale = scale / max(count, 0) if count else float("nan")
@@ -568,9 +602,22 @@ class Loss:
             value = None
         if grad is not None and np.shape(grad) != shape:
             grad = np.array(np.broadcast_to(grad, shape))
+        if grad is not None and first_shape != shape:
+            grad = _sum_to_shape(grad, first_shape)
         if value is not None:
             value = _reduce(value, reduction, shape, scale, per_sample, spec)
         return value, grad
+
+
+def _sum_to_shape(grad, shape):
+    """The gradient of a broadcast argument: summed over the axes that broadcasting added or
+    stretched (as autograd does)."""
+    extra = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(extra))) if extra else grad
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad.reshape(shape)
 
 
 def _broadcastable(array, name, shape, spec):
@@ -598,14 +645,17 @@ def _reduce(value, reduction, shape, scale, per_sample, spec):
     if reduction == "none":
         return value
     total = value.sum()
-    return total if reduction == "sum" else total * scale  # 'mean' and 'batchmean'
+    if reduction == "sum":
+        return total
+    with np.errstate(invalid="ignore"):  # 0 * inf: weights summing to 0 (NaN, as PyTorch)
+        return total * scale  # 'mean' and 'batchmean'
 
 
 
 def _docstring(spec: LossSpec) -> str:
-    from ..printing.latex import latex
-
     import inspect
+
+    from ..printing.latex import latex
 
     twin = f"PyTorch twin: ``{spec.torch}``." if spec.torch else "No PyTorch twin."
     domain = "; ".join(f"{k}: {v}" for k, v in spec.domain.items())

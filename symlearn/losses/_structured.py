@@ -33,12 +33,44 @@ def _finish(loss, grad, reduction, denominator, want_value, want_grad):
     return value, grad
 
 
+def _mean_scale(reduction, total):
+    """The factor of the gradient of the sum for ``reduction``: ``1 / total`` for 'mean' (inf when
+    the total weight is 0, as PyTorch's division gives), else 1."""
+    if reduction != "mean":
+        return 1.0
+    with np.errstate(divide="ignore"):
+        return np.float64(1.0) / np.float64(total)
+
+
+def _reduce_targets(loss, reduction, total):
+    """The value for class-index targets: 'mean' divides by the total weight of the targets not
+    ignored (NaN when every target is ignored: 0/0, as PyTorch)."""
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.float64(loss.sum()) / np.float64(total)
+
+
 def _class_indices(target, name, expected_shape, classes, ignore_index):
+    """``(target as int64, valid)``: the labels, checked in [0, classes) where they are not
+    ``ignore_index``, and the mask of those that are not.
+
+    Every comparison is made in int64: in a small dtype (int8, uint8) a comparison with -100 or
+    a class count above the dtype's range would wrap or be out of range."""
     target = np.asarray(target)
     if not np.issubdtype(target.dtype, np.integer):
         raise ValueError(
             f"{name} must hold integer class indices, got dtype {target.dtype} (shape {target.shape})"
         )
+    if target.dtype != np.int64:
+        if target.dtype == np.uint64 and target.size and target.max() > np.iinfo(np.int64).max:
+            raise ValueError(
+                f"{name} holds the class index {int(target.max())}; expected indices in "
+                f"[0, {classes - 1}] (or ignore_index={ignore_index})"
+            )
+        target = target.astype(np.int64)
     if target.shape != expected_shape:
         raise ValueError(
             f"{name} has shape {target.shape}; expected {expected_shape}, the shape of input "
@@ -89,8 +121,12 @@ def _cross_entropy(bound, reduction, want_value, want_grad):
     """
     z = as_float_array(bound["input"], "input")
     target = np.asarray(bound["target"])
+    ignore_index = int(bound["ignore_index"])
+    # The plain formula ignores nothing: it needs every label in range and ignore_index outside
+    # [0, C) (then no label can equal it).
     if (
         z.ndim == 2 and bound["weight"] is None and not bound["label_smoothing"]
+        and not 0 <= ignore_index < z.shape[1]
         and target.dtype.kind in "iu" and target.shape == z.shape[:1] and target.size
         and _labels_in_range(target, z.shape[1])
     ):
@@ -122,43 +158,62 @@ def _cross_entropy(bound, reduction, want_value, want_grad):
             grad = _classes_back(grad, z.ndim)
         denominator = z.size / classes if z.size else float("nan")
         return _finish(loss, grad, reduction, denominator, want_value, want_grad)
-    target, valid = _class_indices(
-        target, "target", zt.shape[:-1], classes, int(bound["ignore_index"])
-    )
+    target, valid = _class_indices(target, "target", zt.shape[:-1], classes, ignore_index)
     safe = np.where(valid, target, 0)[..., None]
-    w_t = valid.astype(np.float64) if weight is None else weight[safe[..., 0]] * valid
+    # Exact zeros at ignored targets (PyTorch never writes their gradient: 0, not 0 * inf).
+    w_t = valid.astype(np.float64) if weight is None else np.where(valid, weight[safe[..., 0]], 0.0)
     picked = np.take_along_axis(logp, safe, axis=-1)[..., 0]
-    loss = -(1 - smoothing) * w_t * picked
+    nll = -w_t * picked
+    smooth = None
     if smoothing:
         all_classes = logp.sum(axis=-1) if weight is None else logp @ weight
-        loss = loss - smoothing / classes * all_classes * valid
+        smooth = np.where(valid, -all_classes, 0.0)
+    weight_total = w_t.sum()  # 'mean' divides by the total weight of the targets not ignored
     grad = None
     if want_grad:
-        # d/dz of -(1-eps) w_y log p_y - eps/C sum_c w_c log p_c, through log-softmax.
+        # d/dz of -(1-eps) w_y log p_y - eps/C sum_c w_c log p_c, through log-softmax, with the
+        # mean's factor in each row's coefficient: rows of ignored targets are exactly 0, even
+        # when every target is ignored (total 0); other rows then get inf or nan, as PyTorch's.
         softmax = exp / total
-        weight_sum = classes if weight is None else weight.sum()
-        mass = (1 - smoothing) * w_t + smoothing / classes * weight_sum * valid
-        grad = softmax * mass[..., None]
-        np.put_along_axis(
-            grad, safe, np.take_along_axis(grad, safe, axis=-1) - ((1 - smoothing) * w_t)[..., None],
-            axis=-1,
-        )
-        if smoothing:
-            w = 1.0 if weight is None else weight
-            grad -= smoothing / classes * w * valid[..., None]
+        scale = _mean_scale(reduction, weight_total)
+        with np.errstate(invalid="ignore"):
+            own = np.where(valid, (1 - smoothing) * w_t * scale, 0.0)  # nll_loss's coefficient
+            mass = own
+            if smoothing:
+                spread = np.where(valid, smoothing / classes * scale, 0.0)
+                weight_sum = classes if weight is None else weight.sum()
+                mass = own + spread * weight_sum
+            grad = softmax * mass[..., None]
+            np.put_along_axis(
+                grad, safe, np.take_along_axis(grad, safe, axis=-1) - own[..., None], axis=-1
+            )
+            if smoothing:
+                grad -= spread[..., None] * (1.0 if weight is None else weight)
         grad = _classes_back(grad, z.ndim)
-    return _finish(loss, grad, reduction, w_t.sum(), want_value, want_grad)
+    value = None
+    if want_value:
+        # PyTorch reduces the two terms apart, (1 - eps) NLL + eps/C smooth: under 'mean' with a
+        # total weight of 0 the NLL term is 0/0 = NaN whatever the smoothing term is.
+        value = (1 - smoothing) * _reduce_targets(nll, reduction, weight_total)
+        if smooth is not None:
+            value = value + smoothing / classes * _reduce_targets(smooth, reduction, weight_total)
+    return value, grad
 
 
 def _labels_in_range(target, classes) -> bool:
     """All integer labels in [0, classes): one reduction (a negative signed label read as
     unsigned is larger than any class count)."""
     if target.dtype.kind == "i":
+        if classes > _SIGNED_MAX[target.dtype]:
+            # Every non-negative label is a class, and a negative one read as unsigned (-100 as
+            # int8 is 156) could be one too: only the sign decides.
+            return bool(np.minimum.reduce(target, axis=None) >= 0)
         target = target.view(_UNSIGNED[target.dtype.itemsize])
     return bool(np.maximum.reduce(target, axis=None) < classes)
 
 
 _UNSIGNED = {np.dtype(t).itemsize: np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64)}
+_SIGNED_MAX = {np.dtype(t): int(np.iinfo(t).max) for t in (np.int8, np.int16, np.int32, np.int64)}
 _FLOAT64 = np.dtype(np.float64)
 
 
@@ -213,14 +268,114 @@ def _nll_loss(bound, reduction, want_value, want_grad):
         bound["target"], "target", xt.shape[:-1], classes, int(bound["ignore_index"])
     )
     safe = np.where(valid, target, 0)[..., None]
-    w_t = valid.astype(np.float64) if weight is None else weight[safe[..., 0]] * valid
+    w_t = valid.astype(np.float64) if weight is None else np.where(valid, weight[safe[..., 0]], 0.0)
     loss = -w_t * np.take_along_axis(xt, safe, axis=-1)[..., 0]
+    total = w_t.sum()
     grad = None
     if want_grad:
+        # PyTorch writes -w_y / total at each target not ignored and leaves every other entry 0.
+        with np.errstate(invalid="ignore"):
+            own = np.where(valid, w_t * _mean_scale(reduction, total), 0.0)
         grad = np.zeros_like(xt)
-        np.put_along_axis(grad, safe, -w_t[..., None], axis=-1)
+        np.put_along_axis(grad, safe, -own[..., None], axis=-1)
         grad = _classes_back(grad, x.ndim)
-    return _finish(loss, grad, reduction, w_t.sum(), want_value, want_grad)
+    return (_reduce_targets(loss, reduction, total) if want_value else None), grad
+
+
+# ----------------------------------------------------------------------------------------------
+# Margin losses over the classes: multi_margin_loss, multilabel_margin_loss
+
+
+def _rows_of_classes(x, name="input"):
+    """``x`` as (N, C) rows: a 0-d input is one class of one sample, a vector one sample."""
+    if x.ndim > 2:
+        raise ValueError(f"{name} has shape {x.shape}; expected (N, C), (C,) or ()")
+    return x.reshape(1, 1) if x.ndim == 0 else x.reshape(1, -1) if x.ndim == 1 else x
+
+
+def _multi_margin(bound, reduction, want_value, want_grad):
+    r"""$\ell = \frac{1}{C}\sum_{i \ne y} w_y \max(0, m - x_y + x_i)^p$ per sample, $p \in
+    \{1, 2\}$, the weight outside the power (aten/src/ATen/native/LossMultiMargin.cpp).
+    Gradient: $\frac{p}{C} w_y z_i^{p-1}$ at each $i \ne y$ with $z_i = m - x_y + x_i > 0$
+    (0 at $z_i = 0$: PyTorch tests $z > 0$), and minus their sum at $y$."""
+    x = as_float_array(bound["input"], "input")
+    p = bound["p"]
+    if p not in (1, 2):
+        raise ValueError(f"p={p!r} must be 1 or 2 (as in PyTorch)")
+    margin = float(bound["margin"])
+    rows = _rows_of_classes(x)
+    n, classes = rows.shape
+    target = np.asarray(bound["target"])
+    expected = (n,) if x.ndim == 2 else (target.shape if target.shape in ((), (1,)) else ())
+    if not np.issubdtype(target.dtype, np.integer):
+        raise ValueError(
+            f"target must hold integer class indices, got dtype {target.dtype} (shape {target.shape})"
+        )
+    if target.shape != expected:
+        raise ValueError(f"target has shape {target.shape}; expected {expected}, one per sample")
+    labels = target.astype(np.int64).reshape(-1)
+    outside = (labels < 0) | (labels >= classes)
+    if np.any(outside):
+        raise ValueError(
+            f"target holds the class index {int(labels[outside][0])}; expected indices in "
+            f"[0, {classes - 1}]"
+        )
+    weight = _weight_vector(bound["weight"], classes)
+    index = np.arange(n)
+    z = margin - rows[index, labels][:, None] + rows
+    active = z > 0
+    active[index, labels] = False
+    w_y = np.ones(n) if weight is None else weight[labels]
+    h = np.where(active, z if p == 1 else z * z, 0.0)
+    loss = (h.sum(axis=1) * w_y / classes).reshape(expected)
+    grad = None
+    if want_grad:
+        slope = np.where(active, 1.0 if p == 1 else 2 * z, 0.0) * (w_y / classes)[:, None]
+        slope[index, labels] = -slope.sum(axis=1)
+        grad = slope.reshape(x.shape)
+    return _finish(loss, grad, reduction, n, want_value, want_grad)
+
+
+def _multilabel_margin(bound, reduction, want_value, want_grad):
+    r"""$\ell = \frac{1}{C}\sum_{j} \sum_{i \notin Y} \max(0, 1 - x_{y_j} + x_i)$ per sample,
+    where $y_1, y_2, \dots$ are the target's labels up to its first negative entry and $Y$ their
+    set (a repeated label counts again, as in aten/src/ATen/native/LossMultiLabelMargin.cpp).
+    Gradient: $+\frac{1}{C}$ at $x_i$ and $-\frac{1}{C}$ at $x_{y_j}$ for each active pair
+    ($z > 0$; 0 at $z = 0$, as PyTorch)."""
+    x = as_float_array(bound["input"], "input")
+    rows = _rows_of_classes(x)
+    n, classes = rows.shape
+    target = np.asarray(bound["target"])
+    if not np.issubdtype(target.dtype, np.integer):
+        raise ValueError(
+            f"target must hold integer class indices, got dtype {target.dtype} (shape {target.shape})"
+        )
+    if target.shape != x.shape:
+        raise ValueError(f"target has shape {target.shape}; expected {x.shape}, the shape of input")
+    labels = target.astype(np.int64).reshape(n, classes)
+    used = np.cumprod(labels >= 0, axis=1).astype(bool)  # up to the first negative label
+    bad = used & (labels >= classes)
+    if np.any(bad):
+        raise ValueError(
+            f"target holds the class index {int(labels[bad][0])}; expected indices in "
+            f"[0, {classes - 1}], ended by -1"
+        )
+    safe = np.where(used, labels, 0)
+    index = np.arange(n)[:, None]
+    is_target = np.zeros((n, classes), dtype=bool)
+    is_target[np.broadcast_to(index, safe.shape)[used], safe[used]] = True
+    picked = rows[index, safe]  # (n, j): x at each listed label
+    z = 1.0 - picked[:, :, None] + rows[:, None, :]  # (n, j, i)
+    active = (z > 0) & used[:, :, None] & ~is_target[:, None, :]
+    loss = np.where(active, z, 0.0).sum(axis=(1, 2)) / classes
+    loss = loss.reshape(()) if x.ndim < 2 else loss
+    grad = None
+    if want_grad:
+        grad = active.sum(axis=1) / classes  # +1/C at every non-target i per active pair
+        pairs = active.sum(axis=2) / classes  # -1/C at the listed label per active pair
+        np.add.at(grad, (np.broadcast_to(index, safe.shape), safe), -pairs)
+        grad = grad.reshape(x.shape)
+    return _finish(loss, grad, reduction, n, want_value, want_grad)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -325,16 +480,54 @@ def _triplet_margin(bound, reduction, want_value, want_grad):
     d_pos, g_pos = _p_norm(anchor - positive + eps, p)
     d_neg, g_neg = _p_norm(anchor - negative + eps, p)
     if bound["swap"]:
+        # d(p, n) does not depend on the anchor; torch.minimum's gradient splits a tie in half.
         d_swap, _ = _p_norm(positive - negative + eps, p)
-        use_swap = d_swap < d_neg
-        d_neg = np.where(use_swap, d_swap, d_neg)
-        g_neg = np.where(use_swap[..., None], 0.0, g_neg)
+        share = np.where(d_swap < d_neg, 0.0, np.where(d_swap == d_neg, 0.5, 1.0))
+        d_neg = np.minimum(d_neg, d_swap)
+        g_neg = share[..., None] * g_neg
     hinge = margin + d_pos - d_neg
     loss = np.maximum(hinge, 0.0)
     grad = None
     if want_grad:
         grad = (hinge >= 0)[..., None] * (g_pos - g_neg)  # clamp_min: gradient passes at 0
     return _finish(loss, grad, reduction, loss.size, want_value, want_grad)
+
+
+def _pairwise_distance_options(distance_function):
+    """``(p, eps)`` of a distance function symlearn can derive: None and
+    ``torch.nn.functional.pairwise_distance`` (p = 2, eps = 1e-6), or a
+    ``torch.nn.PairwiseDistance`` module (its ``norm`` and ``eps``). Any other callable is
+    refused: symlearn derives the loss symbolically and cannot see inside Python code."""
+    if distance_function is None:
+        return 2.0, 1e-6
+    kind = type(distance_function)
+    module = getattr(kind, "__module__", "") or ""
+    if kind.__name__ == "PairwiseDistance" and module.startswith("torch"):
+        if getattr(distance_function, "keepdim", False):
+            raise ValueError("distance_function: a PairwiseDistance with keepdim=True is not supported")
+        return float(distance_function.norm), float(distance_function.eps)
+    if (
+        getattr(distance_function, "__name__", "") == "pairwise_distance"
+        and (getattr(distance_function, "__module__", "") or "").startswith("torch")
+    ):
+        return 2.0, 1e-6
+    raise ValueError(
+        f"distance_function={distance_function!r} is not supported: symlearn derives the loss "
+        "symbolically, so it takes only None (torch.pairwise_distance), "
+        "torch.nn.functional.pairwise_distance or a torch.nn.PairwiseDistance(p, eps) module"
+    )
+
+
+def _triplet_with_distance(bound, reduction, want_value, want_grad):
+    r"""``triplet_margin_with_distance_loss`` for the pairwise $p$-norm distances
+    (:func:`_pairwise_distance_options`): the triplet margin loss with that distance."""
+    p, eps = _pairwise_distance_options(bound["distance_function"])
+    margin = float(bound["margin"])
+    if not margin > 0:
+        raise ValueError(f"margin={margin!r} must be greater than 0")
+    return _triplet_margin(
+        {**bound, "p": p, "eps": eps, "margin": margin}, reduction, want_value, want_grad
+    )
 
 
 def _rows(bound):
@@ -350,7 +543,7 @@ def _linf_distance(bound, reduction, want_value, want_grad):
     r"""$\ell = \max_i |x_i - y_i|$ over the last axis. Subgradient: $\operatorname{sign}(x_k -
     y_k)$ at the maximizing $k$, shared equally between ties (the convention of
     ``torch.amax`` and ``torch.linalg.vector_norm(ord=inf)``)."""
-    x, t, shape = _rows(bound)
+    x, t, _shape = _rows(bound)
     difference = x - t
     absolute = np.abs(difference)
     loss = absolute.max(axis=-1)
@@ -365,7 +558,7 @@ def _minkowski_distance(bound, reduction, want_value, want_grad):
     r"""$\ell = \left(\sum_i |x_i - y_i|^p\right)^{1/p}$ over the last axis; gradient
     $\operatorname{sign}(d_i)|d_i|^{p-1}/\ell^{p-1}$, and $0$ where $\ell = 0$ (PyTorch's
     convention for norms)."""
-    x, t, shape = _rows(bound)
+    x, t, _shape = _rows(bound)
     p = _check_p(bound["p"])
     loss, grad = _p_norm(x - t, p)
     return _finish(loss, grad if want_grad else None, reduction, loss.size, want_value, want_grad)
@@ -397,6 +590,23 @@ def _sig_triplet(
     anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, size_average=None,
     reduce=None, reduction="mean",
 ):
+    return dict(locals())
+
+
+def _sig_triplet_distance(
+    anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+    reduction="mean",
+):
+    return dict(locals())
+
+
+def _sig_multi_margin(
+    input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"
+):
+    return dict(locals())
+
+
+def _sig_multilabel_margin(input, target, size_average=None, reduce=None, reduction="mean"):
     return dict(locals())
 
 
@@ -521,6 +731,77 @@ SPECS = [
         domain={"anchor": "(N, D) or (D,)", "positive": "shape of anchor", "negative": "shape of anchor"},
         kink="at a zero hinge PyTorch's clamp_min passes the gradient.",
         notes="The gradient is with respect to anchor; distances add eps as torch.pairwise_distance.",
+    ),
+    LossSpec(
+        name="triplet_margin_with_distance_loss",
+        title="Triplet margin loss with a distance function",
+        latex_name=r"\operatorname{Triplet}_{d}",
+        signature=_sig_triplet_distance,
+        arrays=("anchor", "positive", "negative"),
+        symbols=(),
+        expr=sp.Max(
+            0,
+            _m + _norm(sp.IndexedBase("a")[_i] - sp.IndexedBase("p")[_i], sp.Integer(2))
+            - _norm(sp.IndexedBase("a")[_i] - sp.IndexedBase("n")[_i], sp.Integer(2)),
+        ),
+        structured=_triplet_with_distance,
+        torch="torch.nn.functional.triplet_margin_with_distance_loss",
+        domain={
+            "anchor": "(N, D) or (D,)", "positive": "shape of anchor",
+            "negative": "shape of anchor",
+            "distance_function": "None, torch's pairwise_distance or a PairwiseDistance module",
+        },
+        kink="at a zero hinge PyTorch's clamp_min passes the gradient; with swap, a tie between "
+        "the two negative distances splits the gradient in half (torch.minimum).",
+        notes=(
+            "The gradient is with respect to anchor. Only the pairwise p-norm distances are "
+            "supported: an arbitrary Python distance_function cannot be derived symbolically and "
+            "is refused with a ValueError."
+        ),
+    ),
+    LossSpec(
+        name="multi_margin_loss",
+        title="Multi-class margin loss",
+        latex_name=r"\operatorname{MultiMargin}",
+        signature=_sig_multi_margin,
+        arrays=("input", "target"),
+        symbols=(),
+        expr=sp.Sum(
+            _w[_label] * sp.Max(0, _m - _xi[_label] + _xi[_i]) ** _p, (_i, 1, _C)
+        ) / _C,
+        structured=_multi_margin,
+        torch="torch.nn.functional.multi_margin_loss",
+        domain={
+            "input": "scores, (N, C), (C,) or ()", "target": "class indices in [0, C)",
+            "p": "1 or 2", "weight": "(C,), one per class",
+        },
+        kink="at $m - x_y + x_i = 0$ the gradient is 0 (PyTorch tests $z > 0$).",
+        notes=(
+            r"The sum runs over $i \ne y$ (shown over every $i$: the $i = y$ term is excluded); "
+            r"the class weight $w_y$ multiplies the $p$-th power, as PyTorch's kernel does."
+        ),
+    ),
+    LossSpec(
+        name="multilabel_margin_loss",
+        title="Multi-label margin loss",
+        latex_name=r"\operatorname{MultiLabelMargin}",
+        signature=_sig_multilabel_margin,
+        arrays=("input", "target"),
+        symbols=(),
+        expr=sp.Sum(
+            sp.Max(0, 1 - _xi[sp.IndexedBase("y")[_j]] + _xi[_i]), (_i, 1, _C), (_j, 1, _C)
+        ) / _C,
+        structured=_multilabel_margin,
+        torch="torch.nn.functional.multilabel_margin_loss",
+        domain={
+            "input": "scores, (N, C), (C,) or ()",
+            "target": "class indices of input's shape, ended by -1",
+        },
+        kink="at $1 - x_{y_j} + x_i = 0$ the gradient is 0 (PyTorch tests $z > 0$).",
+        notes=(
+            r"The sum runs over the target's labels $y_j$ before its first $-1$ and over the "
+            r"classes $i$ that are not among them."
+        ),
     ),
     LossSpec(
         name="linf_distance",
