@@ -41,17 +41,24 @@ def _m(expr) -> str:
     return f"${latex(expr)}$"
 
 
+def _title(spec) -> str:
+    """The loss's plain title for prose: a symbol it names in parentheses, "Minkowski (L_p)
+    distance", is typeset as maths ($L_p$) rather than printed as ASCII."""
+    return spec.title.replace(f"({spec.latex_name})", f"(${spec.latex_name}$)")
+
+
 def _definition(spec) -> str:
     twin = f"PyTorch twin: `{spec.torch}`." if spec.torch else "It has no PyTorch twin."
     domain = "; ".join(f"`{k}`: {v}" for k, v in spec.domain.items())
-    return f"{spec.title}. {twin} Domain: {domain}."
+    return f"{_title(spec)}. {twin} Domain: {domain}."
 
 
 def _start(spec) -> Derivation:
     return Derivation(
         name=document_name(spec.name),
-        title=f"{spec.title}: ${spec.latex_name}$ and its gradient",
-        summary=f"{spec.title}: the loss, its gradient, PyTorch's conventions, checked step by step.",
+        title=f"{_title(spec)}: ${spec.latex_name}$ and its gradient",
+        summary=f"{_title(spec)}: the loss, its gradient, PyTorch's conventions, checked step by "
+                "step.",
         domain=dict(spec.numeric_domain),
     )
 
@@ -252,7 +259,8 @@ def _ctc_document(spec) -> Derivation:
     )
     doc = doc.chain(
         sp.Derivative(ell, a1),
-        (-(alpha_1[1] * beta_1_1) / (paths * a1**2), "the alpha-beta formula"),
+        (-(alpha_1[1] * beta_1_1) / (paths * a1**2),
+         "the $\\alpha$-$\\beta$ formula above at $t = 1$, $s = 1$"),
     )
     z_a, z_b = sp.symbols("z_a z_b", real=True)
     soft_a = sp.exp(z_a) / (sp.exp(z_a) + sp.exp(z_b))
@@ -713,6 +721,22 @@ def _shown(expr):
     return sp.Float(f"{_numeric(expr):.{_DIGITS}f}")
 
 
+_ARRAY_DECIMALS = 4  # an input that is not short in decimal (a logarithm) is shown rounded
+
+
+def _array_text(array) -> str:
+    """An example's input as a reader reads it: exact when its decimals are short, otherwise
+    rounded to :data:`_ARRAY_DECIMALS` decimals and said so (a 16-digit double runs off the page;
+    the value, the gradient and the checks still use the exact doubles)."""
+    import numpy as np
+
+    array = np.asarray(array)
+    if array.dtype.kind != "f" or np.array_equal(np.round(array, _ARRAY_DECIMALS), array):
+        return f"`{array.tolist()}`"
+    return (f"`{np.round(array, _ARRAY_DECIMALS).tolist()}` (shown to {_ARRAY_DECIMALS} "
+            "decimals; the computation uses the full doubles)")
+
+
 def _worked_example_section(doc: Derivation, spec) -> Derivation:
     """Append the worked example: each number a :class:`Rounded` step whose exact value comes
     from the SymPy expression, and a build-time check that the compiled function agrees."""
@@ -725,7 +749,7 @@ def _worked_example_section(doc: Derivation, spec) -> Derivation:
     loss = catalog[spec.name]
     first = spec.arrays[0]
     shown_args = ", ".join(
-        f"`{n}` = `{np.asarray(a).tolist()}`" for n, a in zip(spec.arrays, example.args)
+        f"`{n}` = {_array_text(a)}" for n, a in zip(spec.arrays, example.args)
     )
     options = ", ".join(f"`{k}={v!r}`" for k, v in example.kwargs.items())
     reduction = example.kwargs.get("reduction", "mean")
