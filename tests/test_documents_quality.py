@@ -39,16 +39,7 @@ ASCII_MATH = re.compile(
 )
 
 #: Documents whose source states maths in ASCII (reason) -- sources owned elsewhere.
-ASCII_XFAIL: dict[str, str] = {
-    "ctc-loss": "symlearn/losses/_documents.py: step (2)'s reason says 'alpha-beta formula'",
-    "minkowski-distance": "symlearn/losses/_documents.py: the title and summary say 'L_p'",
-    "linear-regression": "derivations/models.py: summary 'Gradient 2 X^T (X w - y) / n'",
-    "logistic-regression": "derivations/models.py: title 'X^T (sigma(X w) - y) / n', "
-                           "reason \"softplus' = sigma\"",
-    "softmax-regression": "derivations/models.py: title 'X^T (softmax(X W) - Y) / n'",
-    "mlp-backprop": "derivations/models.py: summary \"delta2 ... o sigma'(Z1)\"",
-    "weight-decay": "derivations/models.py: summary 'L + (lambda/2)||w||^2'",
-}
+ASCII_XFAIL: dict[str, str] = {}
 #: Documents with a step whose sides print the same (reason).
 SAME_SIDES_XFAIL: dict[str, str] = {
     "adagrad": "symlearn/optim/_documents.py: step (1) prints eta/sqrt(t) = eta/sqrt(t) "
