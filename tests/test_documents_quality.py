@@ -41,10 +41,7 @@ ASCII_MATH = re.compile(
 #: Documents whose source states maths in ASCII (reason) -- sources owned elsewhere.
 ASCII_XFAIL: dict[str, str] = {}
 #: Documents with a step whose sides print the same (reason).
-SAME_SIDES_XFAIL: dict[str, str] = {
-    "adagrad": "symlearn/optim/_documents.py: step (1) prints eta/sqrt(t) = eta/sqrt(t) "
-               "(the left side is simplified by SymPy before it is displayed)",
-}
+SAME_SIDES_XFAIL: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -131,7 +131,10 @@ def _adamw_note(doc: Derivation) -> Derivation:
 def _adagrad_decay(doc: Derivation) -> Derivation:
     t = sp.Symbol("t", positive=True)
     g, eta = sp.Symbol("g", positive=True), sp.Symbol(r"\eta", positive=True)
-    step = eta * g / sp.sqrt(t * g**2)
+    # Built unevaluated: SymPy would otherwise cancel g against sqrt(t g^2) on construction and
+    # the step would print eta/sqrt(t) = eta/sqrt(t).
+    root = sp.Pow(sp.Mul(t, g**2, evaluate=False), sp.Rational(1, 2), evaluate=False)
+    step = sp.Mul(eta * g, sp.Pow(root, -1, evaluate=False), evaluate=False)
     doc = doc.section("Why AdaGrad's step decays to zero").text(
         "The accumulated sum $s_t$ only grows. With a constant gradient $g > 0$ (and $s_0 = 0$, "
         "$\\epsilon$ negligible) it is $s_t = t g^2$ after $t$ steps, and the step length is"
