@@ -35,7 +35,8 @@ pytestmark = pytest.mark.slow
 #: Words and signs that are maths written as ASCII when they stand in prose.
 ASCII_MATH = re.compile(
     r"\^|(?<![\\\w])\w+_\w|\|\||\*\*|\bsqrt\(|"
-    r"\b(sigma|lambda|theta|alpha|beta|gamma|delta|epsilon|kappa|nabla|rho|tau)\d*\b"
+    # "the Dirac delta" is the distribution's English name, not an ASCII delta.
+    r"(?<!Dirac )\b(sigma|lambda|theta|alpha|beta|gamma|delta|epsilon|kappa|nabla|rho|tau)\d*\b"
 )
 
 #: Documents whose source states maths in ASCII (reason) -- sources owned elsewhere.
