@@ -651,6 +651,19 @@ def schedules_document() -> Derivation:
     doc = doc.table(["schedule", "$\\eta_t$", "torch twin"],
                     [(name, sched.expression, twin) for name, sched, twin in table])
     doc = doc.text(
+        "The symbols are the factories' arguments. $\\eta_0$: the initial rate (first "
+        "argument), and $\\eta_0, \\eta_1, \\dots$ in `preset` its listed values; $\\gamma$: "
+        "`decay_rate` of the step, multi-step and exponential decays (PyTorch's `gamma`); $s$: "
+        "`step_size` in `step_decay` (decay every $s$ steps), `decay_steps` in "
+        "`inverse_time_decay`; $k$: `decay_rate` of `inverse_time_decay`; $T_{\\max}$ and "
+        "$\\eta_{\\min}$: `T_max` and `eta_min` of the cosine; in `linear_warmup`, $a$ and $b$ "
+        "are `start_factor` and `end_factor` (the rate goes from $a\\eta_0$ to $b\\eta_0$) and "
+        "$N$ is `total_iters`; in `one_cycle`, $\\eta_{\\max}$ is `max_lr`, $N$ "
+        "`total_steps`, $p$ `pct_start` (the fraction of the steps spent rising), $d$ "
+        "`div_factor` (the start is $\\eta_{\\max}/d$) and $d_f$ `final_div_factor` (the end is "
+        "$\\eta_{\\max}/(d d_f)$)."
+    )
+    doc = doc.text(
         "Why decay at all (seed 000): a large rate moves fast early but keeps overshooting near "
         "the minimum; shrinking it lets the iterates settle. For SGD with noisy gradients the "
         "classical conditions are $\\sum_t \\eta_t = \\infty$ and $\\sum_t \\eta_t^2 < \\infty$; "
