@@ -86,7 +86,7 @@ def _plain(text: str) -> str:
 def _display_rows(md: str) -> list[list[str]]:
     """The cells of every row of every aligned block: [lhs, relation rhs, '', reason]."""
     rows = []
-    for block in re.findall(r"\$\$\n\\begin\{aligned\}\n(.*?)\n\\end\{aligned\}\n\$\$", md, re.S):
+    for block in re.findall(r"\$\$\n\\begin\{aligned\}\n(.*?)\n\\end\{aligned\}\n\$\$", md, re.DOTALL):
         for row in _cells(block, "\\\\"):
             rows.append([cell.strip() for cell in _cells(row, "&")])
     return rows
