@@ -444,14 +444,18 @@ def build_dropout() -> Derivation:
     doc = Derivation(
         name="dropout",
         title="Inverted dropout: unbiased forward, the same mask backward",
-        summary="E[a m / p] = a for a Bernoulli(p) mask m; the backward pass multiplies by the same mask.",
+        summary="$\\mathbb{E}[a m / p] = a$ for a keep mask $m \\sim$ Bernoulli($p$) ($p$ keeps, "
+                "PyTorch's `p` drops); the backward pass multiplies by the same mask.",
         sizes={n: 2, h: 3},
     )
     doc = doc.text(
         "Inverted dropout with keep probability $p$ draws a mask $m \\in \\{0, 1\\}$ with "
         "$P(m = 1) = p$ for every activation $a$ and outputs $d = a\\,m/p$ (in matrix form "
         "$\\mathbf{D} = \\frac{1}{p}\\mathbf{A}\\circ\\mathbf{M}$). Dividing by $p$ during "
-        "training keeps the expectation, so evaluation uses the layer as the identity:"
+        "training keeps the expectation, so evaluation uses the layer as the identity. "
+        "**Warning:** here $p$ is the probability of keeping a unit (as in Srivastava et al., "
+        "2014, and `symlearn train --keep`); PyTorch's `nn.Dropout(p)` and `F.dropout(x, p)` take "
+        "the probability of dropping it. This document's $p = 4/5$ is PyTorch's `p=0.2`."
     )
     doc = doc.steps(
         Step(sp.Symbol(r"\mathbb{E}[d]"), sp.Add(sp.Mul(p, a / p, evaluate=False), sp.Mul(1 - p, sp.Mul(a, 0, evaluate=False) / p, evaluate=False), evaluate=False),
