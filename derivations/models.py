@@ -434,7 +434,7 @@ def _scalar_weight_step():
 
 
 def build_dropout() -> Derivation:
-    a, m = sp.symbols("a m", real=True)
+    a = sp.Symbol("a", real=True)
     p = sp.Symbol("p", positive=True)
     A, M, C = sp.MatrixSymbol("A", n, h), sp.MatrixSymbol("M", n, h), sp.MatrixSymbol("C", n, h)
     D = sp.MatrixSymbol("D", n, h)
@@ -562,10 +562,15 @@ def build_mlp_backprop_with_curve() -> Derivation:
 
 
 CATALOG: dict[str, tuple[str, Callable]] = {
-    "linear-regression": ("Gradient 2 X^T (X w - y)/n of the mean squared error and the normal equations.", build_linear_regression),
-    "logistic-regression": ("Logistic regression's gradient X^T (sigma(X w) - y)/n in matrix form.", build_logistic_regression),
-    "softmax-regression": ("Softmax regression's gradient X^T (softmax(X W) - Y)/n.", build_softmax_regression),
+    "linear-regression": (("Linear regression: the mean squared error's gradient in matrix form and the normal "
+                           "equations."), build_linear_regression),
+    "logistic-regression": (("Logistic regression's gradient in matrix form: the inputs times the residual of "
+                             "the sigmoid."), build_logistic_regression),
+    "softmax-regression": (("Softmax regression's gradient in matrix form: the inputs times the residual of "
+                            "the softmax."), build_softmax_regression),
     "mlp-backprop": ("Backpropagation through a two-layer MLP in matrix form, next to one weight in scalar form.", build_mlp_backprop_with_curve),
-    "dropout": ("Inverted dropout: E[output] = input, and the backward pass reuses the mask.", build_dropout),
-    "weight-decay": ("Weight decay: L2 as an added term, lambda w in the gradient.", build_weight_decay),
+    "dropout": (("Inverted dropout: the expected output is the input, and the backward pass reuses "
+                 "the mask."), build_dropout),
+    "weight-decay": (("Weight decay: an L2 term added to the loss adds the weights times lambda to the "
+                      "gradient."), build_weight_decay),
 }
