@@ -10,9 +10,14 @@ decide these identities (it does not differentiate through elementwise activatio
 
 from __future__ import annotations
 
+import functools
+import operator
+import re
 from collections.abc import Callable
 
+import numpy as np
 import sympy as sp
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from symlearn import Custom, Derivation, Figure, Step, Symbolic
 from symlearn.calculus.matrix import LogSumExp, MatrixGraph, MatSum, Softmax, elementwise
@@ -35,6 +40,76 @@ ONES_N = sp.OneMatrix(n, 1)
 _GRAPH_CHECKS: dict = {}
 
 
+def _explicit(expr, memo: dict):
+    """``expr`` (a matrix expression at integer sizes) as an explicit matrix, built bottom-up:
+    every operand is made explicit first, so a product is an explicit matrix product.
+
+    SymPy's ``as_explicit`` on the whole expression asks each entry of a product for a symbolic
+    ``Sum`` over a dummy index and then evaluates it, recursively through every nested product;
+    on the MLP that took 80 s of CPU for a $2\\times 2$ instance, this takes under a second.
+    The entries are the same expressions; ``_graph_check`` confirms it on the loss."""
+    if expr in memo:
+        return memo[expr]
+    if not isinstance(expr, sp.MatrixExpr):
+        out = expr  # a scalar factor, or an elementwise function
+    elif isinstance(expr, sp.MatrixSymbol):
+        # Plain symbols for the entries (lambdify prints them as they are; matrix elements it
+        # must first replace by dummies, which was most of the comparisons' time).
+        out = _entries(expr)
+    elif isinstance(expr, (sp.OneMatrix, sp.ZeroMatrix, sp.Identity)):
+        out = sp.ImmutableMatrix(expr.as_explicit())
+    else:
+        args = [_explicit(a, memo) for a in expr.args]
+        if isinstance(expr, sp.MatMul):
+            out = functools.reduce(operator.mul, args)
+        elif isinstance(expr, sp.MatAdd):
+            out = functools.reduce(operator.add, args)
+        elif isinstance(expr, sp.HadamardProduct):
+            out = functools.reduce(lambda a, b: a.multiply_elementwise(b), args)
+        elif isinstance(expr, sp.Transpose):
+            out = args[0].T
+        elif isinstance(expr, ElementwiseApplyFunction):
+            out = args[1].applyfunc(expr.function)
+        else:  # symlearn's row reductions (MatSum, LogSumExp, Softmax) read explicit entries
+            out = expr.func(*args).as_explicit()
+        out = sp.ImmutableMatrix(out)
+    memo[expr] = out
+    return out
+
+
+def _entries(symbol: sp.MatrixSymbol) -> sp.ImmutableMatrix:
+    """A sized matrix symbol as a matrix of scalar symbols ``X_0_1`` (entry (0, 1) of ``X``)."""
+    stem = re.sub(r"\W", "_", symbol.name)
+    rows, cols = (int(s) for s in symbol.shape)
+    return sp.ImmutableMatrix(rows, cols, lambda i, j: sp.Symbol(f"{stem}_{i}_{j}"))
+
+
+def _graph_check(graph: MatrixGraph, wrt, sizes) -> bool:
+    """``MatrixGraph.check``'s comparison, on explicit matrices built by :func:`_explicit`: the
+    rule table's backward pass equals ``sympy.diff`` of the loss written in scalars, entry by
+    entry (randomized identity testing at 20 points, ``symlearn.calculus.matrix._same``).
+
+    The scalar loss is also built by SymPy's own ``as_explicit`` and the two must agree, so a
+    slip in :func:`_explicit` cannot make both sides of the comparison wrong alike."""
+    memo: dict = {}
+    expanded = graph.expand(graph.output).xreplace(sizes)
+    loss = _explicit(expanded, memo)[0, 0]
+    as_elements = {}
+    for matrix in expanded.atoms(sp.MatrixSymbol):
+        for (i, j), entry in zip(np.ndindex(*matrix.shape), _entries(matrix)):
+            as_elements[entry] = matrix[i, j]
+    if not _entries_agree(loss.xreplace(as_elements), expanded.as_explicit()[0, 0]):
+        return False
+    for symbol in wrt:
+        grad = _explicit(graph.gradient(symbol, wrt).xreplace(sizes), memo)
+        entries = _entries(symbol.xreplace(sizes))
+        for i in range(entries.rows):
+            for j in range(entries.cols):
+                if not _entries_agree(sp.diff(loss, entries[i, j]), grad[i, j]):
+                    return False
+    return True
+
+
 def _gradient_check(graph: MatrixGraph, wrt, symbol, formula, sizes=SIZES, description=""):
     """A Custom check: graph backward == sympy.diff (entry by entry), and ``formula`` == the
     graph's gradient with respect to ``symbol``, entry by entry, at ``sizes``."""
@@ -42,13 +117,15 @@ def _gradient_check(graph: MatrixGraph, wrt, symbol, formula, sizes=SIZES, descr
     def check(lhs, rhs, context) -> bool:
         key = (graph, tuple(wrt), tuple(sorted((str(s), v) for s, v in sizes.items())))
         if key not in _GRAPH_CHECKS:  # one whole-graph check serves every step that uses it
-            _GRAPH_CHECKS[key] = graph.check(wrt, sizes)
+            _GRAPH_CHECKS[key] = _graph_check(graph, wrt, sizes)
         if not _GRAPH_CHECKS[key]:
             return False
-        ours = graph.gradient(symbol, wrt).xreplace(sizes).as_explicit()
-        claimed = formula.xreplace(sizes).as_explicit()
-        return all(_entries_agree(sp.expand(ours[i, j]), sp.expand(claimed[i, j]))
-                   for i in range(ours.rows) for j in range(ours.cols))
+        memo: dict = {}
+        ours = _explicit(graph.gradient(symbol, wrt).xreplace(sizes), memo)
+        claimed = _explicit(formula.xreplace(sizes), memo)
+        return ours.shape == claimed.shape and all(
+            _entries_agree(ours[i, j], claimed[i, j])
+            for i in range(ours.rows) for j in range(ours.cols))
 
     sizes_text = ", ".join(f"${s} = {v}$" for s, v in sizes.items())
     return Custom(
@@ -73,7 +150,8 @@ def build_linear_regression() -> Derivation:
     doc = Derivation(
         name="linear-regression",
         title="Linear regression: the mean squared error gradient in matrix form",
-        summary="Gradient 2 X^T (X w - y) / n of the mean squared error, and its zero: the normal equations.",
+        summary="The mean squared error's gradient $\\frac{2}{n}\\mathbf{X}^T(\\mathbf{X}\\mathbf{w} - "
+                "\\mathbf{y})$, and its zero: the normal equations.",
         sizes=SIZES,
     )
     doc = doc.section("The loss and its gradient")
@@ -133,8 +211,10 @@ def build_logistic_regression() -> Derivation:
     z, t = sp.symbols("z y", real=True)
     doc = Derivation(
         name="logistic-regression",
-        title="Logistic regression: the gradient X^T (sigma(X w) - y) / n",
-        summary="Binary cross-entropy with logits in matrix form; its gradient X^T(sigma(Xw) - y)/n.",
+        title="Logistic regression: the gradient $\\frac{1}{n}\\mathbf{X}^T(\\sigma(\\mathbf{X}\\mathbf{w}) - "
+              "\\mathbf{y})$",
+        summary="Binary cross-entropy with logits in matrix form, and its gradient by the elementwise "
+                "and matmul rules.",
         sizes=SIZES,
     )
     doc = doc.section("One example")
@@ -147,7 +227,7 @@ def build_logistic_regression() -> Derivation:
         Step(-t * sp.log(sigmoid(z)) - (1 - t) * sp.log(1 - sigmoid(z)), softplus(z) - t * z,
              "$\\log\\sigma(z) = -\\operatorname{softplus}(-z)$, $\\operatorname{softplus}(z) - "
              "\\operatorname{softplus}(-z) = z$", check=Symbolic()),
-        Step(sp.Derivative(softplus(z) - t * z, z), sigmoid(z) - t, "softplus' = sigma",
+        Step(sp.Derivative(softplus(z) - t * z, z), sigmoid(z) - t, "$\\operatorname{softplus}' = \\sigma$",
              check=Symbolic()),
     )
     doc = doc.section("The batch, in matrix form")
@@ -179,8 +259,10 @@ def build_softmax_regression() -> Derivation:
     gradient = (1 / n) * X.T * (Softmax(X * W) - Y)
     doc = Derivation(
         name="softmax-regression",
-        title="Softmax regression: the gradient X^T (softmax(X W) - Y) / n",
-        summary="Cross-entropy of a softmax over k classes; gradient X^T(softmax(XW) - Y)/n.",
+        title="Softmax regression: the gradient $\\frac{1}{n}\\mathbf{X}^T(\\operatorname{softmax}("
+              "\\mathbf{X}\\mathbf{W}) - \\mathbf{Y})$",
+        summary="Cross-entropy of a softmax over $k$ classes, and its gradient by the log-sum-exp and "
+                "matmul rules.",
         sizes=SIZES,
     )
     doc = doc.text(
@@ -223,9 +305,11 @@ def build_softmax_regression() -> Derivation:
 
 
 def _mlp_graph():
-    W1, b1 = sp.MatrixSymbol("W1", d, h), sp.MatrixSymbol("b1", 1, h)
-    W2, b2 = sp.MatrixSymbol("W2", h, k), sp.MatrixSymbol("b2", 1, k)
-    Z1, A1, Z2 = sp.MatrixSymbol("Z1", n, h), sp.MatrixSymbol("A1", n, h), sp.MatrixSymbol("Z2", n, k)
+    # Named as the text writes them (W^{(1)}, not W1), so the steps and the prose agree.
+    W1, b1 = sp.MatrixSymbol("W^{(1)}", d, h), sp.MatrixSymbol("b^{(1)}", 1, h)
+    W2, b2 = sp.MatrixSymbol("W^{(2)}", h, k), sp.MatrixSymbol("b^{(2)}", 1, k)
+    Z1, A1 = sp.MatrixSymbol("Z^{(1)}", n, h), sp.MatrixSymbol("A^{(1)}", n, h)
+    Z2 = sp.MatrixSymbol("Z^{(2)}", n, k)
     graph = MatrixGraph((
         (Z1, X * W1 + ONES_N * b1),
         (A1, elementwise(sigmoid, Z1)),
@@ -238,7 +322,9 @@ def _mlp_graph():
 def build_mlp_backprop() -> Derivation:
     graph, (W1, b1, W2, b2), (Z1, A1, Z2) = _mlp_graph()
     params = [W1, b1, W2, b2]
-    sizes = {n: 2, d: 2, h: 2, k: 2}
+    # The smallest instance on which no weight matrix is square (d != h != k) and the batch is
+    # not a single example: a transpose or a swapped factor changes the shape or the entries.
+    sizes = {n: 2, d: 3, h: 2, k: 3}
     forward_A1 = elementwise(sigmoid, X * W1 + ONES_N * b1)
     forward_Z2 = forward_A1 * W2 + ONES_N * b2
     delta2 = (1 / n) * (Softmax(forward_Z2) - Y)
@@ -247,7 +333,10 @@ def build_mlp_backprop() -> Derivation:
     doc = Derivation(
         name="mlp-backprop",
         title="Backpropagation through a two-layer MLP, in matrix form",
-        summary="delta2 = (softmax(Z2) - Y)/n, delta1 = (delta2 W2^T) o sigma'(Z1), and the scalar form of one weight.",
+        summary="$\\boldsymbol{\\delta}^{(2)} = \\frac{1}{n}(\\operatorname{softmax}(\\mathbf{Z}^{(2)}) - "
+                "\\mathbf{Y})$, $\\boldsymbol{\\delta}^{(1)} = (\\boldsymbol{\\delta}^{(2)}"
+                "\\mathbf{W}^{(2)T}) \\circ \\sigma'(\\mathbf{Z}^{(1)})$, and the scalar form of "
+                "one weight.",
         sizes=sizes,
     )
     doc = doc.section("The forward pass")
@@ -270,8 +359,10 @@ def build_mlp_backprop() -> Derivation:
         "outputs $\\times$ inputs) becomes "
         "$\\boldsymbol{\\delta}^{(1)} = (\\boldsymbol{\\delta}^{(2)}\\mathbf{W}^{(2)T}) \\circ "
         "\\sigma'(\\mathbf{Z}^{(1)})$: each row is one example's $\\delta$, transposed. Each "
-        "line below is checked against the rule table's backward pass and `sympy.diff` on a "
-        "$2\\times 2$ instance ($n = d = h = k = 2$)."
+        "line below is checked entry by entry on the instance $n = 2$ examples, $d = 3$ inputs, "
+        "$h = 2$ hidden units, $k = 3$ classes ($\\mathbf{W}^{(1)}$ is $3\\times 2$, "
+        "$\\mathbf{W}^{(2)}$ is $2\\times 3$): against the rule table's backward pass, which is "
+        "itself checked against `sympy.diff` of the loss written in scalars."
     )
     D2, D1 = sp.MatrixSymbol(r"\delta^{(2)}", n, k), sp.MatrixSymbol(r"\delta^{(1)}", n, h)
     ones = sp.MatrixSymbol(r"1_n", n, 1)  # displayed; the checks use OneMatrix
@@ -343,7 +434,7 @@ def _scalar_weight_step():
 
 
 def build_dropout() -> Derivation:
-    a, m = sp.symbols("a m", real=True)
+    a = sp.Symbol("a", real=True)
     p = sp.Symbol("p", positive=True)
     A, M, C = sp.MatrixSymbol("A", n, h), sp.MatrixSymbol("M", n, h), sp.MatrixSymbol("C", n, h)
     D = sp.MatrixSymbol("D", n, h)
@@ -353,14 +444,18 @@ def build_dropout() -> Derivation:
     doc = Derivation(
         name="dropout",
         title="Inverted dropout: unbiased forward, the same mask backward",
-        summary="E[a m / p] = a for a Bernoulli(p) mask m; the backward pass multiplies by the same mask.",
+        summary="$\\mathbb{E}[a m / p] = a$ for a keep mask $m \\sim$ Bernoulli($p$) ($p$ keeps, "
+                "PyTorch's `p` drops); the backward pass multiplies by the same mask.",
         sizes={n: 2, h: 3},
     )
     doc = doc.text(
         "Inverted dropout with keep probability $p$ draws a mask $m \\in \\{0, 1\\}$ with "
         "$P(m = 1) = p$ for every activation $a$ and outputs $d = a\\,m/p$ (in matrix form "
         "$\\mathbf{D} = \\frac{1}{p}\\mathbf{A}\\circ\\mathbf{M}$). Dividing by $p$ during "
-        "training keeps the expectation, so evaluation uses the layer as the identity:"
+        "training keeps the expectation, so evaluation uses the layer as the identity. "
+        "**Warning:** here $p$ is the probability of keeping a unit (as in Srivastava et al., "
+        "2014, and `symlearn train --keep`); PyTorch's `nn.Dropout(p)` and `F.dropout(x, p)` take "
+        "the probability of dropping it. This document's $p = 4/5$ is PyTorch's `p=0.2`."
     )
     doc = doc.steps(
         Step(sp.Symbol(r"\mathbb{E}[d]"), sp.Add(sp.Mul(p, a / p, evaluate=False), sp.Mul(1 - p, sp.Mul(a, 0, evaluate=False) / p, evaluate=False), evaluate=False),
@@ -403,7 +498,9 @@ def build_weight_decay() -> Derivation:
     doc = Derivation(
         name="weight-decay",
         title="Weight decay: L2 regularization as an added term",
-        summary="L + (lambda/2)||w||^2 adds lambda w to the gradient; the SGD step shrinks w by (1 - eta lambda).",
+        summary="$\\mathcal{L} + \\frac{\\lambda}{2}\\lVert\\mathbf{w}\\rVert^2$ adds "
+                "$\\lambda\\mathbf{w}$ to the gradient; the SGD step shrinks $\\mathbf{w}$ by "
+                "$1 - \\eta\\lambda$.",
         sizes=SIZES,
     )
     doc = doc.text(
@@ -437,23 +534,24 @@ def build_weight_decay() -> Derivation:
 
 def _draw_curve(path):
     from symlearn import data, neurons, optim
-    from symlearn.functions import relu
     from symlearn.train import fit, loss_curve
 
     ds = data.load_bundled("digits", seed=0)
-    result = fit(neurons.mlp((64, 64, 10), activation=relu, keep=0.8), "cross_entropy",
+    result = fit(neurons.mlp((64, 64, 10), activation=sigmoid, keep=0.8), "cross_entropy",
                  optim.adam(lr=1e-3), ds.X_train, ds.y_train, epochs=15, batch_size=64, seed=0,
                  validation=(ds.X_test, ds.y_test), progress=False)
-    loss_curve(result.history, path, title="MLP 64-64-10 with dropout on digits")
+    loss_curve(result.history, path, title="MLP 64-64-10 (sigmoid) with dropout on digits")
 
 
 def build_mlp_backprop_with_curve() -> Derivation:
     doc = build_mlp_backprop()
     doc = doc.section("Training it")
     doc = doc.text(
-        "The compiled backward pass above, with a ReLU hidden layer of 64 units and inverted "
-        "dropout ($p = 0.8$), trained by Adam on scikit-learn's digits (15 epochs, batch 64): "
-        "`symlearn train --model mlp --hidden 64 --keep 0.8 --data digits --epochs 15`."
+        "The compiled backward pass above -- the same sigmoid hidden layer, here $h = 64$ units "
+        "for $d = 64$ pixels and $k = 10$ classes -- with inverted dropout on the hidden layer "
+        "(keep probability $0.8$, PyTorch's `Dropout(p=0.2)`; see the `dropout` document), "
+        "trained by Adam on scikit-learn's digits (15 epochs, batch 64): `symlearn train "
+        "--model mlp --hidden 64 --activation sigmoid --keep 0.8 --data digits --epochs 15`."
     )
     return doc.figure(Figure(
         "mlp-digits-loss-curve",
@@ -464,10 +562,15 @@ def build_mlp_backprop_with_curve() -> Derivation:
 
 
 CATALOG: dict[str, tuple[str, Callable]] = {
-    "linear-regression": ("Gradient 2 X^T (X w - y)/n of the mean squared error and the normal equations.", build_linear_regression),
-    "logistic-regression": ("Logistic regression's gradient X^T (sigma(X w) - y)/n in matrix form.", build_logistic_regression),
-    "softmax-regression": ("Softmax regression's gradient X^T (softmax(X W) - Y)/n.", build_softmax_regression),
+    "linear-regression": (("Linear regression: the mean squared error's gradient in matrix form and the normal "
+                           "equations."), build_linear_regression),
+    "logistic-regression": (("Logistic regression's gradient in matrix form: the inputs times the residual of "
+                             "the sigmoid."), build_logistic_regression),
+    "softmax-regression": (("Softmax regression's gradient in matrix form: the inputs times the residual of "
+                            "the softmax."), build_softmax_regression),
     "mlp-backprop": ("Backpropagation through a two-layer MLP in matrix form, next to one weight in scalar form.", build_mlp_backprop_with_curve),
-    "dropout": ("Inverted dropout: E[output] = input, and the backward pass reuses the mask.", build_dropout),
-    "weight-decay": ("Weight decay: L2 as an added term, lambda w in the gradient.", build_weight_decay),
+    "dropout": (("Inverted dropout: the expected output is the input, and the backward pass reuses "
+                 "the mask."), build_dropout),
+    "weight-decay": (("Weight decay: an L2 term added to the loss adds the weights times lambda to the "
+                      "gradient."), build_weight_decay),
 }

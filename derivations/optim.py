@@ -30,11 +30,12 @@ CATALOG = {
                  "gradients", _document("momentum_document")),
     "nesterov": ("Nesterov: the change of variables to the look-ahead point, and PyTorch's form",
                  _document("nesterov_document")),
-    "adagrad": ("AdaGrad: update rule, and why its step decays like 1/sqrt(t)",
+    "adagrad": ("AdaGrad: update rule, and why its step decays like one over the square root of t",
                 _optimizer("adagrad")),
     "rmsprop": ("RMSProp: AdaGrad with a decaying mean of squares (centered, momentum)",
                 _optimizer("rmsprop")),
-    "adadelta": ("AdaDelta: unit-consistent steps, lr = 1.0", _optimizer("adadelta")),
+    "adadelta": ("AdaDelta: unit-consistent steps, learning rate 1.0 by default",
+                 _optimizer("adadelta")),
     "adam": ("Adam: update rule and the bias-correction derivation", _optimizer("adam")),
     "amsgrad": ("AMSGrad: the maximum of second moments makes the effective step non-increasing",
                 _document("amsgrad_document")),
@@ -43,8 +44,8 @@ CATALOG = {
               _optimizer("nadam")),
     "lr-schedules": ("Learning-rate schedules as formulas in t, equal to torch.optim.lr_scheduler",
                      _document("schedules_document")),
-    "optimizer-comparison": ("Seed 003's comparison: paths on a narrow valley (kappa = 100) and "
+    "optimizer-comparison": ("Seed 003's comparison: paths on a narrow valley (condition number 100) and "
                              "Rosenbrock", _document("comparison_document")),
-    "saddle-point": ("f = x^2 - y^2: gradient descent stalls, momentum escapes",
+    "saddle-point": ("A saddle, x squared minus y squared: gradient descent stalls, momentum escapes",
                      _document("saddle_document")),
 }

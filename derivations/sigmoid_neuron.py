@@ -62,7 +62,9 @@ def _by_hand(doc: Derivation) -> Derivation:
     )
     doc = doc.text(
         "The other four partials follow the same way, with $x_1$ replaced by the derivative of "
-        "$z$ with respect to each variable ($w_1$, $w_2$, $x_2$, $1$):"
+        "$z$ with respect to the variable: $\\partial z/\\partial x_1 = w_1$, "
+        "$\\partial z/\\partial w_2 = x_2$, $\\partial z/\\partial x_2 = w_2$, "
+        "$\\partial z/\\partial b = 1$. All five, against the seed's values:"
     )
     steps = []
     for var, seed in SEED_PARTIALS.items():

@@ -16,7 +16,7 @@ FOUNDATION = ["chain-rule-basics", "sigmoid-neuron", "normal-equations", "nonlin
 
 def run(*args, cwd=ROOT):
     return subprocess.run([sys.executable, "-m", "symlearn", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=600, check=False)
 
 
 def test_list_names_every_foundation_derivation(capsys):
@@ -41,6 +41,20 @@ def test_derive_writes_markdown(tmp_path):
     assert done.returncode == 0, done.stderr
     md = (tmp_path / "chain-rule-basics.md").read_text()
     assert "\\frac{\\partial f}{\\partial x}" in md
+
+
+@pytest.mark.parametrize("below", [False, True])
+def test_derive_refuses_an_output_that_is_a_file_before_any_work(tmp_path, below):
+    blocker = tmp_path / "taken.md"
+    blocker.write_text("keep me")
+    output = blocker / "sub" if below else blocker
+    done = run("derive", "chain-rule-basics", "--format", "md", "-o", str(output))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(blocker) in lines[0], done.stderr
+    assert "loading derivation sources" not in done.stderr  # refused before running any source
+    assert blocker.read_text() == "keep me"
 
 
 def test_wrong_step_makes_build_fail_naming_the_step(tmp_path):

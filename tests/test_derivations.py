@@ -102,3 +102,73 @@ def test_gibbs_inequality_on_random_distributions(seed):
     ce = -np.sum(p * np.log2(q))
     assert ce >= h
     assert np.sum(p * np.log2(p / q)) == pytest.approx(ce - h)
+
+
+MODEL_DOCUMENTS = ["linear-regression", "logistic-regression", "softmax-regression", "dropout",
+                   "weight-decay"]
+
+
+@pytest.mark.parametrize("name", MODEL_DOCUMENTS)
+def test_model_document_builds_with_every_step_checked(name):
+    doc = ENTRIES[name].builder()
+    steps = doc.all_steps()
+    assert steps and all(s.result is not None and s.result.passed for s in steps)
+
+
+def test_mlp_backprop_steps_checked_on_a_non_square_instance():
+    models = load("models")
+    doc = models.build_mlp_backprop()  # without the training figure
+    steps = doc.all_steps()
+    assert len(steps) == 7 and all(s.result is not None and s.result.passed for s in steps)
+    assert doc.sizes == {models.n: 2, models.d: 3, models.h: 2, models.k: 3}
+
+
+def _mlp_pieces(models):
+    from symlearn.calculus.matrix import Softmax, elementwise
+    from symlearn.functions import sigmoid
+
+    graph, (W1, b1, W2, b2), _ = models._mlp_graph()
+    A1 = elementwise(sigmoid, models.X * W1 + models.ONES_N * b1)
+    delta2 = (1 / models.n) * (Softmax(A1 * W2 + models.ONES_N * b2) - models.Y)
+    sizes = {models.n: 2, models.d: 3, models.h: 2, models.k: 3}
+    return graph, [W1, b1, W2, b2], A1, delta2, sizes
+
+
+def test_mlp_gradient_check_refuses_wrong_formulas():
+    models = load("models")
+    graph, params, A1, delta2, sizes = _mlp_pieces(models)
+    W1, W2 = params[0], params[2]
+
+    def verdict(symbol, formula):
+        return models._gradient_check(graph, params, symbol, formula, sizes).function(None, None, None)
+
+    assert verdict(W2, A1.T * delta2)
+    assert not verdict(W2, 2 * A1.T * delta2)
+    no_sigma_prime = models.X.T * sp.HadamardProduct(delta2 * W2.T, A1)
+    assert not verdict(W1, no_sigma_prime)
+
+
+def test_mlp_explicit_gradient_equals_torch_autograd():
+    torch = pytest.importorskip("torch")
+    models = load("models")
+    graph, params, _, _, sizes = _mlp_pieces(models)
+    rng = np.random.default_rng(3)
+    shapes = {"X": (2, 3), "W1": (3, 2), "b1": (1, 2), "W2": (2, 3), "b2": (1, 3)}
+    values = {key: rng.normal(size=shape) for key, shape in shapes.items()}
+    labels = np.array([2, 0])
+    onehot = np.eye(3)[labels]
+    t = {key: torch.tensor(v, dtype=torch.float64, requires_grad=True) for key, v in values.items()}
+    logits = torch.sigmoid(t["X"] @ t["W1"] + t["b1"]) @ t["W2"] + t["b2"]
+    torch.nn.functional.cross_entropy(logits, torch.tensor(labels)).backward()
+    matrices = {"X": models.X, "W1": params[0], "b1": params[1], "W2": params[2], "b2": params[3],
+                "Y": models.Y}
+    values["Y"] = onehot
+    point = {}
+    for key, symbol in matrices.items():
+        entries = models._entries(symbol.xreplace(sizes))
+        point.update({entries[i, j]: values[key][i, j] for i in range(entries.rows)
+                      for j in range(entries.cols)})
+    for key, symbol in zip(("W1", "b1", "W2", "b2"), params):
+        ours = models._explicit(graph.gradient(symbol, params).xreplace(sizes), {})
+        ours = np.array(ours.xreplace(point).evalf(), dtype=float)
+        np.testing.assert_allclose(ours, t[key].grad.numpy(), rtol=1e-10, atol=1e-12)

@@ -35,25 +35,14 @@ pytestmark = pytest.mark.slow
 #: Words and signs that are maths written as ASCII when they stand in prose.
 ASCII_MATH = re.compile(
     r"\^|(?<![\\\w])\w+_\w|\|\||\*\*|\bsqrt\(|"
-    r"\b(sigma|lambda|theta|alpha|beta|gamma|delta|epsilon|kappa|nabla|rho|tau)\d*\b"
+    # "the Dirac delta" is the distribution's English name, not an ASCII delta.
+    r"(?<!Dirac )\b(sigma|lambda|theta|alpha|beta|gamma|delta|epsilon|kappa|nabla|rho|tau)\d*\b"
 )
 
 #: Documents whose source states maths in ASCII (reason) -- sources owned elsewhere.
-ASCII_XFAIL: dict[str, str] = {
-    "ctc-loss": "symlearn/losses/_documents.py: step (2)'s reason says 'alpha-beta formula'",
-    "minkowski-distance": "symlearn/losses/_documents.py: the title and summary say 'L_p'",
-    "linear-regression": "derivations/models.py: summary 'Gradient 2 X^T (X w - y) / n'",
-    "logistic-regression": "derivations/models.py: title 'X^T (sigma(X w) - y) / n', "
-                           "reason \"softplus' = sigma\"",
-    "softmax-regression": "derivations/models.py: title 'X^T (softmax(X W) - Y) / n'",
-    "mlp-backprop": "derivations/models.py: summary \"delta2 ... o sigma'(Z1)\"",
-    "weight-decay": "derivations/models.py: summary 'L + (lambda/2)||w||^2'",
-}
+ASCII_XFAIL: dict[str, str] = {}
 #: Documents with a step whose sides print the same (reason).
-SAME_SIDES_XFAIL: dict[str, str] = {
-    "adagrad": "symlearn/optim/_documents.py: step (1) prints eta/sqrt(t) = eta/sqrt(t) "
-               "(the left side is simplified by SymPy before it is displayed)",
-}
+SAME_SIDES_XFAIL: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +86,7 @@ def _plain(text: str) -> str:
 def _display_rows(md: str) -> list[list[str]]:
     """The cells of every row of every aligned block: [lhs, relation rhs, '', reason]."""
     rows = []
-    for block in re.findall(r"\$\$\n\\begin\{aligned\}\n(.*?)\n\\end\{aligned\}\n\$\$", md, re.S):
+    for block in re.findall(r"\$\$\n\\begin\{aligned\}\n(.*?)\n\\end\{aligned\}\n\$\$", md, re.DOTALL):
         for row in _cells(block, "\\\\"):
             rows.append([cell.strip() for cell in _cells(row, "&")])
     return rows

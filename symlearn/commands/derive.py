@@ -19,8 +19,9 @@ def run(args) -> int:
     from ..cli import CommandError, UsageError
     from ..registry import UnknownDerivation, find
     from ._build import build_one
-    from ._common import load_entries
+    from ._common import check_output_folder, load_entries
 
+    check_output_folder(args.output)  # before loading (running) any source, like build
     entries = load_entries(args)
     try:
         entry = find(args.name, entries)

@@ -41,17 +41,24 @@ def _m(expr) -> str:
     return f"${latex(expr)}$"
 
 
+def _title(spec) -> str:
+    """The loss's plain title for prose: a symbol it names in parentheses, "Minkowski (L_p)
+    distance", is typeset as maths ($L_p$) rather than printed as ASCII."""
+    return spec.title.replace(f"({spec.latex_name})", f"(${spec.latex_name}$)")
+
+
 def _definition(spec) -> str:
     twin = f"PyTorch twin: `{spec.torch}`." if spec.torch else "It has no PyTorch twin."
     domain = "; ".join(f"`{k}`: {v}" for k, v in spec.domain.items())
-    return f"{spec.title}. {twin} Domain: {domain}."
+    return f"{_title(spec)}. {twin} Domain: {domain}."
 
 
 def _start(spec) -> Derivation:
     return Derivation(
         name=document_name(spec.name),
-        title=f"{spec.title}: ${spec.latex_name}$ and its gradient",
-        summary=f"{spec.title}: the loss, its gradient, PyTorch's conventions, checked step by step.",
+        title=f"{_title(spec)}: ${spec.latex_name}$ and its gradient",
+        summary=f"{_title(spec)}: the loss, its gradient, PyTorch's conventions, checked step by "
+                "step.",
         domain=dict(spec.numeric_domain),
     )
 
@@ -203,15 +210,17 @@ def _cross_entropy_document(spec) -> Derivation:
 
 
 def _nll_document(spec) -> Derivation:
-    x1, x2, _x3, w1 = sp.symbols("x_1 x_2 x_3 w_1", real=True)
+    # Classes numbered from 0, as PyTorch's targets are, so that y = 1 picks x_1.
+    x0, x1, _x2, w1 = sp.symbols("x_0 x_1 x_2 w_1", real=True)
     ell = -w1 * x1
     doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
     doc = doc.text(
         "The input holds log-probabilities $x$; for target class $y$ with weight $w_y$ the loss is "
-        "$-w_y x_y$. For $C = 3$ and $y = 1$:"
+        "$-w_y x_y$. Here the classes are numbered from 0, as PyTorch's targets are: for $C = 3$ "
+        "the entries are $x_0, x_1, x_2$, and for $y = 1$:"
     )
     doc = doc.chain(sp.Derivative(ell, x1), (-w1, "differentiate"))
-    doc = doc.chain(sp.Derivative(ell, x2), (sp.S.Zero, "the loss does not involve $x_2$"))
+    doc = doc.chain(sp.Derivative(ell, x0), (sp.S.Zero, "the loss does not involve $x_0$"))
     return doc.text(
         "`'mean'` divides the sum by $\\sum_n w_{y_n}$ over the targets not equal to `ignore_index`."
     )
@@ -252,7 +261,8 @@ def _ctc_document(spec) -> Derivation:
     )
     doc = doc.chain(
         sp.Derivative(ell, a1),
-        (-(alpha_1[1] * beta_1_1) / (paths * a1**2), "the alpha-beta formula"),
+        (-(alpha_1[1] * beta_1_1) / (paths * a1**2),
+         "the $\\alpha$-$\\beta$ formula above at $t = 1$, $s = 1$"),
     )
     z_a, z_b = sp.symbols("z_a z_b", real=True)
     soft_a = sp.exp(z_a) / (sp.exp(z_a) + sp.exp(z_b))
@@ -529,7 +539,9 @@ EXAMPLES: dict = {
     "nll_loss": (([[-1.5, -0.5, -2.0]], [1]), {}),
     "binary_cross_entropy": (([0.25, 0.5, 0.875], [0.0, 1.0, 1.0]), {}),
     "binary_cross_entropy_with_logits": (([-1.5, 0.5, 2.0], [0.0, 1.0, 0.75]), {}),
-    "kl_div": (([-1.5, -0.5, -1.0], [0.25, 0.5, 0.25]), {"reduction": "batchmean"}),
+    # input = log q for the normalised q = (1/2, 1/4, 1/4) (the nearest doubles), so the sum is
+    # D_KL(p || q) = ln(2)/4 >= 0, as information-theory proves.
+    "kl_div": (([-0.6931471805599453, -1.3862943611198906, -1.3862943611198906], [0.25, 0.5, 0.25]), {"reduction": "batchmean"}),
     "hinge_embedding_loss": (([0.5, 2.0, 0.25], [1.0, -1.0, -1.0]), {}),
     "ctc_loss": (
         ([[[-1.3862943611198906, -0.2876820724517809]], [[-0.6931471805599453, -0.6931471805599453]]],
@@ -562,7 +574,18 @@ _EXAMPLE_NOTES = {
         "$p = a_1 a_2 + a_1 b_2 + b_1 a_2 = 7/8$ and $L = -\\log(7/8)$; the gradient is "
         "PyTorch's, the one in the logits."
     ),
-    "kl_div": "`'batchmean'` divides the sum by the first axis, 3 here.",
+    "kl_div": (
+        "`input` is $\\log q$ for the normalised $q = (1/2, 1/4, 1/4)$ and `target` is "
+        "$p = (1/4, 1/2, 1/4)$, so the sum is $D_{\\mathrm{KL}}(p \\| q) = \\frac{1}{4}\\ln 2 "
+        "\\geq 0$; `'batchmean'` divides it by the first axis, 3 here. `kl_div` does not "
+        "normalise its input: on an `input` that is not log-probabilities summing to one it "
+        "computes $\\sum y(\\log y - x)$ all the same, and that can be negative, which is no "
+        "contradiction of Gibbs' inequality (the `information-theory` document)."
+    ),
+    "nll_loss": (
+        "`target` = `[1]` is the class numbered 1 from 0, the second entry: $x_{1,2}$ in this "
+        "section's numbering from 1."
+    ),
 }
 
 _DIGITS = 6  # decimals shown; the Rounded check holds each to the exact value
@@ -713,6 +736,22 @@ def _shown(expr):
     return sp.Float(f"{_numeric(expr):.{_DIGITS}f}")
 
 
+_ARRAY_DECIMALS = 4  # an input that is not short in decimal (a logarithm) is shown rounded
+
+
+def _array_text(array) -> str:
+    """An example's input as a reader reads it: exact when its decimals are short, otherwise
+    rounded to :data:`_ARRAY_DECIMALS` decimals and said so (a 16-digit double runs off the page;
+    the value, the gradient and the checks still use the exact doubles)."""
+    import numpy as np
+
+    array = np.asarray(array)
+    if array.dtype.kind != "f" or np.array_equal(np.round(array, _ARRAY_DECIMALS), array):
+        return f"`{array.tolist()}`"
+    return (f"`{np.round(array, _ARRAY_DECIMALS).tolist()}` (shown to {_ARRAY_DECIMALS} "
+            "decimals; the computation uses the full doubles)")
+
+
 def _worked_example_section(doc: Derivation, spec) -> Derivation:
     """Append the worked example: each number a :class:`Rounded` step whose exact value comes
     from the SymPy expression, and a build-time check that the compiled function agrees."""
@@ -725,26 +764,38 @@ def _worked_example_section(doc: Derivation, spec) -> Derivation:
     loss = catalog[spec.name]
     first = spec.arrays[0]
     shown_args = ", ".join(
-        f"`{n}` = `{np.asarray(a).tolist()}`" for n, a in zip(spec.arrays, example.args)
+        f"`{n}` = {_array_text(a)}" for n, a in zip(spec.arrays, example.args)
     )
     options = ", ".join(f"`{k}={v!r}`" for k, v in example.kwargs.items())
     reduction = example.kwargs.get("reduction", "mean")
     doc = doc.section("A worked example").text(
         f"At {shown_args}" + (f" with {options}" if options else f" (reduction `'{reduction}'`)")
         + f": the value $L$ and the gradient with respect to `{first}` (written $x$, indexed "
-        f"from 1), each the exact value from the SymPy expression rounded to {_DIGITS} decimals "
-        "(the check recomputes it)."
+        f"from 1), each the exact value from the SymPy expression, rounded to {_DIGITS} decimals "
+        "where it is not a short decimal (the check recomputes it)."
         + (f" {_EXAMPLE_NOTES[spec.name]}" if spec.name in _EXAMPLE_NOTES else "")
     )
     L = sp.Symbol("L")
-    steps = [Step(L, _shown(example.value), "the loss", relation="approx",
-                  check=Rounded(_DIGITS), claim=(example.value, _shown(example.value)))]
+
+    def number(lhs, exact, reason):
+        """``lhs = exact`` when the exact value is a short decimal (0, -1, 0.5: no "≈ 0.0"),
+        else ``lhs ≈ exact`` rounded to _DIGITS decimals."""
+        value = sp.sympify(exact)
+        if value.is_Rational and (value * 10**_DIGITS).is_integer:
+            text = str(value) if value.is_integer else str(value.evalf(30)).rstrip("0")
+            shown = sp.Integer(text) if value.is_integer else sp.Float(text, 15)
+            # "=" because the decimal is the exact value (a rational with at most _DIGITS
+            # decimals, printed in full); the check is the same as for the rounded ones.
+            return Step(lhs, shown, reason, check=Rounded(_DIGITS), claim=(exact, shown))
+        return Step(lhs, _shown(exact), reason, relation="approx", check=Rounded(_DIGITS),
+                    claim=(exact, _shown(exact)))
+
+    steps = [number(L, example.value, "the loss")]
     shape = example.args[0].shape
     for index, exact in zip(np.ndindex(shape), example.grad):
         label = ",".join(str(i + 1) for i in index)
         partial = sp.Symbol(rf"\frac{{\partial L}}{{\partial x_{{{label}}}}}")
-        steps.append(Step(partial, _shown(exact), "", relation="approx", check=Rounded(_DIGITS),
-                          claim=(exact, _shown(exact))))
+        steps.append(number(partial, exact, ""))
     doc = doc.steps(*steps)
     value, grad = loss.value_and_grad(*example.args, **example.kwargs)
     expected = np.array([_numeric(g) for g in example.grad]).reshape(shape)

@@ -131,7 +131,10 @@ def _adamw_note(doc: Derivation) -> Derivation:
 def _adagrad_decay(doc: Derivation) -> Derivation:
     t = sp.Symbol("t", positive=True)
     g, eta = sp.Symbol("g", positive=True), sp.Symbol(r"\eta", positive=True)
-    step = eta * g / sp.sqrt(t * g**2)
+    # Built unevaluated: SymPy would otherwise cancel g against sqrt(t g^2) on construction and
+    # the step would print eta/sqrt(t) = eta/sqrt(t).
+    root = sp.Pow(sp.Mul(t, g**2, evaluate=False), sp.Rational(1, 2), evaluate=False)
+    step = sp.Mul(eta * g, sp.Pow(root, -1, evaluate=False), evaluate=False)
     doc = doc.section("Why AdaGrad's step decays to zero").text(
         "The accumulated sum $s_t$ only grows. With a constant gradient $g > 0$ (and $s_0 = 0$, "
         "$\\epsilon$ negligible) it is $s_t = t g^2$ after $t$ steps, and the step length is"
@@ -648,6 +651,19 @@ def schedules_document() -> Derivation:
     doc = doc.table(["schedule", "$\\eta_t$", "torch twin"],
                     [(name, sched.expression, twin) for name, sched, twin in table])
     doc = doc.text(
+        "The symbols are the factories' arguments. $\\eta_0$: the initial rate (first "
+        "argument), and $\\eta_0, \\eta_1, \\dots$ in `preset` its listed values; $\\gamma$: "
+        "`decay_rate` of the step, multi-step and exponential decays (PyTorch's `gamma`); $s$: "
+        "`step_size` in `step_decay` (decay every $s$ steps), `decay_steps` in "
+        "`inverse_time_decay`; $k$: `decay_rate` of `inverse_time_decay`; $T_{\\max}$ and "
+        "$\\eta_{\\min}$: `T_max` and `eta_min` of the cosine; in `linear_warmup`, $a$ and $b$ "
+        "are `start_factor` and `end_factor` (the rate goes from $a\\eta_0$ to $b\\eta_0$) and "
+        "$N$ is `total_iters`; in `one_cycle`, $\\eta_{\\max}$ is `max_lr`, $N$ "
+        "`total_steps`, $p$ `pct_start` (the fraction of the steps spent rising), $d$ "
+        "`div_factor` (the start is $\\eta_{\\max}/d$) and $d_f$ `final_div_factor` (the end is "
+        "$\\eta_{\\max}/(d d_f)$)."
+    )
+    doc = doc.text(
         "Why decay at all (seed 000): a large rate moves fast early but keeps overshooting near "
         "the minimum; shrinking it lets the iterates settle. For SGD with noisy gradients the "
         "classical conditions are $\\sum_t \\eta_t = \\infty$ and $\\sum_t \\eta_t^2 < \\infty$; "
@@ -861,7 +877,9 @@ def saddle_document() -> Derivation:
     )
     grad = lambda p: np.array([2 * p[0], -2 * p[1]])  # noqa: E731
     start = np.array([1.0, 1e-6])
-    lr, steps = 0.05, 60
+    # Enough steps that both runs are seen to escape: GD needs ln(10^5)/ln(1.1), about 121
+    # (measured below); text and plots use the same runs.
+    lr, steps = 0.05, 150
     gd = np.array(sgd(lr=lr).run(grad, start, steps))
     mom = np.array(sgd(lr=lr, momentum=0.9).run(grad, start, steps))
     t_gd = int(np.argmax(np.abs(gd[:, 1]) > 0.1)) if np.any(np.abs(gd[:, 1]) > 0.1) else None
@@ -873,7 +891,8 @@ def saddle_document() -> Derivation:
         f"escape takes {t_mom if t_mom is not None else 'more than ' + str(steps)} steps, because "
         "the buffer accumulates the consistently signed $y$-gradient (up to $1/(1-\\rho) = 10$ "
         "times). Started exactly on $y = 0$ both stay on the $x$-axis: the $y$-gradient is zero, "
-        "which is the seed's 'no update'; noise in SGD's gradients is what pushes it off."
+        "which is the seed's 'no update'; noise in SGD's gradients is what pushes it off. "
+        f"The plots show the same two runs, {steps} steps each."
     )
 
     def draw(path):
