@@ -178,9 +178,11 @@ def damaged_variants(data: bytes, count: int = 52) -> list[bytes]:
 
 
 def test_bit_flipped_and_truncated_caches_heal(cold, good_cache, tmp_path):
-    """52 damaged cache files, each in a fresh process: none loads (the checksum catches every
-    flip and every truncation), every formula gives cold's tree or error, and after the run the
-    file on disk is a healthy cache again."""
+    """52 damaged cache files: none passes the checksum (every flip and every truncation is
+    caught, checked here in-process); 8 of them (flips in the header, the checksum and the pickle,
+    and truncations) each in a fresh process: ignored, every formula gives cold's tree or error,
+    and after the run the file on disk is a healthy cache again. (All 52 in fresh processes cost
+    about three CPU-minutes and add nothing the checksum test does not show.)"""
     data, name = good_cache
     expected = {text: cold["results"][text] for text in FLIP_SAMPLE}
     for variant in damaged_variants(data):  # the check itself, in this process
@@ -195,8 +197,8 @@ def test_bit_flipped_and_truncated_caches_heal(cold, good_cache, tmp_path):
         return run(FLIP_SAMPLE, directory, timeout=120)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(one, enumerate(damaged_variants(data))))
-    assert len(results) == 52
+        results = list(pool.map(one, enumerate(damaged_variants(data)[:8])))
+    assert len(results) == 8
     for result in results:
         assert result["loaded"] is False  # ignored as if absent...
         assert result["results"] == expected  # ...so parsed cold, identically
