@@ -1,0 +1,563 @@
+r"""The optimizers of :mod:`symlearn.optim` as numpy-only source text, for :func:`symlearn.export`.
+
+An optimizer factory validates its arguments and writes an :class:`~symlearn.optim._base.UpdateRule`
+whose equations depend on which hyper-parameters are non-zero and on its flags (SGD's momentum
+buffer exists only for ``momentum != 0``, Adam's ``max_exp_avg_sq`` only with ``amsgrad``...).
+The exported ``name_update`` takes the hyper-parameters at run time, so it holds one compiled step
+per *variant*: every combination of the switches below that the factory accepts is built with
+example values, combinations whose equations are the same share one variant, and the update
+dispatches on the switches' values at call time.
+
+Each variant's step is compiled by the pieces :func:`~symlearn.optim._base.compile_rule` uses:
+the closed forms, :func:`~symlearn.optim._base._factor_scalars_out`,
+:func:`~symlearn.optim._base._hoist_scalars` and the in-place generator of
+:func:`symlearn.printing.inplace.lambdify_inplace`, so that the in-place body the module runs is
+the package's text, line for line (``tests/test_export_optim.py`` compares them). Where the module
+differs from the package:
+
+* the constants of the hyper-parameters alone (the package's ``_k0, _k1, ...``, computed once when
+  an optimizer is compiled and bound as 0-d arrays) are computed at every call by the scalar
+  function and passed to the in-place body as trailing arguments of the same names;
+* the numbers in the expressions (``_n0, ...``, 0-d arrays) are default values of the in-place
+  function's trailing parameters instead of globals;
+* the scalar function (per-step constants) is printed by :func:`function_source` (numpy's
+  printer, ``float(...)`` of each output) instead of ``sympy.lambdify`` with the ``math`` module;
+* the allocating fallback (arrays that are not float64, 0-d, or of different shapes) is printed by
+  :func:`function_source` instead of ``lambdify_stable``: same printer, same stable forms.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+
+import sympy as sp
+
+from ._source import FunctionSource, function_source
+
+__all__ = ["OPTIMIZERS", "OPTIM_RUNTIME", "optimizer_source"]
+
+#: The optimizers that can be exported, each with the switches that change its equations:
+#: ``(argument, kind)`` with ``kind`` ``"nonzero"`` (the factory branches on ``value != 0``) or
+#: ``"flag"`` (on ``bool(value)``). Read from the factories in ``symlearn/optim/_rules.py``.
+OPTIMIZERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "sgd": (("momentum", "nonzero"), ("dampening", "nonzero"), ("weight_decay", "nonzero"),
+            ("nesterov", "flag")),
+    "adagrad": (("lr_decay", "nonzero"), ("weight_decay", "nonzero")),
+    "rmsprop": (("weight_decay", "nonzero"), ("momentum", "nonzero"), ("centered", "flag")),
+    "adadelta": (("weight_decay", "nonzero"),),
+    "adam": (("weight_decay", "nonzero"), ("amsgrad", "flag")),
+    "adamw": (("weight_decay", "nonzero"), ("amsgrad", "flag")),
+    "nadam": (("weight_decay", "nonzero"), ("decoupled_weight_decay", "flag")),
+}
+
+# Valid non-zero example values of the "nonzero" switches (any accepted value gives the same
+# equations; the variant only records which ones are zero).
+_EXAMPLE = {"momentum": 0.5, "dampening": 0.25, "weight_decay": 0.125, "lr_decay": 0.0625}
+
+# How the module checks each argument: the factories' rules and messages (symlearn/optim/_rules.py).
+_CHECKS = {
+    "lr": "_check_lr(lr)",
+    "betas": "beta1, beta2 = _check_betas(betas)",
+    "eps": "_non_negative('eps', eps)",
+    "weight_decay": "_non_negative('weight_decay', weight_decay)",
+    "momentum": "_non_negative('momentum', momentum)",
+    "dampening": "_non_negative('dampening', dampening)",
+    "lr_decay": "_non_negative('lr_decay', lr_decay)",
+    "initial_accumulator_value": (
+        "_non_negative('initial_accumulator_value', initial_accumulator_value)"),
+    "momentum_decay": "_non_negative('momentum_decay', momentum_decay)",
+    "alpha": "_closed_unit('alpha', alpha)",
+    "rho": "_closed_unit('rho', rho)",
+}
+_NESTEROV = (
+    "if nesterov and (momentum <= 0 or dampening != 0):\n"
+    "        raise ValueError(f\"{nesterov=} requires momentum > 0 and dampening == 0, got "
+    "{momentum=}, {dampening=}\")"
+)
+
+
+def _python_argument(argument: str) -> str:
+    """``betas[0]`` -> ``beta1``: the local name the module gives a hyper-parameter."""
+    return {"betas[0]": "beta1", "betas[1]": "beta2"}.get(argument, argument)
+
+
+class _Variant:
+    """One structural variant: its rule, and the source of its two compiled functions."""
+
+    def __init__(self, name: str, index: int, optimizer):
+        from ..optim._base import (
+            DELTA,
+            GRAD,
+            LR,
+            THETA,
+            T,
+            _factor_scalars_out,
+            _hoist_scalars,
+        )
+        from ..optim._rules import HYPERPARAMETER_ARGUMENTS
+
+        rule = optimizer.rule
+        self.rule, self.optimizer = rule, optimizer
+        prefix = f"_{name}_{index}"
+        self.scalars_name, self.arrays_name = f"{prefix}_scalars", f"{prefix}_arrays"
+        # compile_rule's steps, in its order.
+        forms = rule.closed_forms()
+        array_state = tuple(s for s in rule.state if not s.scalar)
+        scalar_state = tuple(s for s in rule.state if s.scalar)
+        array_symbols = frozenset({THETA, GRAD, *(s.current for s in array_state)})
+        constants: dict = {}
+        array_outputs = [
+            _hoist_scalars(_factor_scalars_out(form, array_symbols, rule.positive), array_symbols,
+                           constants)
+            for form in [forms[DELTA], *(forms[s.next] for s in array_state)]
+        ]
+        hyper_symbols = tuple(rule.hyperparameters)
+        fixed = {e: c for e, c in constants.items() if e.free_symbols <= set(hyper_symbols)}
+        per_step = {e: c for e, c in constants.items() if e not in fixed}
+        self.array_fields = tuple(s.field for s in array_state)
+        self.scalar_fields = tuple(s.field for s in scalar_state)
+        self.n_constants = len(constants)
+        # The initial value of each array state, as Python source in the arguments' names.
+        self.scalar_initials = [repr(float(sp.sympify(v.initial))) for v in scalar_state]
+        self.initials = []
+        for var in array_state:
+            initial = sp.sympify(var.initial)
+            if initial.free_symbols:
+                (symbol,) = initial.free_symbols
+                assert initial == symbol, "an initial value is a number or one hyper-parameter"
+                self.initials.append(f"float({HYPERPARAMETER_ARGUMENTS[symbol]})")
+            else:
+                self.initials.append(repr(float(initial)))
+        # The scalar function: (t, lr, *hyper, *scalar states) -> per-step constants, constants
+        # of the hyper-parameters alone (the package's _k*), new scalar states; Python floats.
+        renames = {LR: sp.Symbol("lr", positive=True)}
+        for symbol in hyper_symbols:
+            renames[symbol] = sp.Symbol(_python_argument(HYPERPARAMETER_ARGUMENTS[symbol]),
+                                        real=True)
+        for var in scalar_state:
+            renames[var.current] = sp.Symbol(var.field, real=True)
+        self.hyper_names = tuple(str(renames[s]) for s in hyper_symbols)
+        scalar_outputs = [*per_step, *fixed, *(forms[s.next] for s in scalar_state)]
+        self.n_scalar_outputs = len(scalar_outputs)
+        scalar_args = [T, LR, *hyper_symbols, *(s.current for s in scalar_state)]
+        self.scalars = function_source(
+            self.scalars_name,
+            [renames.get(a, a) for a in scalar_args],
+            [sp.sympify(e).xreplace(renames) for e in scalar_outputs],
+            convert="float",
+        )
+        # The array function: lambdify_inplace's generator on the arguments compile_rule passes,
+        # the fixed constants named _k0, _k1, ... as it names them.
+        args = [THETA, GRAD, *(s.current for s in array_state), *constants.values()]
+        fixed_symbols = list(fixed.values())
+        self.arrays = _inplace_source(self.arrays_name, args, array_outputs,
+                                      array_symbols, fixed_symbols)
+
+    def sources(self) -> list[FunctionSource]:
+        return [self.scalars, *self.arrays]
+
+
+def _inplace_source(name: str, args: list, outputs: list, array_symbols, fixed: list):
+    """The in-place function (``lambdify_inplace``'s ``_inplace`` body, guarded as it guards it)
+    and its allocating fallback, as source."""
+    from ..printing.inplace import _argument_names, _Generator
+    from ..printing.numpy import StableNumPyPrinter, stable_forms
+
+    # lambdify_inplace(args, outputs, arrays=array_symbols, cse=True, constants=fixed), step by
+    # step (symlearn/printing/inplace.py), without executing the result.
+    exprs = [stable_forms(sp.sympify(e)) for e in outputs]
+    replacements, reduced = sp.cse(exprs)
+    names = _argument_names(args)
+    numbers = {}
+    for i, arg in enumerate(args):
+        if arg in fixed:
+            names[i] = f"_k{len(numbers)}"
+            numbers[names[i]] = None
+    rename = {a: sp.Symbol(n, **a.assumptions0) for a, n in zip(args, names) if a.name != n}
+    if rename:
+        replacements = [(s, e.xreplace(rename)) for s, e in replacements]
+        reduced = [e.xreplace(rename) for e in reduced]
+    array_names = [n for a, n in zip(args, names) if a in array_symbols]
+    generator = _Generator(StableNumPyPrinter(), {rename.get(a, a) for a in args if a in
+                                                  array_symbols}, {})
+    lines = generator.generate(replacements, reduced, list)
+    literals = [f"{n}=numpy.array({v!r})" for n, v in generator.numbers.items()]
+    # The module's in-place function takes the fixed constants as trailing arguments.
+    ordered = [n for n in names if n not in numbers] + list(numbers)
+    signature = ", ".join(ordered + literals)
+    passed = ", ".join(ordered)
+    guard = " and ".join(
+        [f"type({n}) is _ndarray and {n}.dtype is _float64" for n in array_names]
+        + [f"{n}.shape == {array_names[0]}.shape" for n in array_names[1:]]
+        + [f"{n}.ndim" for n in array_names[:1]]
+    )
+    body = "\n".join(f"        {line}" for line in lines)
+    # The fallback returns a tuple, or the value for one output; the step reads a sequence.
+    call = f"{name}_allocating({passed})"
+    call = f"[{call}]" if len(outputs) == 1 else call
+    text = (f"def {name}({signature}):\n"
+            f"    if {guard}:\n{body}\n"
+            f"    return {call}\n")
+    arrays = FunctionSource(name, tuple(ordered), text)
+    # The allocating fallback: the same expressions printed by function_source (the names the
+    # in-place body uses are not all valid there, so the arguments are renamed a0, a1, ...).
+    order = [a for a in args if a not in fixed] + [a for a in args if a in fixed]
+    plain = {a: sp.Symbol(f"a{i}", real=True) for i, a in enumerate(order)}
+    fallback = function_source(f"{name}_allocating", [plain[a] for a in order],
+                               [sp.sympify(e).xreplace(plain) for e in outputs])
+    return [arrays, fallback]
+
+
+def _variants(name: str):
+    """``(variants, table)``: the distinct variants of ``name``'s rule and, for every
+    combination of its switches that the factory accepts, the index of its variant."""
+    from .. import optim
+
+    factory = getattr(optim, name)
+    switches = OPTIMIZERS[name]
+    variants: list[_Variant] = []
+    seen: dict = {}
+    table: dict = {}
+    for combination in itertools.product((False, True), repeat=len(switches)):
+        kwargs = {}
+        for (argument, kind), on in zip(switches, combination):
+            kwargs[argument] = (_EXAMPLE[argument] if on else 0.0) if kind == "nonzero" else on
+        try:
+            optimizer = factory(**kwargs)
+        except ValueError:  # a combination the factory refuses (nesterov without momentum)
+            continue
+        key = (optimizer.rule.equations, tuple(s.field for s in optimizer.rule.state))
+        if key not in seen:
+            seen[key] = len(variants)
+            variants.append(_Variant(name, len(variants), optimizer))
+        table[combination] = seen[key]
+    return variants, table
+
+
+def _signature(name: str) -> tuple[list[str], dict]:
+    from .. import optim
+
+    parameters = inspect.signature(getattr(optim, name)).parameters
+    return list(parameters), {k: p.default for k, p in parameters.items()}
+
+
+def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
+    """The sources of optimizer ``name`` (state class, variants, ``name_init``,
+    ``name_update``) and a one-line description for the module's header."""
+    from ..optim import _rules
+    from ..printing.latex import latex
+
+    variants, table = _variants(name)
+    arguments, defaults = _signature(name)
+    first = variants[0].optimizer
+    state_type = first.state_type
+    state_class = inspect.getsource(state_type).replace(": Any", ": object")
+    from .. import optim
+
+    # The factory's own one-line summary (the Optimizer's summary names one configuration).
+    doc = inspect.getdoc(getattr(optim, name)).splitlines()[0].rstrip(".")
+    state_class = state_class.replace(
+        ":\n", f':\n    """The state of {name}_init / {name}_update ({doc})."""\n\n', 1)
+    sources = [FunctionSource(state_type.__name__, (), state_class)]
+    for variant in variants:
+        sources.extend(variant.sources())
+    upper = name.upper()
+    records = []
+    for variant in variants:
+        records.append(
+            f"    ({variant.scalars_name}, {variant.arrays_name}, {variant.n_scalar_outputs}, "
+            f"{variant.n_constants}, {variant.array_fields!r}, {variant.scalar_fields!r}, "
+            f"{_tuple(variant.initials)}, {_tuple(variant.scalar_initials)}),"
+        )
+    # The per-variant initial values are Python source in the arguments: they go in a function.
+    table_text = "\n".join(f"    {key!r}: {index}," for key, index in table.items())
+    registry = (
+        f"def _{name}_variants({', '.join(arguments)}):\n"
+        f"    return [\n" + "\n".join(f"    {r}" for r in records) + "\n    ]\n\n\n"
+        f"_{upper}_TABLE = {{\n{table_text}\n}}\n"
+    )
+    sources.append(FunctionSource(f"_{name}_variants", tuple(arguments), registry))
+    signature = ", ".join(f"{a}={defaults[a]!r}" for a in arguments)
+    checks = [_CHECKS[a] for a in arguments if a in _CHECKS]
+    if name == "sgd":
+        checks.append(_NESTEROV)
+    key_parts = [f"{a} != 0" if kind == "nonzero" else f"bool({a})" for a, kind in OPTIMIZERS[name]]
+    key = "(" + ", ".join(key_parts) + ("," if len(key_parts) == 1 else "") + ")"
+    hyper_values = ", ".join(variants[0].hyper_names)
+    check_lines = "\n".join(f"    {c}" for c in checks)
+    select = (f"{check_lines}\n"
+              f"    variant = _{name}_variants({', '.join(arguments)})[_{upper}_TABLE[{key}]]\n")
+    # Docstrings: the arguments, and each variant's equations in LaTeX.
+    described = []
+    for variant in variants:
+        which = [k for k, v in table.items() if v == variants.index(variant)]
+        when = " or ".join(
+            "(" + ", ".join(f"{a} {'!= 0' if on else '== 0'}" if kind == "nonzero"
+                            else f"{a}={on}" for (a, kind), on in zip(OPTIMIZERS[name], k)) + ")"
+            for k in which)
+        equations = "\n".join(f"    $$ {latex(e)} $$" for e in variant.rule.equations)
+        described.append(f"When {when}:\n\n{equations}")
+    symbols = ", ".join(f"${latex(s)}$ = {a}" for s, a in _rules.HYPERPARAMETER_ARGUMENTS.items()
+                        if s in first.rule.hyperparameters)
+    args_doc = (
+        f"Keyword arguments (torch.optim.{first.torch_name}'s names and defaults): "
+        f"{signature}. lr is a number (or a function of the step count returning one; the\n"
+        f"exported schedules are such functions with their arguments bound). Each is checked as\n"
+        f"symlearn.optim.{name} checks it; a bad value is a ValueError naming it.\n\n"
+        f"params and grads: a numpy array, or dicts / lists / tuples of arrays, of the same\n"
+        f"structure (dicts matched by key, whatever their order) and leaf shapes.\n\n"
+        f"The update rule (t = count, the number of updates already made; $\\eta_t$ = lr; "
+        f"{symbols}):\n\n" + "\n\n".join(described)
+    )
+    update_doc = (f"{name}_update(grads, state, params, {signature})\n\n"
+                  f"One step of {doc}: returns (updates, new_state) as symlearn.optim.{name}(...)"
+                  f".update does,\nwith new_params = apply_updates(params, updates).\n\n"
+                  + args_doc)
+    init_doc = (f"{name}_init(params, {signature})\n\n"
+                f"The {state_type.__name__} before the first step (count = 0), for the same "
+                f"keyword arguments as\n{name}_update (they decide which buffers exist).")
+    init = (f"def {name}_init(params, {signature}):\n"
+            f'    r"""{_indent(init_doc)}\n    """\n'
+            + select.replace("beta1, beta2 = _check_betas", "_check_betas") +
+            f"    return _optimizer_init({state_type.__name__}, variant, params)\n")
+    update = (f"def {name}_update(grads, state, params, {signature}):\n"
+              f'    r"""{_indent(update_doc)}\n    """\n' + select +
+              f"    return _optimizer_update({name!r}, {state_type.__name__}, variant, grads, "
+              f"state, params, lr, ({hyper_values}{',' if len(variants[0].hyper_names) == 1 else ''}))\n")
+    sources.append(FunctionSource(f"{name}_init", ("params", *arguments), init))
+    sources.append(FunctionSource(f"{name}_update", ("grads", "state", "params", *arguments),
+                                  update))
+    return sources, f"{name}: {doc} ({len(variants)} variants of its update rule)"
+
+
+def _tuple(items) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def _indent(doc: str) -> str:
+    if '"""' in doc or doc.endswith("\\"):
+        raise ValueError("a docstring may not contain triple quotes or end in a backslash")
+    return "\n".join(f"    {line}" if line else "" for line in doc.strip().splitlines()).lstrip()
+
+
+#: The optimizers' runtime in the module (numpy only): argument checks with the factories'
+#: messages, parameter trees matched by key with the package's messages
+#: (symlearn/optim/_base.py), and the step around each variant's compiled functions.
+OPTIM_RUNTIME = '''
+_ndarray = numpy.ndarray
+_float64 = numpy.dtype(numpy.float64)
+_add, _subtract, _multiply, _divide = numpy.add, numpy.subtract, numpy.multiply, numpy.divide
+_negative, _square, _sqrt, _power = numpy.negative, numpy.square, numpy.sqrt, numpy.power
+_exp, _log, _absolute, _sign = numpy.exp, numpy.log, numpy.absolute, numpy.sign
+_copy = numpy.copy
+
+
+def _check_lr(lr):
+    if callable(lr):
+        return
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool):
+        raise TypeError(f"{lr=} must be a number or a schedule (a function of the step)")
+    if not lr >= 0.0:
+        raise ValueError(f"{lr=} must be non-negative")
+
+
+def _check_betas(betas):
+    try:
+        beta1, beta2 = betas
+    except (TypeError, ValueError):
+        raise ValueError(f"{betas=} must be a pair (beta1, beta2)") from None
+    if not 0.0 <= beta1 < 1.0:
+        raise ValueError(f"{betas=}: betas[0]={beta1!r} must be in [0, 1)")
+    if not 0.0 <= beta2 < 1.0:
+        raise ValueError(f"{betas=}: betas[1]={beta2!r} must be in [0, 1)")
+    return float(beta1), float(beta2)
+
+
+def _non_negative(name, value):
+    if not value >= 0.0:
+        raise ValueError(f"{name}={value!r} must be non-negative")
+
+
+def _closed_unit(name, value):
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name}={value!r} must be in [0, 1]")
+
+
+def _is_mapping(tree):
+    return isinstance(tree, dict) or (
+        hasattr(type(tree), "keys") and hasattr(type(tree), "__getitem__")
+        and not isinstance(tree, (list, tuple, numpy.ndarray)))
+
+
+def _sorted_keys(keys):
+    """A mapping's keys in an order that does not depend on insertion order (as JAX)."""
+    try:
+        return tuple(sorted(keys))
+    except TypeError:
+        return tuple(sorted(keys, key=lambda k: (type(k).__name__, repr(k))))
+
+
+def _flatten(tree, leaves, paths, path=""):
+    """The structure's signature; the leaves and their key paths are appended in the canonical
+    order (a mapping's children by sorted key)."""
+    if type(tree) is numpy.ndarray:
+        leaves.append(tree)
+        paths.append(path)
+        return "*"
+    if _is_mapping(tree):
+        keys = _sorted_keys(list(tree))
+        return ("dict", keys, *[_flatten(tree[k], leaves, paths, f"{path}[{k!r}]") for k in keys])
+    if isinstance(tree, (list, tuple)):
+        if hasattr(tree, "_fields"):
+            return ("namedtuple", tuple(tree._fields), *[
+                _flatten(item, leaves, paths, f"{path}.{field}")
+                for field, item in zip(tree._fields, tree)])
+        children = [_flatten(item, leaves, paths, f"{path}[{i}]") for i, item in enumerate(tree)]
+        return ("list" if isinstance(tree, list) else "tuple", len(children), *children)
+    if tree is None:
+        return "None"
+    leaves.append(tree)
+    paths.append(path)
+    return "*"
+
+
+def _rebuild(tree, leaves):
+    """``tree``'s structure (containers and key order) with ``leaves`` in canonical order."""
+    return _build(tree, iter(leaves))
+
+
+def _build(tree, leaves):
+    if type(tree) is numpy.ndarray:
+        return next(leaves)
+    if _is_mapping(tree):
+        values = {k: _build(tree[k], leaves) for k in _sorted_keys(list(tree))}
+        return type(tree)((k, values[k]) for k in tree)
+    if isinstance(tree, (list, tuple)):
+        children = [_build(item, leaves) for item in tree]
+        return type(tree)(*children) if hasattr(tree, "_fields") else type(tree)(children)
+    if tree is None:
+        return None
+    return next(leaves)
+
+
+def _describe(tree):
+    if tree is None:
+        return "None"
+    if _is_mapping(tree):
+        if not tree:
+            return f"an empty {type(tree).__name__}"
+        keys = ", ".join(repr(k) for k in _sorted_keys(list(tree)))
+        return f"a {type(tree).__name__} with keys {keys}"
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return f"a {type(tree).__name__} with fields {', '.join(tree._fields)}"
+    if isinstance(tree, (list, tuple)):
+        return f"a {type(tree).__name__} of length {len(tree)}"
+    return f"an array of shape {numpy.shape(tree)}"
+
+
+def _signature(tree):
+    return _flatten(tree, [], [])
+
+
+def _structure_error(name, tree, ref_name, reference, path=""):
+    """One sentence naming the first place where the two structures differ, or None."""
+    mine, theirs = _signature(tree), _signature(reference)
+    if mine == theirs:
+        return None
+    pairs = []
+    if _is_mapping(tree) and _is_mapping(reference):
+        for key in _sorted_keys(list(reference)):
+            if key not in tree:
+                return (f"{name}{path} has no key {key!r}, which {ref_name}{path} has "
+                        f"({ref_name}{path}[{key!r}] is {_describe(reference[key])})")
+        for key in _sorted_keys(list(tree)):
+            if key not in reference:
+                keys = ", ".join(map(repr, _sorted_keys(list(reference))))
+                return (f"{name}{path}[{key!r}] is a key that {ref_name}{path} does not have "
+                        f"({ref_name}{path} has keys {keys})")
+        pairs = [(f"[{k!r}]", tree[k], reference[k]) for k in _sorted_keys(list(reference))]
+    elif (isinstance(mine, tuple) and isinstance(theirs, tuple) and mine[:2] == theirs[:2]
+          and len(tree) == len(reference)):
+        labels = ([f".{f}" for f in tree._fields] if mine[0] == "namedtuple"
+                  else [f"[{i}]" for i in range(len(tree))])
+        pairs = list(zip(labels, tree, reference))
+    for label, sub, sub_reference in pairs:
+        found = _structure_error(name, sub, ref_name, sub_reference, path + label)
+        if found is not None:
+            return found
+    return f"{name}{path} is {_describe(tree)} but {ref_name}{path} is {_describe(reference)}"
+
+
+def _match(name, tree, ref_name, reference, ref_signature, ref_paths, ref_shapes):
+    """``tree``'s leaves in ``reference``'s order, or a ValueError of one sentence."""
+    leaves = []
+    if _flatten(tree, leaves, []) != ref_signature:
+        raise ValueError(_structure_error(name, tree, ref_name, reference))
+    shapes = [numpy.shape(leaf) for leaf in leaves]
+    if shapes != ref_shapes:
+        i = next(i for i, (a, b) in enumerate(zip(shapes, ref_shapes)) if a != b)
+        raise ValueError(f"{name}{ref_paths[i]} has shape {shapes[i]} but "
+                         f"{ref_name}{ref_paths[i]} has shape {ref_shapes[i]}")
+    return leaves
+
+
+def apply_updates(params, updates):
+    """params + updates, leaf by leaf (optax's apply_updates): dicts are matched by key, and
+    the result has params' structure and key order. A ValueError names the first key path
+    where the two differ in structure or shape."""
+    leaves, paths = [], []
+    signature = _flatten(params, leaves, paths)
+    shapes = [numpy.shape(p) for p in leaves]
+    others = _match("updates", updates, "params", params, signature, paths, shapes)
+    return _rebuild(params, [p + u for p, u in zip(leaves, others)])
+
+
+def _optimizer_init(state_type, variant, params):
+    """The state before the first step: count 0 and each buffer at its initial value."""
+    _, _, _, _, array_fields, scalar_fields, initials, scalar_initials = variant
+    leaves = []
+    _flatten(params, leaves, [])
+    values = {"count": 0}
+    for field, initial in zip(array_fields, initials):
+        values[field] = _rebuild(
+            params, [numpy.full_like(numpy.asarray(p), initial) for p in leaves])
+    values.update(zip(scalar_fields, scalar_initials))
+    return state_type(**values)
+
+
+def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper):
+    """One step of a variant: (updates, new_state), as symlearn's Optimizer.update."""
+    scalars, arrays, n_outputs, n_constants, array_fields, scalar_fields, _, _ = variant
+    if type(state) is not state_type:
+        found = _describe(state) if state is not None else "None"
+        raise TypeError(f"state is {found}, not the {state_type.__name__} that {name}'s init "
+                        "returns")
+    count = state[0]
+    leaves, paths = [], []
+    signature = _flatten(params, leaves, paths)
+    shapes = [numpy.shape(p) for p in leaves]
+    g_leaves = _match("grads", grads, "params", params, signature, paths, shapes)
+    buffers = []
+    for field in array_fields:
+        tree = getattr(state, field)
+        if tree is None:
+            raise ValueError(f"state.{field} is None: make the state with {name}_init and the "
+                             f"hyper-parameters given to {name}_update")
+        buffers.append(_match(f"state.{field}", tree, "params", params, signature, paths, shapes))
+    rate = lr(count) if callable(lr) else lr
+    outputs = scalars(count, rate, *hyper, *(getattr(state, f) for f in scalar_fields))
+    if n_outputs == 1:
+        outputs = (outputs,)
+    constants = outputs[:n_constants]
+    updates, new = [], [[] for _ in array_fields]
+    for i, (p, g) in enumerate(zip(leaves, g_leaves)):
+        result = arrays(p, g, *(b[i] for b in buffers), *constants)
+        updates.append(result[0])
+        for j, value in enumerate(result[1:]):
+            new[j].append(value)
+    fields = {"count": count + 1}
+    fields.update((f, _rebuild(params, values)) for f, values in zip(array_fields, new))
+    fields.update(zip(scalar_fields, (float(v) for v in outputs[n_constants:])))
+    return _rebuild(params, updates), state._replace(**fields)
+'''
