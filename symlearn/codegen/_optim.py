@@ -16,12 +16,12 @@ the package's text, line for line (``tests/test_export_optim.py`` compares them)
 differs from the package:
 
 * the constants of the hyper-parameters alone (the package's ``_k0, _k1, ...``, computed once when
-  an optimizer is compiled and bound as 0-d arrays) are computed at every call by the scalar
-  function and passed to the in-place body as trailing arguments of the same names;
+  an optimizer is compiled and bound as 0-d arrays) are computed at every call, by the same
+  printed expressions, and passed to the in-place body as trailing arguments of the same names;
 * the numbers in the expressions (``_n0, ...``, 0-d arrays) are default values of the in-place
   function's trailing parameters instead of globals;
-* the scalar function (per-step constants) is printed by :func:`function_source` (numpy's
-  printer, ``float(...)`` of each output) instead of ``sympy.lambdify`` with the ``math`` module;
+* the scalar functions are printed as ``sympy.lambdify(..., modules="math")`` prints them, with
+  ``numpy.sqrt`` (etc.) for ``math.sqrt`` and the arguments named after the hyper-parameters;
 * the allocating fallback (arrays that are not float64, 0-d, or of different shapes) is printed by
   :func:`function_source` instead of ``lambdify_stable``: same printer, same stable forms.
 """
@@ -101,6 +101,7 @@ class _Variant:
         self.rule, self.optimizer = rule, optimizer
         prefix = f"_{name}_{index}"
         self.scalars_name, self.arrays_name = f"{prefix}_scalars", f"{prefix}_arrays"
+        self.fixed_name = f"{prefix}_fixed"
         # compile_rule's steps, in its order.
         forms = rule.closed_forms()
         array_state = tuple(s for s in rule.state if not s.scalar)
@@ -117,7 +118,6 @@ class _Variant:
         per_step = {e: c for e, c in constants.items() if e not in fixed}
         self.array_fields = tuple(s.field for s in array_state)
         self.scalar_fields = tuple(s.field for s in scalar_state)
-        self.n_constants = len(constants)
         # The initial value of each array state, as Python source in the arguments' names.
         self.scalar_initials = [repr(float(sp.sympify(v.initial))) for v in scalar_state]
         self.initials = []
@@ -138,14 +138,19 @@ class _Variant:
         for var in scalar_state:
             renames[var.current] = sp.Symbol(var.field, real=True)
         self.hyper_names = tuple(str(renames[s]) for s in hyper_symbols)
-        scalar_outputs = [*per_step, *fixed, *(forms[s.next] for s in scalar_state)]
-        self.n_scalar_outputs = len(scalar_outputs)
+        # As compile_rule: the per-step constants and new scalar states with CSE, the constants
+        # of the hyper-parameters alone without (each is computed once there, at every call here).
+        self.n_per_step = len(per_step)
         scalar_args = [T, LR, *hyper_symbols, *(s.current for s in scalar_state)]
-        self.scalars = function_source(
-            self.scalars_name,
-            [renames.get(a, a) for a in scalar_args],
-            [sp.sympify(e).xreplace(renames) for e in scalar_outputs],
-            convert="float",
+        self.scalars = _scalar_source(
+            self.scalars_name, [renames.get(a, a) for a in scalar_args],
+            [sp.sympify(e).xreplace(renames) for e in [*per_step,
+                                                         *(forms[s.next] for s in scalar_state)]],
+            cse=True,
+        )
+        self.fixed = _scalar_source(
+            self.fixed_name, [renames[a] for a in hyper_symbols],
+            [sp.sympify(e).xreplace(renames) for e in fixed], cse=False,
         )
         # The array function: lambdify_inplace's generator on the arguments compile_rule passes,
         # the fixed constants named _k0, _k1, ... as it names them.
@@ -155,7 +160,27 @@ class _Variant:
                                       array_symbols, fixed_symbols)
 
     def sources(self) -> list[FunctionSource]:
-        return [self.scalars, *self.arrays]
+        return [self.scalars, self.fixed, *self.arrays]
+
+
+def _scalar_source(name: str, args: list, outputs: list, cse: bool) -> FunctionSource:
+    """``def name(args): ... return [outputs]`` as ``sympy.lambdify(args, outputs, "math",
+    cse=cse)`` prints it (sympy's Python printer, ``x0 = ...`` for common subexpressions), with
+    numpy's functions for the math module's: on Python floats they round as math's do."""
+    from sympy.printing.pycode import PythonCodePrinter
+
+    class Printer(PythonCodePrinter):
+        def _module_format(self, fqn, register=True):
+            if fqn.startswith("math."):
+                fqn = "numpy." + fqn[len("math."):]
+            return super()._module_format(fqn, register)
+
+    printer = Printer({"fully_qualified_modules": True})
+    replacements, reduced = sp.cse(outputs) if cse else ([], outputs)
+    lines = [f"def {name}({', '.join(str(a) for a in args)}):"]
+    lines += [f"    {symbol} = {printer.doprint(value)}" for symbol, value in replacements]
+    lines.append(f"    return [{', '.join(printer.doprint(e) for e in reduced)}]")
+    return FunctionSource(name, tuple(str(a) for a in args), "\n".join(lines) + "\n")
 
 
 def _inplace_source(name: str, args: list, outputs: list, array_symbols, fixed: list):
@@ -266,8 +291,8 @@ def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
     records = []
     for variant in variants:
         records.append(
-            f"    ({variant.scalars_name}, {variant.arrays_name}, {variant.n_scalar_outputs}, "
-            f"{variant.n_constants}, {variant.array_fields!r}, {variant.scalar_fields!r}, "
+            f"    ({variant.scalars_name}, {variant.fixed_name}, {variant.arrays_name}, "
+            f"{variant.n_per_step}, {variant.array_fields!r}, {variant.scalar_fields!r}, "
             f"{_tuple(variant.initials)}, {_tuple(variant.scalar_initials)}),"
         )
     # The per-variant initial values are Python source in the arguments: they go in a function.
@@ -528,7 +553,7 @@ def _optimizer_init(state_type, variant, params):
 
 def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper):
     """One step of a variant: (updates, new_state), as symlearn's Optimizer.update."""
-    scalars, arrays, n_outputs, n_constants, array_fields, scalar_fields, _, _ = variant
+    scalars, fixed, arrays, n_per_step, array_fields, scalar_fields, _, _ = variant
     if type(state) is not state_type:
         found = _describe(state) if state is not None else "None"
         raise TypeError(f"state is {found}, not the {state_type.__name__} that {name}'s init "
@@ -547,9 +572,7 @@ def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper
         buffers.append(_match(f"state.{field}", tree, "params", params, signature, paths, shapes))
     rate = lr(count) if callable(lr) else lr
     outputs = scalars(count, rate, *hyper, *(getattr(state, f) for f in scalar_fields))
-    if n_outputs == 1:
-        outputs = (outputs,)
-    constants = outputs[:n_constants]
+    constants = outputs[:n_per_step] + fixed(*hyper)
     updates, new = [], [[] for _ in array_fields]
     for i, (p, g) in enumerate(zip(leaves, g_leaves)):
         result = arrays(p, g, *(b[i] for b in buffers), *constants)
@@ -558,6 +581,6 @@ def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper
             new[j].append(value)
     fields = {"count": count + 1}
     fields.update((f, _rebuild(params, values)) for f, values in zip(array_fields, new))
-    fields.update(zip(scalar_fields, (float(v) for v in outputs[n_constants:])))
+    fields.update(zip(scalar_fields, (float(v) for v in outputs[n_per_step:])))
     return _rebuild(params, updates), state._replace(**fields)
 '''
