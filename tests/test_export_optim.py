@@ -109,6 +109,10 @@ BAD = [
     ("nadam", {"momentum_decay": -1.0}),
 ]
 
+# One array as params (the update's fast path): these run in both processes.
+SINGLE = [("adam", {"amsgrad": True}), ("nadam", {}), ("sgd", {"momentum": 0.9, "lr": 0.05}),
+          ("adagrad", {"initial_accumulator_value": 0.5})]
+
 _ISOLATED = """
 import importlib.util, json, sys
 for blocked in ("sympy", "symlearn", "mpmath"):
@@ -119,6 +123,7 @@ spec.loader.exec_module(m)
 import numpy as np
 cases, bad = json.loads(sys.stdin.read())
 exec(sys.argv[2])
+SINGLE = json.loads(sys.argv[3])
 
 def leaves(tree):
     return {f"{a}.{b}": np.asarray(v).tolist() for a, layer in tree.items() for b, v in layer.items()}
@@ -172,6 +177,19 @@ try:
     m.adam_update(grads, m.adam_init(params), params, amsgrad=True)
 except ValueError as error:
     out["tree"]["other_init"] = str(error)
+out["single"] = []
+for name, kwargs in SINGLE:
+    p = np.linspace(-1.0, 1.0, 7)
+    state = getattr(m, name + "_init")(p, **kwargs)
+    for k in range(STEPS):
+        updates, state = getattr(m, name + "_update")(2.0 * p - 1.0 + np.sin(3.0 * p) + 0.1 * k,
+                                                      state, p, **kwargs)
+        p = m.apply_updates(p, updates)
+    out["single"].append(p.tolist())
+try:
+    m.adam_update(np.zeros(6), m.adam_init(np.zeros(7)), np.zeros(7))
+except ValueError as error:
+    out["single_shape"] = str(error)
 print(json.dumps(out))
 """.replace("STEPS", str(STEPS))
 
@@ -187,7 +205,7 @@ def module_path(tmp_path_factory) -> Path:
 def isolated(module_path) -> dict:
     cases = [[name, torch_name, kwargs] for name, torch_name, kwargs in CASES]
     done = subprocess.run(
-        [sys.executable, "-c", _ISOLATED, str(module_path), GRADIENT],
+        [sys.executable, "-c", _ISOLATED, str(module_path), GRADIENT, json.dumps(SINGLE)],
         input=json.dumps([cases, [[n, k] for n, k in BAD]]), capture_output=True, text=True,
         timeout=120, check=False,
     )
@@ -360,3 +378,17 @@ def test_unknown_optimizer_names_a_close_match(tmp_path):
                           check=False)
     assert done.returncode == 0, done.stderr
     assert "def sgd_update(grads, state, params, lr=0.001, momentum=0.0" in out.read_text()
+
+
+def test_one_array_as_params_is_the_packages_step(isolated):
+    for (name, kwargs), exported in zip(SINGLE, isolated["single"]):
+        opt = getattr(optim, name)(**kwargs)
+        p = np.linspace(-1.0, 1.0, 7)
+        state = opt.init(p)
+        for k in range(STEPS):
+            updates, state = opt.update(2.0 * p - 1.0 + np.sin(3.0 * p) + 0.1 * k, state, p)
+            p = optim.apply_updates(p, updates)
+        np.testing.assert_array_equal(np.asarray(exported), p, err_msg=name)
+    with pytest.raises(ValueError) as caught:
+        optim.adam().update(np.zeros(6), optim.adam().init(np.zeros(7)), np.zeros(7))
+    assert isolated["single_shape"] == str(caught.value)

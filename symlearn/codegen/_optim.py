@@ -126,7 +126,7 @@ class _Variant:
             if initial.free_symbols:
                 (symbol,) = initial.free_symbols
                 assert initial == symbol, "an initial value is a number or one hyper-parameter"
-                self.initials.append(f"float({HYPERPARAMETER_ARGUMENTS[symbol]})")
+                self.initials.append(repr(HYPERPARAMETER_ARGUMENTS[symbol]))  # read at init
             else:
                 self.initials.append(repr(float(initial)))
         # The scalar function: (t, lr, *hyper, *scalar states) -> per-step constants, constants
@@ -295,14 +295,16 @@ def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
             f"{variant.n_per_step}, {variant.array_fields!r}, {variant.scalar_fields!r}, "
             f"{_tuple(variant.initials)}, {_tuple(variant.scalar_initials)}),"
         )
-    # The per-variant initial values are Python source in the arguments: they go in a function.
     table_text = "\n".join(f"    {key!r}: {index}," for key, index in table.items())
     registry = (
-        f"def _{name}_variants({', '.join(arguments)}):\n"
-        f"    return [\n" + "\n".join(f"    {r}" for r in records) + "\n    ]\n\n\n"
+        f"_{upper}_VARIANTS = [\n" + "\n".join(records) + "\n]\n\n"
         f"_{upper}_TABLE = {{\n{table_text}\n}}\n"
     )
-    sources.append(FunctionSource(f"_{name}_variants", tuple(arguments), registry))
+    sources.append(FunctionSource(f"_{upper}_VARIANTS", (), registry))
+    # The arguments that are initial values of a buffer (Adagrad's initial_accumulator_value).
+    initial_arguments = sorted({initial for v in variants for initial in v.initials
+                                if initial.startswith("'")})
+    initial_dict = "{" + ", ".join(f"{a}: {a[1:-1]}" for a in initial_arguments) + "}"
     signature = ", ".join(f"{a}={defaults[a]!r}" for a in arguments)
     checks = [_CHECKS[a] for a in arguments if a in _CHECKS]
     if name == "sgd":
@@ -312,7 +314,7 @@ def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
     hyper_values = ", ".join(variants[0].hyper_names)
     check_lines = "\n".join(f"    {c}" for c in checks)
     select = (f"{check_lines}\n"
-              f"    variant = _{name}_variants({', '.join(arguments)})[_{upper}_TABLE[{key}]]\n")
+              f"    variant = _{upper}_VARIANTS[_{upper}_TABLE[{key}]]\n")
     # Docstrings: the arguments, and each variant's equations in LaTeX.
     described = []
     for variant in variants:
@@ -345,7 +347,7 @@ def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
     init = (f"def {name}_init(params, {signature}):\n"
             f'    r"""{_indent(init_doc)}\n    """\n'
             + select.replace("beta1, beta2 = _check_betas", "_check_betas") +
-            f"    return _optimizer_init({state_type.__name__}, variant, params)\n")
+            f"    return _optimizer_init({state_type.__name__}, variant, params, {initial_dict})\n")
     update = (f"def {name}_update(grads, state, params, {signature}):\n"
               f'    r"""{_indent(update_doc)}\n    """\n' + select +
               f"    return _optimizer_update({name!r}, {state_type.__name__}, variant, grads, "
@@ -538,13 +540,15 @@ def apply_updates(params, updates):
     return _rebuild(params, [p + u for p, u in zip(leaves, others)])
 
 
-def _optimizer_init(state_type, variant, params):
-    """The state before the first step: count 0 and each buffer at its initial value."""
+def _optimizer_init(state_type, variant, params, arguments):
+    """The state before the first step: count 0 and each buffer at its initial value (a number,
+    or the name of the argument that gives it)."""
     _, _, _, _, array_fields, scalar_fields, initials, scalar_initials = variant
     leaves = []
     _flatten(params, leaves, [])
     values = {"count": 0}
     for field, initial in zip(array_fields, initials):
+        initial = float(arguments[initial]) if isinstance(initial, str) else initial
         values[field] = _rebuild(
             params, [numpy.full_like(numpy.asarray(p), initial) for p in leaves])
     values.update(zip(scalar_fields, scalar_initials))
@@ -559,6 +563,16 @@ def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper
         raise TypeError(f"state is {found}, not the {state_type.__name__} that {name}'s init "
                         "returns")
     count = state[0]
+    rate = lr(count) if callable(lr) else lr
+    if type(params) is _ndarray and type(grads) is _ndarray and grads.shape == params.shape:
+        # One array (the common case), checked in a few calls: no tree to walk.
+        buffers = [getattr(state, field) for field in array_fields]
+        if all(type(b) is _ndarray and b.shape == params.shape for b in buffers):
+            outputs = scalars(count, rate, *hyper, *(getattr(state, f) for f in scalar_fields))
+            result = arrays(params, grads, *buffers, *outputs[:n_per_step], *fixed(*hyper))
+            fields = dict(zip(array_fields, result[1:]), count=count + 1)
+            fields.update(zip(scalar_fields, (float(v) for v in outputs[n_per_step:])))
+            return result[0], state._replace(**fields)
     leaves, paths = [], []
     signature = _flatten(params, leaves, paths)
     shapes = [numpy.shape(p) for p in leaves]
@@ -570,7 +584,6 @@ def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper
             raise ValueError(f"state.{field} is None: make the state with {name}_init and the "
                              f"hyper-parameters given to {name}_update")
         buffers.append(_match(f"state.{field}", tree, "params", params, signature, paths, shapes))
-    rate = lr(count) if callable(lr) else lr
     outputs = scalars(count, rate, *hyper, *(getattr(state, f) for f in scalar_fields))
     constants = outputs[:n_per_step] + fixed(*hyper)
     updates, new = [], [[] for _ in array_fields]
