@@ -16,8 +16,9 @@ the package's text, line for line (``tests/test_export_optim.py`` compares them)
 differs from the package:
 
 * the constants of the hyper-parameters alone (the package's ``_k0, _k1, ...``, computed once when
-  an optimizer is compiled and bound as 0-d arrays) are computed at every call, by the same
-  printed expressions, and passed to the in-place body as trailing arguments of the same names;
+  an optimizer is compiled and bound as 0-d arrays) are computed by the same printed expressions
+  the first time a value of the hyper-parameters is seen (then cached, as 0-d arrays), and passed
+  to the in-place body as trailing arguments of the same names;
 * the numbers in the expressions (``_n0, ...``, 0-d arrays) are default values of the in-place
   function's trailing parameters instead of globals;
 * the scalar functions are printed as ``sympy.lambdify(..., modules="math")`` prints them, with
@@ -555,6 +556,21 @@ def _optimizer_init(state_type, variant, params, arguments):
     return state_type(**values)
 
 
+_FIXED = {}
+
+
+def _fixed_constants(fixed, hyper):
+    """The constants of the hyper-parameters alone, as 0-d float64 arrays (as the package binds
+    them: numpy converts a Python float at every ufunc call), computed once per value."""
+    key = (fixed, hyper)
+    found = _FIXED.get(key)
+    if found is None:
+        if len(_FIXED) >= 256:  # many hyper-parameter values: start over, do not grow
+            _FIXED.clear()
+        found = _FIXED[key] = [numpy.array(float(v)) for v in fixed(*hyper)]
+    return found
+
+
 def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper):
     """One step of a variant: (updates, new_state), as symlearn's Optimizer.update."""
     scalars, fixed, arrays, n_per_step, array_fields, scalar_fields, _, _ = variant
@@ -569,7 +585,8 @@ def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper
         buffers = [getattr(state, field) for field in array_fields]
         if all(type(b) is _ndarray and b.shape == params.shape for b in buffers):
             outputs = scalars(count, rate, *hyper, *(getattr(state, f) for f in scalar_fields))
-            result = arrays(params, grads, *buffers, *outputs[:n_per_step], *fixed(*hyper))
+            result = arrays(params, grads, *buffers, *outputs[:n_per_step],
+                            *_fixed_constants(fixed, hyper))
             fields = dict(zip(array_fields, result[1:]), count=count + 1)
             fields.update(zip(scalar_fields, (float(v) for v in outputs[n_per_step:])))
             return result[0], state._replace(**fields)
@@ -585,7 +602,7 @@ def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper
                              f"hyper-parameters given to {name}_update")
         buffers.append(_match(f"state.{field}", tree, "params", params, signature, paths, shapes))
     outputs = scalars(count, rate, *hyper, *(getattr(state, f) for f in scalar_fields))
-    constants = outputs[:n_per_step] + fixed(*hyper)
+    constants = outputs[:n_per_step] + _fixed_constants(fixed, hyper)
     updates, new = [], [[] for _ in array_fields]
     for i, (p, g) in enumerate(zip(leaves, g_leaves)):
         result = arrays(p, g, *(b[i] for b in buffers), *constants)
