@@ -392,3 +392,32 @@ def test_one_array_as_params_is_the_packages_step(isolated):
     with pytest.raises(ValueError) as caught:
         optim.adam().update(np.zeros(6), optim.adam().init(np.zeros(7)), np.zeros(7))
     assert isolated["single_shape"] == str(caught.value)
+
+
+def test_with_losses_and_a_schedule_as_lr(tmp_path):
+    """One module with a loss, a schedule and an optimizer; the exported schedule as Adam's lr
+    gives the package's Adam with the package's schedule."""
+    import importlib.util
+
+    path = tmp_path / "mixed.py"
+    path.write_text(export(losses=["mse_loss"], optimizers=["adam"],
+                           schedules=["cosine_annealing"]))
+    if shutil.which("ruff") is not None:
+        done = subprocess.run(["ruff", "check", "--no-cache", "--isolated", str(path)],
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+    spec = importlib.util.spec_from_file_location("mixed", path)
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    opt = optim.adam(lr=optim.cosine_annealing(0.1, 10))
+    p = q = {"w": np.linspace(-1.0, 1.0, 5), "b": np.array([0.5, -0.5])}
+    state, mine = opt.init(p), m.adam_init(q)
+    for _ in range(12):
+        updates, state = opt.update({k: 2 * v for k, v in p.items()}, state, p)
+        p = optim.apply_updates(p, updates)
+        updates, mine = m.adam_update({k: 2 * v for k, v in q.items()}, mine, q,
+                                      lr=lambda t: m.cosine_annealing(t, 0.1, 10))
+        q = m.apply_updates(q, updates)
+    for key in p:
+        np.testing.assert_allclose(q[key], p[key], rtol=1e-14, atol=1e-15)
+    assert m.mse_loss(np.ones(3), np.zeros(3)) == 1.0
