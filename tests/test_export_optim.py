@@ -7,6 +7,7 @@ same cases through torch.optim (the independent reference) and through symlearn.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import os
@@ -352,6 +353,13 @@ def test_module_compiles_passes_ruff_and_imports_only_numpy(module_path):
     text = module_path.read_text()
     imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
     assert imports == ["from typing import NamedTuple", "import numpy"]
+    # LaTeX in docstrings stays LaTeX (raw strings: no tab from \theta, no bell from \alpha).
+    spec = importlib.util.spec_from_file_location("exported_optim", module_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert "$\\alpha$" in module.RMSpropState.__doc__
+    assert "$\\theta$" in module.AdadeltaState.__doc__
+    assert "\\beta_{1}" in module.adam_update.__doc__
     if shutil.which("ruff") is not None:
         done = subprocess.run(["ruff", "check", "--no-cache", "--isolated", str(module_path)],
                               capture_output=True, text=True, check=False)

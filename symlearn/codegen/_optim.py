@@ -282,9 +282,9 @@ def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
     from .. import optim
 
     # The factory's own one-line summary (the Optimizer's summary names one configuration).
-    doc = inspect.getdoc(getattr(optim, name)).splitlines()[0].rstrip(".")
+    doc = " ".join(inspect.getdoc(getattr(optim, name)).split("\n\n")[0].split()).rstrip(".")
     state_class = state_class.replace(
-        ":\n", f':\n    """The state of {name}_init / {name}_update ({doc})."""\n\n', 1)
+        ":\n", f':\n    r"""The state of {name}_init / {name}_update ({doc})."""\n\n', 1)
     sources = [FunctionSource(state_type.__name__, (), state_class)]
     for variant in variants:
         sources.extend(variant.sources())
