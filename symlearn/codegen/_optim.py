@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import inspect
 import itertools
+import textwrap
 
 import sympy as sp
 
@@ -284,7 +285,8 @@ def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
     # The factory's own one-line summary (the Optimizer's summary names one configuration).
     doc = " ".join(inspect.getdoc(getattr(optim, name)).split("\n\n")[0].split()).rstrip(".")
     state_class = state_class.replace(
-        ":\n", f':\n    r"""The state of {name}_init / {name}_update ({doc})."""\n\n', 1)
+        ":\n", f':\n    r"""{_indent(_prose(f"The state of {name}_init / {name}_update ({doc})."))}'
+        '\n    """\n\n', 1)
     sources = [FunctionSource(state_type.__name__, (), state_class)]
     for variant in variants:
         sources.extend(variant.sources())
@@ -325,26 +327,34 @@ def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
                             else f"{a}={on}" for (a, kind), on in zip(OPTIMIZERS[name], k)) + ")"
             for k in which)
         equations = "\n".join(f"    $$ {latex(e)} $$" for e in variant.rule.equations)
-        described.append(f"When {when}:\n\n{equations}")
+        described.append(f"{_prose(f'When {when}:')}\n\n{equations}")
     symbols = ", ".join(f"${latex(s)}$ = {a}" for s, a in _rules.HYPERPARAMETER_ARGUMENTS.items()
                         if s in first.rule.hyperparameters)
-    args_doc = (
-        f"Keyword arguments (torch.optim.{first.torch_name}'s names and defaults): "
-        f"{signature}. lr is a number (or a function of the step count returning one; the\n"
-        f"exported schedules are such functions with their arguments bound). Each is checked as\n"
-        f"symlearn.optim.{name} checks it; a bad value is a ValueError naming it.\n\n"
-        f"params and grads: a numpy array, or dicts / lists / tuples of arrays, of the same\n"
-        f"structure (dicts matched by key, whatever their order) and leaf shapes.\n\n"
-        f"The update rule (t = count, the number of updates already made; $\\eta_t$ = lr; "
-        f"{symbols}):\n\n" + "\n\n".join(described)
-    )
-    update_doc = (f"{name}_update(grads, state, params, {signature})\n\n"
-                  f"One step of {doc}: returns (updates, new_state) as symlearn.optim.{name}(...)"
-                  f".update does,\nwith new_params = apply_updates(params, updates).\n\n"
-                  + args_doc)
-    init_doc = (f"{name}_init(params, {signature})\n\n"
-                f"The {state_type.__name__} before the first step (count = 0), for the same "
-                f"keyword arguments as\n{name}_update (they decide which buffers exist).")
+    args_doc = "\n\n".join([
+        _prose(f"Keyword arguments (torch.optim.{first.torch_name}'s names and defaults): "
+               f"{signature}. lr is a number (or a function of the step count returning one; "
+               f"the exported schedules are such functions with their arguments bound). Each is "
+               f"checked as symlearn.optim.{name} checks it; a bad value is a ValueError naming "
+               f"it."),
+        _prose("params and grads: a numpy array, or dicts / lists / tuples of arrays, of the "
+               "same structure (dicts matched by key, whatever their order) and leaf shapes; "
+               "state: what the last call returned (or the init's). A mismatch is a ValueError "
+               "naming the first key path that differs."),
+        _prose(f"The update rule (t = count, the number of updates already made; $\\eta_t$ = lr;"
+               f" {symbols}):"),
+        *described,
+    ])
+    update_doc = "\n\n".join([
+        f"{name}_update(grads, state, params, {signature})",
+        _prose(f"One step of {doc}: returns (updates, new_state) as symlearn.optim.{name}(...)"
+               f".update does, with new_params = apply_updates(params, updates)."),
+        args_doc,
+    ])
+    init_doc = "\n\n".join([
+        f"{name}_init(params, {signature})",
+        _prose(f"The {state_type.__name__} before the first step (count = 0), for the same "
+               f"keyword arguments as {name}_update (they decide which buffers exist)."),
+    ])
     init = (f"def {name}_init(params, {signature}):\n"
             f'    r"""{_indent(init_doc)}\n    """\n'
             + select.replace("beta1, beta2 = _check_betas", "_check_betas") +
@@ -357,6 +367,12 @@ def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
     sources.append(FunctionSource(f"{name}_update", ("grads", "state", "params", *arguments),
                                   update))
     return sources, f"{name}: {doc} ({len(variants)} variants of its update rule)"
+
+
+def _prose(text: str) -> str:
+    """A paragraph of a generated docstring, wrapped to fit the module's line length."""
+    return textwrap.fill(" ".join(text.split()), 92, break_long_words=False,
+                         break_on_hyphens=False)
 
 
 def _tuple(items) -> str:
