@@ -14,7 +14,10 @@ interleaved in one process (``bench_losses.interleaved_medians``: every round ti
 each contender, in a rotated order). torch runs on 1 thread; numpy's ufuncs are single-threaded.
 Prints median times and the medians of the per-round ratios exported/numpy and exported/torch
 (below 1.0: the exported function is faster).
-Run from a checkout: ``python benchmarks/bench_export.py [--budget SECONDS]``.
+Then one Adam step (``adam_rows``): the exported ``adam_update`` against the package's
+``optim.adam().update``, idiomatic numpy, numpy tuned with ``out=`` buffers and
+``torch.optim.Adam.step()``, same sizes, same interleaving.
+Run from a checkout: ``python benchmarks/bench_export.py [--budget SECONDS] [--only-adam]``.
 """
 
 from __future__ import annotations
