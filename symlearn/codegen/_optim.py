@@ -296,7 +296,9 @@ def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
         records.append(
             f"    ({variant.scalars_name}, {variant.fixed_name}, {variant.arrays_name}, "
             f"{variant.n_per_step}, {variant.array_fields!r}, {variant.scalar_fields!r}, "
-            f"{_tuple(variant.initials)}, {_tuple(variant.scalar_initials)}),"
+            f"{_tuple(variant.initials)}, {_tuple(variant.scalar_initials)}, "
+            f"{_tuple([str(state_type._fields.index(f)) for f in variant.array_fields])}, "
+            f"{_tuple([str(state_type._fields.index(f)) for f in variant.scalar_fields])}),"
         )
     table_text = "\n".join(f"    {key!r}: {index}," for key, index in table.items())
     registry = (
@@ -560,7 +562,7 @@ def apply_updates(params, updates):
 def _optimizer_init(state_type, variant, params, arguments):
     """The state before the first step: count 0 and each buffer at its initial value (a number,
     or the name of the argument that gives it)."""
-    _, _, _, _, array_fields, scalar_fields, initials, scalar_initials = variant
+    _, _, _, _, array_fields, scalar_fields, initials, scalar_initials, _, _ = variant
     leaves = []
     _flatten(params, leaves, [])
     values = {"count": 0}
@@ -589,7 +591,8 @@ def _fixed_constants(fixed, hyper):
 
 def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper):
     """One step of a variant: (updates, new_state), as symlearn's Optimizer.update."""
-    scalars, fixed, arrays, n_per_step, array_fields, scalar_fields, _, _ = variant
+    (scalars, fixed, arrays, n_per_step, array_fields, scalar_fields, _, _, array_index,
+     scalar_index) = variant
     if type(state) is not state_type:
         found = _describe(state) if state is not None else "None"
         raise TypeError(f"state is {found}, not the {state_type.__name__} that {name}'s init "
@@ -598,14 +601,13 @@ def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper
     rate = lr(count) if callable(lr) else lr
     if type(params) is _ndarray and type(grads) is _ndarray and grads.shape == params.shape:
         # One array (the common case), checked in a few calls: no tree to walk.
-        buffers = [getattr(state, field) for field in array_fields]
+        buffers = [state[i] for i in array_index]
         if all(type(b) is _ndarray and b.shape == params.shape for b in buffers):
-            outputs = scalars(count, rate, *hyper, *(getattr(state, f) for f in scalar_fields))
+            outputs = scalars(count, rate, *hyper, *[state[i] for i in scalar_index])
             result = arrays(params, grads, *buffers, *outputs[:n_per_step],
                             *_fixed_constants(fixed, hyper))
-            fields = dict(zip(array_fields, result[1:]), count=count + 1)
-            fields.update(zip(scalar_fields, (float(v) for v in outputs[n_per_step:])))
-            return result[0], state._replace(**fields)
+            return result[0], _new_state(state, count, array_index, result[1:], scalar_index,
+                                         outputs[n_per_step:])
     leaves, paths = [], []
     signature = _flatten(params, leaves, paths)
     shapes = [numpy.shape(p) for p in leaves]
@@ -625,8 +627,19 @@ def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper
         updates.append(result[0])
         for j, value in enumerate(result[1:]):
             new[j].append(value)
-    fields = {"count": count + 1}
-    fields.update((f, _rebuild(params, values)) for f, values in zip(array_fields, new))
-    fields.update(zip(scalar_fields, (float(v) for v in outputs[n_per_step:])))
-    return _rebuild(params, updates), state._replace(**fields)
+    trees = [_rebuild(params, values) for values in new]
+    return _rebuild(params, updates), _new_state(state, count, array_index, trees, scalar_index,
+                                                 outputs[n_per_step:])
+
+
+def _new_state(state, count, array_index, arrays, scalar_index, scalars):
+    """The state after a step: count + 1, the new buffers and scalars at their fields'
+    positions, the fields the variant does not use unchanged."""
+    fields = list(state)
+    fields[0] = count + 1
+    for i, value in zip(array_index, arrays):
+        fields[i] = value
+    for i, value in zip(scalar_index, scalars):
+        fields[i] = float(value)
+    return tuple.__new__(type(state), fields)
 '''
