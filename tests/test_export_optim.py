@@ -429,3 +429,36 @@ def test_with_losses_and_a_schedule_as_lr(tmp_path):
     for key in p:
         np.testing.assert_allclose(q[key], p[key], rtol=1e-14, atol=1e-15)
     assert m.mse_loss(np.ones(3), np.zeros(3)) == 1.0
+
+
+def test_dispatch_picks_the_factorys_equations():
+    """For varied valid arguments (switches and the others), the variant the module dispatches
+    to has the equations the factory writes: no argument outside the switch table changes the
+    structure of a rule."""
+    import itertools
+
+    from symlearn.codegen._optim import OPTIMIZERS, _variants
+
+    values = {
+        "lr": (1e-3, 0.5), "momentum": (0.0, 0.9), "dampening": (0.0, 0.3),
+        "weight_decay": (0.0, 0.01), "nesterov": (False, True), "lr_decay": (0.0, 0.1),
+        "initial_accumulator_value": (0.0, 0.2), "eps": (0.0, 1e-6), "alpha": (0.0, 1.0),
+        "centered": (False, True), "rho": (0.0, 1.0), "betas": ((0.0, 0.0), (0.9, 0.999)),
+        "amsgrad": (False, True), "momentum_decay": (0.0, 4e-3),
+        "decoupled_weight_decay": (False, True),
+    }
+    checked = 0
+    for name, switches in OPTIMIZERS.items():
+        variants, table = _variants(name)
+        arguments = list(inspect.signature(getattr(optim, name)).parameters)
+        for combination in itertools.product(*(values[a] for a in arguments)):
+            kwargs = dict(zip(arguments, combination))
+            try:
+                rule = getattr(optim, name)(**kwargs).rule
+            except ValueError:
+                continue
+            key = tuple(kwargs[a] != 0 if kind == "nonzero" else bool(kwargs[a])
+                        for a, kind in switches)
+            assert variants[table[key]].rule.equations == rule.equations, (name, kwargs)
+            checked += 1
+    assert checked >= 250  # 260 accepted combinations (sympy 1.14)
