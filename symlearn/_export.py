@@ -22,7 +22,12 @@ What can be exported today:
   by hand in numpy (cross_entropy, nll_loss, ctc_loss, ...) are refused with a sentence naming
   them; ``"all"`` leaves them out and the module's header lists them.
 
-Optimizers are not exported yet; asking for them is a ``ValueError`` that says so.
+* ``optimizers=("adam", ...)`` (or ``("all",)``): the optimizers of :mod:`symlearn.optim`, each
+  as its state NamedTuple, ``name_init(params, **hyper)`` and ``name_update(grads, state, params,
+  **hyper)`` returning ``(updates, new_state)`` as the package's ``Optimizer.update`` does, with
+  ``torch.optim``'s hyper-parameter names and defaults taken at run time, plus
+  ``apply_updates(params, updates)`` (see :mod:`symlearn.codegen._optim`: one compiled step per
+  structural variant of the update rule, printed by the package's own in-place generator).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from .codegen._losses import (
     runtime_source,
     structured_source,
 )
+from .codegen._optim import OPTIM_RUNTIME, OPTIMIZERS, optimizer_source
 from .codegen._source import PRELUDE
 from .printing.latex import latex
 
@@ -116,7 +122,8 @@ def export(
 
     Args:
         losses: names of elementwise catalog losses, or ``("all",)`` for every one.
-        optimizers: optimizer names (not exported yet: a non-empty value is a ``ValueError``).
+        optimizers: optimizer names of :mod:`symlearn.optim` (``sgd``, ``adagrad``,
+            ``rmsprop``, ``adadelta``, ``adam``, ``adamw``, ``nadam``), or ``("all",)``.
         schedules: schedule names from :func:`exportable_schedules`, or ``("all",)``.
         functions: ``{"name": (args, expr)}``: ``args`` a sequence of SymPy symbols (the first is
             the one differentiated), ``expr`` a SymPy expression in them.
@@ -124,15 +131,14 @@ def export(
     Returns:
         The module's text. The same request always gives the same text, byte for byte.
     """
-    losses, optimizers = tuple(losses), tuple(optimizers)
-    if optimizers:
-        raise ValueError("exporting optimizers is not supported yet; export losses, functions or "
-                         "schedules")
+    losses = tuple(losses)
+    optimizers = _optimizer_names(optimizers)
     losses, skipped = _loss_specs(losses)
     schedules = _schedule_names(schedules)
     functions = dict(functions or {})
-    if not schedules and not functions and not losses:
-        raise ValueError("nothing to export: name at least one loss, schedule or function")
+    if not schedules and not functions and not losses and not optimizers:
+        raise ValueError("nothing to export: name at least one loss, optimizer, schedule or "
+                         "function")
     sources: list[FunctionSource] = []
     listing: list[str] = []
     for spec in losses:
@@ -147,6 +153,11 @@ def export(
         source, formula = _schedule_source(name)
         sources.append(source)
         listing.append(f"{name}: {formula}")
+    for name in optimizers:
+        made, description = optimizer_source(name)
+        # adam and adamw share AdamState: one class.
+        sources.extend(m for m in made if m.name not in {s.name for s in sources})
+        listing.append(description)
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         duplicate = next(n for n in names if names.count(n) > 1)
@@ -160,13 +171,33 @@ def export(
             prelude += "\n\n" + STRUCTURED_RUNTIME.strip() + "\n\n\n" + structured_source(
                 structured
             )
-    compiled = compile_source(sources, prelude)
+    if optimizers:
+        prelude += "\n\n" + OPTIM_RUNTIME.strip()
+    # The module's header imports NamedTuple when there are optimizers; so does the executed text.
+    compiled = compile_source(
+        sources, ("from typing import NamedTuple\n" if optimizers else "") + prelude)
     for name, spec in functions.items():
         _check_gradient(name, spec, compiled)
     if skipped:
         listing.append("not exported (computed by hand-written numpy code in symlearn): "
                        + ", ".join(skipped))
-    return _module_text(sources, listing, prelude)
+    return _module_text(sources, listing, prelude, named_tuple=bool(optimizers))
+
+
+def _optimizer_names(requested: Iterable[str]) -> tuple[str, ...]:
+    requested = tuple(requested)
+    if "all" in requested:
+        return tuple(OPTIMIZERS)
+    for name in requested:
+        if name not in OPTIMIZERS:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(OPTIMIZERS), n=3, cutoff=0.5)
+            hint = f"; did you mean {' or '.join(close)}?" if close else ""
+            raise ValueError(
+                f"there is no optimizer called {name!r}{hint} (exportable: {', '.join(OPTIMIZERS)})"
+            )
+    return tuple(dict.fromkeys(requested))
 
 
 def _loss_specs(requested: Iterable[str]) -> tuple[list, list[str]]:
@@ -316,14 +347,19 @@ def _check_gradient(name: str, spec, compiled: Mapping) -> None:
         )
 
 
-def _module_text(sources: list[FunctionSource], listing: list[str], prelude: str) -> str:
+def _module_text(sources: list[FunctionSource], listing: list[str], prelude: str,
+                 named_tuple: bool = False) -> str:
     from . import __version__
 
     public = [s.name for s in sources if not s.name.startswith("_")]
+    if named_tuple:
+        public.append("apply_updates")
     contents = "\n".join(f"    {line}" for line in listing)
     header = (
         f'r"""Numpy functions generated by symlearn {__version__} (symlearn.export).\n\n'
-        "This module imports numpy only. Do not edit it: generate it again instead.\n"
+        + ("This module imports numpy only (and typing.NamedTuple, from the standard library, for\n"
+           "the optimizers' states). " if named_tuple else "This module imports numpy only. ")
+        + "Do not edit it: generate it again instead.\n"
         "Each function was printed from these SymPy expressions (in LaTeX):\n\n"
         f"{contents}\n"
         '"""\n'
@@ -331,5 +367,6 @@ def _module_text(sources: list[FunctionSource], listing: list[str], prelude: str
     body = "\n\n".join(s.text for s in sources)
     names = ",\n".join(f"    {n!r}" for n in sorted(public))
     return (
-        f"{header}\nimport numpy\n\n__all__ = [\n{names},\n]\n\n\n{prelude.strip()}\n\n\n{body}"
+        f"{header}\n{'from typing import NamedTuple' + chr(10) + chr(10) if named_tuple else ''}"
+        f"import numpy\n\n__all__ = [\n{names},\n]\n\n\n{prelude.strip()}\n\n\n{body}"
     )

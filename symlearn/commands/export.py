@@ -1,7 +1,7 @@
 """``symlearn export``: write a numpy-only Python module of what the engine derives."""
 
 NAME = "export"
-HELP = "write a numpy-only Python module of losses and schedules (optimizers: not yet)"
+HELP = "write a numpy-only Python module of losses, optimizers and schedules"
 DESCRIPTION = (
     "Write a Python module that imports numpy and nothing else, printed from symlearn's SymPy\n"
     "expressions by the same printer symlearn uses itself. Names are comma-separated, 'all' for\n"
@@ -11,7 +11,10 @@ DESCRIPTION = (
     "refused), and the learning-rate schedules with a fixed formula (constant, step_decay,\n"
     "exponential_decay, inverse_time_decay, cosine_annealing, linear_warmup); from Python,\n"
     "symlearn.export(functions={...}) exports your own expressions with their gradients.\n"
-    "Exporting optimizers is not supported yet.\n\n"
+    "The optimizers (sgd, adagrad, rmsprop, adadelta, adam, adamw, nadam) are exported as their\n"
+    "state NamedTuple, name_init(params, **hyper) and name_update(grads, state, params, **hyper)\n"
+    "returning (updates, new_state), with torch.optim's hyper-parameter names and defaults, and\n"
+    "apply_updates(params, updates).\n\n"
     "The file is written atomically (a temporary file renamed into place). Exit code 0 written,\n"
     "2 bad input."
 )
@@ -21,7 +24,7 @@ def configure(parser):
     parser.add_argument("--loss", default="", metavar="NAMES",
                         help="losses, e.g. mse_loss,binary_cross_entropy_with_logits or all")
     parser.add_argument("--optimizer", default="", metavar="NAMES",
-                        help="optimizers (not supported yet)")
+                        help="optimizers, e.g. adam,sgd or all")
     parser.add_argument("--schedule", default="", metavar="NAMES",
                         help="learning-rate schedules, e.g. cosine_annealing,step_decay or all")
     parser.add_argument("-o", "--output", required=True, metavar="FILE.py",

@@ -52,6 +52,22 @@ BETA1 = _sym(r"\beta_{1}", positive=True)
 BETA2 = _sym(r"\beta_{2}", positive=True)
 MOMENTUM_DECAY = _sym(r"\psi", nonnegative=True)
 
+#: Each hyper-parameter symbol's factory argument (``betas[0]``: the first of the pair), for
+#: code that takes the hyper-parameters at run time (``symlearn.export``). Metadata only.
+HYPERPARAMETER_ARGUMENTS = {
+    MOMENTUM: "momentum",
+    DAMPENING: "dampening",
+    WEIGHT_DECAY: "weight_decay",
+    EPS: "eps",
+    LR_DECAY: "lr_decay",
+    INITIAL_ACCUMULATOR: "initial_accumulator_value",
+    ALPHA: "alpha",
+    RHO: "rho",
+    BETA1: "betas[0]",
+    BETA2: "betas[1]",
+    MOMENTUM_DECAY: "momentum_decay",
+}
+
 #: The weight-decayed gradient $\tilde g_t = g_t + \lambda \theta_t$ (L2 penalty).
 GRAD_L2 = _sym(r"\tilde{g}_{t}", real=True)
 

@@ -1,0 +1,645 @@
+r"""The optimizers of :mod:`symlearn.optim` as numpy-only source text, for :func:`symlearn.export`.
+
+An optimizer factory validates its arguments and writes an :class:`~symlearn.optim._base.UpdateRule`
+whose equations depend on which hyper-parameters are non-zero and on its flags (SGD's momentum
+buffer exists only for ``momentum != 0``, Adam's ``max_exp_avg_sq`` only with ``amsgrad``...).
+The exported ``name_update`` takes the hyper-parameters at run time, so it holds one compiled step
+per *variant*: every combination of the switches below that the factory accepts is built with
+example values, combinations whose equations are the same share one variant, and the update
+dispatches on the switches' values at call time.
+
+Each variant's step is compiled by the pieces :func:`~symlearn.optim._base.compile_rule` uses:
+the closed forms, :func:`~symlearn.optim._base._factor_scalars_out`,
+:func:`~symlearn.optim._base._hoist_scalars` and the in-place generator of
+:func:`symlearn.printing.inplace.lambdify_inplace`, so that the in-place body the module runs is
+the package's text, line for line (``tests/test_export_optim.py`` compares them). Where the module
+differs from the package:
+
+* the constants of the hyper-parameters alone (the package's ``_k0, _k1, ...``, computed once when
+  an optimizer is compiled and bound as 0-d arrays) are computed by the same printed expressions
+  the first time a value of the hyper-parameters is seen (then cached, as 0-d arrays), and passed
+  to the in-place body as trailing arguments of the same names;
+* the numbers in the expressions (``_n0, ...``, 0-d arrays) are default values of the in-place
+  function's trailing parameters instead of globals;
+* the scalar functions are printed as ``sympy.lambdify(..., modules="math")`` prints them, with
+  ``numpy.sqrt`` (etc.) for ``math.sqrt`` and the arguments named after the hyper-parameters;
+* the allocating fallback (arrays that are not float64, 0-d, or of different shapes) is printed by
+  :func:`function_source` instead of ``lambdify_stable``: same printer, same stable forms.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import textwrap
+
+import sympy as sp
+
+from ._source import FunctionSource, function_source
+
+__all__ = ["OPTIMIZERS", "OPTIM_RUNTIME", "optimizer_source"]
+
+#: The optimizers that can be exported, each with the switches that change its equations:
+#: ``(argument, kind)`` with ``kind`` ``"nonzero"`` (the factory branches on ``value != 0``) or
+#: ``"flag"`` (on ``bool(value)``). Read from the factories in ``symlearn/optim/_rules.py``.
+OPTIMIZERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "sgd": (("momentum", "nonzero"), ("dampening", "nonzero"), ("weight_decay", "nonzero"),
+            ("nesterov", "flag")),
+    "adagrad": (("lr_decay", "nonzero"), ("weight_decay", "nonzero")),
+    "rmsprop": (("weight_decay", "nonzero"), ("momentum", "nonzero"), ("centered", "flag")),
+    "adadelta": (("weight_decay", "nonzero"),),
+    "adam": (("weight_decay", "nonzero"), ("amsgrad", "flag")),
+    "adamw": (("weight_decay", "nonzero"), ("amsgrad", "flag")),
+    "nadam": (("weight_decay", "nonzero"), ("decoupled_weight_decay", "flag")),
+}
+
+# Valid non-zero example values of the "nonzero" switches (any accepted value gives the same
+# equations; the variant only records which ones are zero).
+_EXAMPLE = {"momentum": 0.5, "dampening": 0.25, "weight_decay": 0.125, "lr_decay": 0.0625}
+
+# How the module checks each argument: the factories' rules and messages (symlearn/optim/_rules.py).
+_CHECKS = {
+    "lr": "_check_lr(lr)",
+    "betas": "beta1, beta2 = _check_betas(betas)",
+    "eps": "_non_negative('eps', eps)",
+    "weight_decay": "_non_negative('weight_decay', weight_decay)",
+    "momentum": "_non_negative('momentum', momentum)",
+    "dampening": "_non_negative('dampening', dampening)",
+    "lr_decay": "_non_negative('lr_decay', lr_decay)",
+    "initial_accumulator_value": (
+        "_non_negative('initial_accumulator_value', initial_accumulator_value)"),
+    "momentum_decay": "_non_negative('momentum_decay', momentum_decay)",
+    "alpha": "_closed_unit('alpha', alpha)",
+    "rho": "_closed_unit('rho', rho)",
+}
+_NESTEROV = (
+    "if nesterov and (momentum <= 0 or dampening != 0):\n"
+    "        raise ValueError(f\"{nesterov=} requires momentum > 0 and dampening == 0, got "
+    "{momentum=}, {dampening=}\")"
+)
+
+
+def _python_argument(argument: str) -> str:
+    """``betas[0]`` -> ``beta1``: the local name the module gives a hyper-parameter."""
+    return {"betas[0]": "beta1", "betas[1]": "beta2"}.get(argument, argument)
+
+
+class _Variant:
+    """One structural variant: its rule, and the source of its two compiled functions."""
+
+    def __init__(self, name: str, index: int, optimizer):
+        from ..optim._base import (
+            DELTA,
+            GRAD,
+            LR,
+            THETA,
+            T,
+            _factor_scalars_out,
+            _hoist_scalars,
+        )
+        from ..optim._rules import HYPERPARAMETER_ARGUMENTS
+
+        rule = optimizer.rule
+        self.rule, self.optimizer = rule, optimizer
+        prefix = f"_{name}_{index}"
+        self.scalars_name, self.arrays_name = f"{prefix}_scalars", f"{prefix}_arrays"
+        self.fixed_name = f"{prefix}_fixed"
+        # compile_rule's steps, in its order.
+        forms = rule.closed_forms()
+        array_state = tuple(s for s in rule.state if not s.scalar)
+        scalar_state = tuple(s for s in rule.state if s.scalar)
+        array_symbols = frozenset({THETA, GRAD, *(s.current for s in array_state)})
+        constants: dict = {}
+        array_outputs = [
+            _hoist_scalars(_factor_scalars_out(form, array_symbols, rule.positive), array_symbols,
+                           constants)
+            for form in [forms[DELTA], *(forms[s.next] for s in array_state)]
+        ]
+        hyper_symbols = tuple(rule.hyperparameters)
+        fixed = {e: c for e, c in constants.items() if e.free_symbols <= set(hyper_symbols)}
+        per_step = {e: c for e, c in constants.items() if e not in fixed}
+        self.array_fields = tuple(s.field for s in array_state)
+        self.scalar_fields = tuple(s.field for s in scalar_state)
+        # The initial value of each array state, as Python source in the arguments' names.
+        self.scalar_initials = [repr(float(sp.sympify(v.initial))) for v in scalar_state]
+        self.initials = []
+        for var in array_state:
+            initial = sp.sympify(var.initial)
+            if initial.free_symbols:
+                (symbol,) = initial.free_symbols
+                assert initial == symbol, "an initial value is a number or one hyper-parameter"
+                self.initials.append(repr(HYPERPARAMETER_ARGUMENTS[symbol]))  # read at init
+            else:
+                self.initials.append(repr(float(initial)))
+        # The scalar function: (t, lr, *hyper, *scalar states) -> per-step constants, constants
+        # of the hyper-parameters alone (the package's _k*), new scalar states; Python floats.
+        renames = {LR: sp.Symbol("lr", positive=True)}
+        for symbol in hyper_symbols:
+            renames[symbol] = sp.Symbol(_python_argument(HYPERPARAMETER_ARGUMENTS[symbol]),
+                                        real=True)
+        for var in scalar_state:
+            renames[var.current] = sp.Symbol(var.field, real=True)
+        self.hyper_names = tuple(str(renames[s]) for s in hyper_symbols)
+        # As compile_rule: the per-step constants and new scalar states with CSE, the constants
+        # of the hyper-parameters alone without (each is computed once there, at every call here).
+        self.n_per_step = len(per_step)
+        scalar_args = [T, LR, *hyper_symbols, *(s.current for s in scalar_state)]
+        self.scalars = _scalar_source(
+            self.scalars_name, [renames.get(a, a) for a in scalar_args],
+            [sp.sympify(e).xreplace(renames) for e in [*per_step,
+                                                         *(forms[s.next] for s in scalar_state)]],
+            cse=True,
+        )
+        self.fixed = _scalar_source(
+            self.fixed_name, [renames[a] for a in hyper_symbols],
+            [sp.sympify(e).xreplace(renames) for e in fixed], cse=False,
+        )
+        # The array function: lambdify_inplace's generator on the arguments compile_rule passes,
+        # the fixed constants named _k0, _k1, ... as it names them.
+        args = [THETA, GRAD, *(s.current for s in array_state), *constants.values()]
+        fixed_symbols = list(fixed.values())
+        self.arrays = _inplace_source(self.arrays_name, args, array_outputs,
+                                      array_symbols, fixed_symbols)
+
+    def sources(self) -> list[FunctionSource]:
+        return [self.scalars, self.fixed, *self.arrays]
+
+
+def _scalar_source(name: str, args: list, outputs: list, cse: bool) -> FunctionSource:
+    """``def name(args): ... return [outputs]`` as ``sympy.lambdify(args, outputs, "math",
+    cse=cse)`` prints it (sympy's Python printer, ``x0 = ...`` for common subexpressions), with
+    numpy's functions for the math module's: on Python floats they round as math's do."""
+    from sympy.printing.pycode import PythonCodePrinter
+
+    class Printer(PythonCodePrinter):
+        def _module_format(self, fqn, register=True):
+            if fqn.startswith("math."):
+                fqn = "numpy." + fqn[len("math."):]
+            return super()._module_format(fqn, register)
+
+    printer = Printer({"fully_qualified_modules": True})
+    replacements, reduced = sp.cse(outputs) if cse else ([], outputs)
+    lines = [f"def {name}({', '.join(str(a) for a in args)}):"]
+    lines += [f"    {symbol} = {printer.doprint(value)}" for symbol, value in replacements]
+    lines.append(f"    return [{', '.join(printer.doprint(e) for e in reduced)}]")
+    return FunctionSource(name, tuple(str(a) for a in args), "\n".join(lines) + "\n")
+
+
+def _inplace_source(name: str, args: list, outputs: list, array_symbols, fixed: list):
+    """The in-place function (``lambdify_inplace``'s ``_inplace`` body, guarded as it guards it)
+    and its allocating fallback, as source."""
+    from ..printing.inplace import _argument_names, _Generator
+    from ..printing.numpy import StableNumPyPrinter, stable_forms
+
+    # lambdify_inplace(args, outputs, arrays=array_symbols, cse=True, constants=fixed), step by
+    # step (symlearn/printing/inplace.py), without executing the result.
+    exprs = [stable_forms(sp.sympify(e)) for e in outputs]
+    replacements, reduced = sp.cse(exprs)
+    names = _argument_names(args)
+    numbers = {}
+    for i, arg in enumerate(args):
+        if arg in fixed:
+            names[i] = f"_k{len(numbers)}"
+            numbers[names[i]] = None
+    rename = {a: sp.Symbol(n, **a.assumptions0) for a, n in zip(args, names) if a.name != n}
+    if rename:
+        replacements = [(s, e.xreplace(rename)) for s, e in replacements]
+        reduced = [e.xreplace(rename) for e in reduced]
+    array_names = [n for a, n in zip(args, names) if a in array_symbols]
+    generator = _Generator(StableNumPyPrinter(), {rename.get(a, a) for a in args if a in
+                                                  array_symbols}, {})
+    lines = generator.generate(replacements, reduced, list)
+    literals = [f"{n}=numpy.array({v!r})" for n, v in generator.numbers.items()]
+    # The module's in-place function takes the fixed constants as trailing arguments.
+    ordered = [n for n in names if n not in numbers] + list(numbers)
+    signature = ", ".join(ordered + literals)
+    passed = ", ".join(ordered)
+    guard = " and ".join(
+        [f"type({n}) is _ndarray and {n}.dtype is _float64" for n in array_names]
+        + [f"{n}.shape == {array_names[0]}.shape" for n in array_names[1:]]
+        + [f"{n}.ndim" for n in array_names[:1]]
+    )
+    body = "\n".join(f"        {line}" for line in lines)
+    # The fallback returns a tuple, or the value for one output; the step reads a sequence.
+    call = f"{name}_allocating({passed})"
+    call = f"[{call}]" if len(outputs) == 1 else call
+    text = (f"def {name}({signature}):\n"
+            f"    if {guard}:\n{body}\n"
+            f"    return {call}\n")
+    arrays = FunctionSource(name, tuple(ordered), text)
+    # The allocating fallback: the same expressions printed by function_source (the names the
+    # in-place body uses are not all valid there, so the arguments are renamed a0, a1, ...).
+    order = [a for a in args if a not in fixed] + [a for a in args if a in fixed]
+    plain = {a: sp.Symbol(f"a{i}", real=True) for i, a in enumerate(order)}
+    fallback = function_source(f"{name}_allocating", [plain[a] for a in order],
+                               [sp.sympify(e).xreplace(plain) for e in outputs])
+    return [arrays, fallback]
+
+
+def _variants(name: str):
+    """``(variants, table)``: the distinct variants of ``name``'s rule and, for every
+    combination of its switches that the factory accepts, the index of its variant."""
+    from .. import optim
+
+    factory = getattr(optim, name)
+    switches = OPTIMIZERS[name]
+    variants: list[_Variant] = []
+    seen: dict = {}
+    table: dict = {}
+    for combination in itertools.product((False, True), repeat=len(switches)):
+        kwargs = {}
+        for (argument, kind), on in zip(switches, combination):
+            kwargs[argument] = (_EXAMPLE[argument] if on else 0.0) if kind == "nonzero" else on
+        try:
+            optimizer = factory(**kwargs)
+        except ValueError:  # a combination the factory refuses (nesterov without momentum)
+            continue
+        key = (optimizer.rule.equations, tuple(s.field for s in optimizer.rule.state))
+        if key not in seen:
+            seen[key] = len(variants)
+            variants.append(_Variant(name, len(variants), optimizer))
+        table[combination] = seen[key]
+    return variants, table
+
+
+def _signature(name: str) -> tuple[list[str], dict]:
+    from .. import optim
+
+    parameters = inspect.signature(getattr(optim, name)).parameters
+    return list(parameters), {k: p.default for k, p in parameters.items()}
+
+
+def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
+    """The sources of optimizer ``name`` (state class, variants, ``name_init``,
+    ``name_update``) and a one-line description for the module's header."""
+    from ..optim import _rules
+    from ..printing.latex import latex
+
+    variants, table = _variants(name)
+    arguments, defaults = _signature(name)
+    first = variants[0].optimizer
+    state_type = first.state_type
+    state_class = inspect.getsource(state_type).replace(": Any", ": object")
+    from .. import optim
+
+    # The factory's own one-line summary (the Optimizer's summary names one configuration).
+    doc = " ".join(inspect.getdoc(getattr(optim, name)).split("\n\n")[0].split()).rstrip(".")
+    state_class = state_class.replace(
+        ":\n", f':\n    r"""{_indent(_prose(f"The state of {name}_init / {name}_update ({doc})."))}'
+        '\n    """\n\n', 1)
+    sources = [FunctionSource(state_type.__name__, (), state_class)]
+    for variant in variants:
+        sources.extend(variant.sources())
+    upper = name.upper()
+    records = []
+    for variant in variants:
+        records.append(
+            f"    ({variant.scalars_name}, {variant.fixed_name}, {variant.arrays_name}, "
+            f"{variant.n_per_step}, {variant.array_fields!r}, {variant.scalar_fields!r}, "
+            f"{_tuple(variant.initials)}, {_tuple(variant.scalar_initials)}, "
+            f"{_tuple([str(state_type._fields.index(f)) for f in variant.array_fields])}, "
+            f"{_tuple([str(state_type._fields.index(f)) for f in variant.scalar_fields])}),"
+        )
+    table_text = "\n".join(f"    {key!r}: {index}," for key, index in table.items())
+    registry = (
+        f"_{upper}_VARIANTS = [\n" + "\n".join(records) + "\n]\n\n"
+        f"_{upper}_TABLE = {{\n{table_text}\n}}\n"
+    )
+    sources.append(FunctionSource(f"_{upper}_VARIANTS", (), registry))
+    # The arguments that are initial values of a buffer (Adagrad's initial_accumulator_value).
+    initial_arguments = sorted({initial for v in variants for initial in v.initials
+                                if initial.startswith("'")})
+    initial_dict = "{" + ", ".join(f"{a}: {a[1:-1]}" for a in initial_arguments) + "}"
+    signature = ", ".join(f"{a}={defaults[a]!r}" for a in arguments)
+    checks = [_CHECKS[a] for a in arguments if a in _CHECKS]
+    if name == "sgd":
+        checks.append(_NESTEROV)
+    key_parts = [f"{a} != 0" if kind == "nonzero" else f"bool({a})" for a, kind in OPTIMIZERS[name]]
+    key = "(" + ", ".join(key_parts) + ("," if len(key_parts) == 1 else "") + ")"
+    hyper_values = ", ".join(variants[0].hyper_names)
+    check_lines = "\n".join(f"    {c}" for c in checks)
+    select = (f"{check_lines}\n"
+              f"    variant = _{upper}_VARIANTS[_{upper}_TABLE[{key}]]\n")
+    # Docstrings: the arguments, and each variant's equations in LaTeX.
+    described = []
+    for variant in variants:
+        which = [k for k, v in table.items() if v == variants.index(variant)]
+        when = " or ".join(
+            "(" + ", ".join(f"{a} {'!= 0' if on else '== 0'}" if kind == "nonzero"
+                            else f"{a}={on}" for (a, kind), on in zip(OPTIMIZERS[name], k)) + ")"
+            for k in which)
+        equations = "\n".join(f"    $$ {latex(e)} $$" for e in variant.rule.equations)
+        described.append(f"{_prose(f'When {when}:')}\n\n{equations}")
+    symbols = ", ".join(f"${latex(s)}$ = {a}" for s, a in _rules.HYPERPARAMETER_ARGUMENTS.items()
+                        if s in first.rule.hyperparameters)
+    args_doc = "\n\n".join([
+        _prose(f"Keyword arguments (torch.optim.{first.torch_name}'s names and defaults): "
+               f"{signature}. lr is a number (or a function of the step count returning one; "
+               f"the exported schedules are such functions with their arguments bound). Each is "
+               f"checked as symlearn.optim.{name} checks it; a bad value is a ValueError naming "
+               f"it."),
+        _prose("params and grads: a numpy array, or dicts / lists / tuples of arrays, of the "
+               "same structure (dicts matched by key, whatever their order) and leaf shapes; "
+               "state: what the last call returned (or the init's). A mismatch is a ValueError "
+               "naming the first key path that differs."),
+        _prose(f"The update rule (t = count, the number of updates already made; $\\eta_t$ = lr;"
+               f" {symbols}):"),
+        *described,
+    ])
+    update_doc = "\n\n".join([
+        f"{name}_update(grads, state, params, {signature})",
+        _prose(f"One step of {doc}: returns (updates, new_state) as symlearn.optim.{name}(...)"
+               f".update does, with new_params = apply_updates(params, updates)."),
+        args_doc,
+    ])
+    init_doc = "\n\n".join([
+        f"{name}_init(params, {signature})",
+        _prose(f"The {state_type.__name__} before the first step (count = 0), for the same "
+               f"keyword arguments as {name}_update (they decide which buffers exist)."),
+    ])
+    init = (f"def {name}_init(params, {signature}):\n"
+            f'    r"""{_indent(init_doc)}\n    """\n'
+            + select.replace("beta1, beta2 = _check_betas", "_check_betas") +
+            f"    return _optimizer_init({state_type.__name__}, variant, params, {initial_dict})\n")
+    update = (f"def {name}_update(grads, state, params, {signature}):\n"
+              f'    r"""{_indent(update_doc)}\n    """\n' + select +
+              f"    return _optimizer_update({name!r}, {state_type.__name__}, variant, grads, "
+              f"state, params, lr, ({hyper_values}{',' if len(variants[0].hyper_names) == 1 else ''}))\n")
+    sources.append(FunctionSource(f"{name}_init", ("params", *arguments), init))
+    sources.append(FunctionSource(f"{name}_update", ("grads", "state", "params", *arguments),
+                                  update))
+    return sources, f"{name}: {doc} ({len(variants)} variants of its update rule)"
+
+
+def _prose(text: str) -> str:
+    """A paragraph of a generated docstring, wrapped to fit the module's line length."""
+    return textwrap.fill(" ".join(text.split()), 92, break_long_words=False,
+                         break_on_hyphens=False)
+
+
+def _tuple(items) -> str:
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def _indent(doc: str) -> str:
+    if '"""' in doc or doc.endswith("\\"):
+        raise ValueError("a docstring may not contain triple quotes or end in a backslash")
+    return "\n".join(f"    {line}" if line else "" for line in doc.strip().splitlines()).lstrip()
+
+
+#: The optimizers' runtime in the module (numpy only): argument checks with the factories'
+#: messages, parameter trees matched by key with the package's messages
+#: (symlearn/optim/_base.py), and the step around each variant's compiled functions.
+OPTIM_RUNTIME = '''
+_ndarray = numpy.ndarray
+_float64 = numpy.dtype(numpy.float64)
+_add, _subtract, _multiply, _divide = numpy.add, numpy.subtract, numpy.multiply, numpy.divide
+_negative, _square, _sqrt, _power = numpy.negative, numpy.square, numpy.sqrt, numpy.power
+_exp, _log, _absolute, _sign = numpy.exp, numpy.log, numpy.absolute, numpy.sign
+_copy = numpy.copy
+
+
+def _check_lr(lr):
+    if callable(lr):
+        return
+    if not isinstance(lr, (int, float)) or isinstance(lr, bool):
+        raise TypeError(f"{lr=} must be a number or a schedule (a function of the step)")
+    if not lr >= 0.0:
+        raise ValueError(f"{lr=} must be non-negative")
+
+
+def _check_betas(betas):
+    try:
+        beta1, beta2 = betas
+    except (TypeError, ValueError):
+        raise ValueError(f"{betas=} must be a pair (beta1, beta2)") from None
+    if not 0.0 <= beta1 < 1.0:
+        raise ValueError(f"{betas=}: betas[0]={beta1!r} must be in [0, 1)")
+    if not 0.0 <= beta2 < 1.0:
+        raise ValueError(f"{betas=}: betas[1]={beta2!r} must be in [0, 1)")
+    return float(beta1), float(beta2)
+
+
+def _non_negative(name, value):
+    if not value >= 0.0:
+        raise ValueError(f"{name}={value!r} must be non-negative")
+
+
+def _closed_unit(name, value):
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name}={value!r} must be in [0, 1]")
+
+
+def _is_mapping(tree):
+    return isinstance(tree, dict) or (
+        hasattr(type(tree), "keys") and hasattr(type(tree), "__getitem__")
+        and not isinstance(tree, (list, tuple, numpy.ndarray)))
+
+
+def _sorted_keys(keys):
+    """A mapping's keys in an order that does not depend on insertion order (as JAX)."""
+    try:
+        return tuple(sorted(keys))
+    except TypeError:
+        return tuple(sorted(keys, key=lambda k: (type(k).__name__, repr(k))))
+
+
+def _flatten(tree, leaves, paths, path=""):
+    """The structure's signature; the leaves and their key paths are appended in the canonical
+    order (a mapping's children by sorted key)."""
+    if type(tree) is numpy.ndarray:
+        leaves.append(tree)
+        paths.append(path)
+        return "*"
+    if _is_mapping(tree):
+        keys = _sorted_keys(list(tree))
+        return ("dict", keys, *[_flatten(tree[k], leaves, paths, f"{path}[{k!r}]") for k in keys])
+    if isinstance(tree, (list, tuple)):
+        if hasattr(tree, "_fields"):
+            return ("namedtuple", tuple(tree._fields), *[
+                _flatten(item, leaves, paths, f"{path}.{field}")
+                for field, item in zip(tree._fields, tree)])
+        children = [_flatten(item, leaves, paths, f"{path}[{i}]") for i, item in enumerate(tree)]
+        return ("list" if isinstance(tree, list) else "tuple", len(children), *children)
+    if tree is None:
+        return "None"
+    leaves.append(tree)
+    paths.append(path)
+    return "*"
+
+
+def _rebuild(tree, leaves):
+    """``tree``'s structure (containers and key order) with ``leaves`` in canonical order."""
+    return _build(tree, iter(leaves))
+
+
+def _build(tree, leaves):
+    if type(tree) is numpy.ndarray:
+        return next(leaves)
+    if _is_mapping(tree):
+        values = {k: _build(tree[k], leaves) for k in _sorted_keys(list(tree))}
+        return type(tree)((k, values[k]) for k in tree)
+    if isinstance(tree, (list, tuple)):
+        children = [_build(item, leaves) for item in tree]
+        return type(tree)(*children) if hasattr(tree, "_fields") else type(tree)(children)
+    if tree is None:
+        return None
+    return next(leaves)
+
+
+def _describe(tree):
+    if tree is None:
+        return "None"
+    if _is_mapping(tree):
+        if not tree:
+            return f"an empty {type(tree).__name__}"
+        keys = ", ".join(repr(k) for k in _sorted_keys(list(tree)))
+        return f"a {type(tree).__name__} with keys {keys}"
+    if isinstance(tree, tuple) and hasattr(tree, "_fields"):
+        return f"a {type(tree).__name__} with fields {', '.join(tree._fields)}"
+    if isinstance(tree, (list, tuple)):
+        return f"a {type(tree).__name__} of length {len(tree)}"
+    return f"an array of shape {numpy.shape(tree)}"
+
+
+def _signature(tree):
+    return _flatten(tree, [], [])
+
+
+def _structure_error(name, tree, ref_name, reference, path=""):
+    """One sentence naming the first place where the two structures differ, or None."""
+    mine, theirs = _signature(tree), _signature(reference)
+    if mine == theirs:
+        return None
+    pairs = []
+    if _is_mapping(tree) and _is_mapping(reference):
+        for key in _sorted_keys(list(reference)):
+            if key not in tree:
+                return (f"{name}{path} has no key {key!r}, which {ref_name}{path} has "
+                        f"({ref_name}{path}[{key!r}] is {_describe(reference[key])})")
+        for key in _sorted_keys(list(tree)):
+            if key not in reference:
+                keys = ", ".join(map(repr, _sorted_keys(list(reference))))
+                return (f"{name}{path}[{key!r}] is a key that {ref_name}{path} does not have "
+                        f"({ref_name}{path} has keys {keys})")
+        pairs = [(f"[{k!r}]", tree[k], reference[k]) for k in _sorted_keys(list(reference))]
+    elif (isinstance(mine, tuple) and isinstance(theirs, tuple) and mine[:2] == theirs[:2]
+          and len(tree) == len(reference)):
+        labels = ([f".{f}" for f in tree._fields] if mine[0] == "namedtuple"
+                  else [f"[{i}]" for i in range(len(tree))])
+        pairs = list(zip(labels, tree, reference))
+    for label, sub, sub_reference in pairs:
+        found = _structure_error(name, sub, ref_name, sub_reference, path + label)
+        if found is not None:
+            return found
+    return f"{name}{path} is {_describe(tree)} but {ref_name}{path} is {_describe(reference)}"
+
+
+def _match(name, tree, ref_name, reference, ref_signature, ref_paths, ref_shapes):
+    """``tree``'s leaves in ``reference``'s order, or a ValueError of one sentence."""
+    leaves = []
+    if _flatten(tree, leaves, []) != ref_signature:
+        raise ValueError(_structure_error(name, tree, ref_name, reference))
+    shapes = [numpy.shape(leaf) for leaf in leaves]
+    if shapes != ref_shapes:
+        i = next(i for i, (a, b) in enumerate(zip(shapes, ref_shapes)) if a != b)
+        raise ValueError(f"{name}{ref_paths[i]} has shape {shapes[i]} but "
+                         f"{ref_name}{ref_paths[i]} has shape {ref_shapes[i]}")
+    return leaves
+
+
+def apply_updates(params, updates):
+    """params + updates, leaf by leaf (optax's apply_updates): dicts are matched by key, and
+    the result has params' structure and key order. A ValueError names the first key path
+    where the two differ in structure or shape."""
+    leaves, paths = [], []
+    signature = _flatten(params, leaves, paths)
+    shapes = [numpy.shape(p) for p in leaves]
+    others = _match("updates", updates, "params", params, signature, paths, shapes)
+    return _rebuild(params, [p + u for p, u in zip(leaves, others)])
+
+
+def _optimizer_init(state_type, variant, params, arguments):
+    """The state before the first step: count 0 and each buffer at its initial value (a number,
+    or the name of the argument that gives it)."""
+    _, _, _, _, array_fields, scalar_fields, initials, scalar_initials, _, _ = variant
+    leaves = []
+    _flatten(params, leaves, [])
+    values = {"count": 0}
+    for field, initial in zip(array_fields, initials):
+        initial = float(arguments[initial]) if isinstance(initial, str) else initial
+        values[field] = _rebuild(
+            params, [numpy.full_like(numpy.asarray(p), initial) for p in leaves])
+    values.update(zip(scalar_fields, scalar_initials))
+    return state_type(**values)
+
+
+_FIXED = {}
+
+
+def _fixed_constants(fixed, hyper):
+    """The constants of the hyper-parameters alone, as 0-d float64 arrays (as the package binds
+    them: numpy converts a Python float at every ufunc call), computed once per value."""
+    key = (fixed, hyper)
+    found = _FIXED.get(key)
+    if found is None:
+        if len(_FIXED) >= 256:  # many hyper-parameter values: start over, do not grow
+            _FIXED.clear()
+        found = _FIXED[key] = [numpy.array(float(v)) for v in fixed(*hyper)]
+    return found
+
+
+def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper):
+    """One step of a variant: (updates, new_state), as symlearn's Optimizer.update."""
+    (scalars, fixed, arrays, n_per_step, array_fields, scalar_fields, _, _, array_index,
+     scalar_index) = variant
+    if type(state) is not state_type:
+        found = _describe(state) if state is not None else "None"
+        raise TypeError(f"state is {found}, not the {state_type.__name__} that {name}'s init "
+                        "returns")
+    count = state[0]
+    rate = lr(count) if callable(lr) else lr
+    if type(params) is _ndarray and type(grads) is _ndarray and grads.shape == params.shape:
+        # One array (the common case), checked in a few calls: no tree to walk.
+        buffers = [state[i] for i in array_index]
+        if all(type(b) is _ndarray and b.shape == params.shape for b in buffers):
+            outputs = scalars(count, rate, *hyper, *[state[i] for i in scalar_index])
+            result = arrays(params, grads, *buffers, *outputs[:n_per_step],
+                            *_fixed_constants(fixed, hyper))
+            return result[0], _new_state(state, count, array_index, result[1:], scalar_index,
+                                         outputs[n_per_step:])
+    leaves, paths = [], []
+    signature = _flatten(params, leaves, paths)
+    shapes = [numpy.shape(p) for p in leaves]
+    g_leaves = _match("grads", grads, "params", params, signature, paths, shapes)
+    buffers = []
+    for field in array_fields:
+        tree = getattr(state, field)
+        if tree is None:
+            raise ValueError(f"state.{field} is None: make the state with {name}_init and the "
+                             f"hyper-parameters given to {name}_update")
+        buffers.append(_match(f"state.{field}", tree, "params", params, signature, paths, shapes))
+    outputs = scalars(count, rate, *hyper, *(getattr(state, f) for f in scalar_fields))
+    constants = outputs[:n_per_step] + _fixed_constants(fixed, hyper)
+    updates, new = [], [[] for _ in array_fields]
+    for i, (p, g) in enumerate(zip(leaves, g_leaves)):
+        result = arrays(p, g, *(b[i] for b in buffers), *constants)
+        updates.append(result[0])
+        for j, value in enumerate(result[1:]):
+            new[j].append(value)
+    trees = [_rebuild(params, values) for values in new]
+    return _rebuild(params, updates), _new_state(state, count, array_index, trees, scalar_index,
+                                                 outputs[n_per_step:])
+
+
+def _new_state(state, count, array_index, arrays, scalar_index, scalars):
+    """The state after a step: count + 1, the new buffers and scalars at their fields'
+    positions, the fields the variant does not use unchanged."""
+    fields = list(state)
+    fields[0] = count + 1
+    for i, value in zip(array_index, arrays):
+        fields[i] = value
+    for i, value in zip(scalar_index, scalars):
+        fields[i] = float(value)
+    return tuple.__new__(type(state), fields)
+'''
