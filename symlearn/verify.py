@@ -103,6 +103,8 @@ class Verdict:
     wrt: str = ""
     points_checked: int = 0
     warnings: tuple[str, ...] = ()
+    sizes: dict | None = None
+    matrix: bool = False
 
     def to_json(self) -> dict:
         """The JSON contract of ``symlearn verify --json`` (issue 12), exactly these keys:
@@ -119,6 +121,8 @@ class Verdict:
                 return value
             if isinstance(value, int):
                 return value
+            if isinstance(value, (list, tuple)):  # matrix form: a nested list of numbers
+                return [finite(f"{name}[{i}]", v) for i, v in enumerate(value)]
             warnings.append(f"{name} is not a finite double ({value}); it is written as null")
             return None
 
@@ -128,7 +132,7 @@ class Verdict:
         hint = self.hint
         if self.verdict == "correct" and hint is None:
             hint = self.reason or None
-        return {
+        out = {
             "verdict": self.verdict,
             "counterexample": point,
             "expected": finite("the expected value", self.expected),
@@ -137,6 +141,10 @@ class Verdict:
             "derivative": self.derivative_latex,
             "warnings": warnings,
         }
+        if self.matrix:  # matrix form adds the sizes of the counterexample (issue 13)
+            out["derivative"] = self.derivative_latex or None
+            out["sizes"] = self.sizes
+        return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1270,6 +1278,7 @@ def verify_gradient(
     seed: int = 0,
     timeout: float | None = 10.0,
     memory: int | str | None = None,
+    shapes=None,
 ) -> Verdict:
     r"""Check a claimed partial derivative :math:`C \overset{?}{=} \partial L / \partial w`.
 
@@ -1290,9 +1299,33 @@ def verify_gradient(
     ``"undetermined"`` with the reason as its hint. ``timeout=None, memory=None`` checks in this
     process, without a bound.
 
+    ``shapes`` (matrix form, issue 13) maps matrix and vector names to their dimensions:
+    ``{"X": ("n", "d"), "w": ("d",), "A": ("d", "d", "symmetric"), "S": "d,d,spd"}`` (one
+    dimension is a column vector; ``symmetric``/``spd`` declare the domain). The loss is then a
+    scalar in matrix notation (``\frac{1}{n}\|Xw-y\|^2``, ``x^TAx``, ``\log\det S``), ``wrt``
+    a declared name and the claim a matrix of its shape; the check is
+    :func:`symlearn.verify_matrix.verify_matrix_gradient`. The JSON then has nested lists for
+    matrices (``counterexample``, ``expected``, ``claimed``) and ``sizes`` (dimension -> integer).
+
     >>> verify_gradient(r"-y\ln p", "p", r"-\frac{y}{p}").verdict
     'correct'
     """
+    if shapes is not None:
+        if tuple(assume) or tuple(let):
+            raise ParseError("shapes: --assume and --let are not supported in matrix form; "
+                             "expected the loss written out at column 1", 0)
+        if timeout is None and memory is None:
+            return _verify_matrix(loss, wrt, claim, shapes, seed)
+        from ._budget import BudgetExceeded, call, parse_size
+
+        if isinstance(memory, str):
+            memory = parse_size(memory)
+        try:
+            return call(_verify_matrix, loss, wrt, claim, shapes, seed, timeout=timeout,
+                        memory=memory)
+        except BudgetExceeded as error:
+            return Verdict("undetermined", None, None, None, error.reason, reason=error.reason,
+                           matrix=True)
     if timeout is None and memory is None:
         return _verify_unbounded(loss, wrt, claim, assume, let=let, seed=seed)
     from ._budget import BudgetExceeded, call, parse_size
@@ -1578,3 +1611,58 @@ def _symbolically_zero(difference: sp.Expr) -> bool:
 
 # The classes the compiled functions name (kept referenced for linters and readers).
 _ = (sigmoid, softplus, log_sigmoid, log2, relu)
+
+
+def _verify_matrix(loss, wrt, claim, shapes, seed: int = 0) -> Verdict:
+    """:func:`verify_gradient` in matrix form, in this process (issue 13)."""
+    from .parse import matrix_name, matrix_symbols, parse_matrix_latex
+    from .verify_matrix import verify_matrix_gradient
+
+    declared = matrix_symbols(shapes)
+    symbols, symmetric, spd = declared
+    if isinstance(wrt, sp.MatrixSymbol):
+        name = wrt.name
+    elif isinstance(wrt, str):
+        name = matrix_name(wrt, what="wrt")
+    else:
+        raise ParseError(f"wrt: expected a declared matrix or vector name, got {wrt!r} at "
+                         "column 1", 0)
+    if name not in symbols:
+        raise ParseError(f"wrt: {name} has no shape; expected a name declared with --shape "
+                         f"({', '.join(sorted(symbols)) or 'none declared'}) at column 1", 0)
+    variable = symbols[name]
+
+    def read(value, what: str):
+        if isinstance(value, str):
+            return parse_matrix_latex(value, declared, what=what)
+        if isinstance(value, sp.Basic):
+            return value
+        raise ParseError(f"{what}: expected a LaTeX string, got {type(value).__name__} at "
+                         "column 1", 0)
+
+    loss_expr, claim_expr = read(loss, "loss"), read(claim, "claim")
+    if getattr(loss_expr, "is_Matrix", False) and tuple(loss_expr.shape) != (1, 1):
+        raise ParseError(f"loss: the loss must be a scalar, but it is a {loss_expr.shape[0]} x "
+                         f"{loss_expr.shape[1]} matrix at column 1", 0)
+    warnings = []
+    if variable not in loss_expr.free_symbols:
+        warnings.append(f"{name} does not appear in the loss: its gradient is 0")
+    result = verify_matrix_gradient(loss_expr, variable, claim_expr, symmetric=symmetric,
+                                    spd=spd, seed=seed)
+    verdict = result["verdict"]
+    hints = list(result.get("hints") or [])
+    if verdict == "wrong":
+        hint = "; ".join([result["reason"], *hints]) if result["method"] == "shape" else (
+            "; ".join(hints) or None)
+    elif verdict == "undetermined":
+        hint = result["reason"]
+    else:
+        hint = None
+    derivative = None
+    if verdict == "correct":
+        derivative = claim_expr  # proved equal to the gradient, or equal at every instance
+    return Verdict(
+        verdict, result.get("counterexample"), result.get("expected"), result.get("claimed"),
+        hint, reason=result["reason"], derivative=derivative,
+        derivative_latex=sp.latex(derivative) if derivative is not None else "",
+        wrt=name, warnings=tuple(warnings), sizes=result.get("sizes"), matrix=True)
