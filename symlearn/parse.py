@@ -997,9 +997,12 @@ def parse_definition(text: str, *, what: str = "let") -> tuple[sp.Symbol, sp.Exp
 
 _DIM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _SHAPE_KINDS = ("symmetric", "spd")
+_STEP_ARG = sp.Dummy("u")
+#: relu's derivative, elementwise: the unit step with H(0) = 0 (as symlearn's relu uses).
+_STEP = sp.Lambda(_STEP_ARG, sp.Heaviside(_STEP_ARG, 0))
 _MATRIX_FUNCTIONS = {"sigma": sigmoid, "sigmoid": sigmoid, "relu": relu, "ReLU": relu,
                      "softplus": softplus, "exp": sp.exp, "log": sp.log, "ln": sp.log,
-                     "tanh": sp.tanh, "sin": sp.sin, "cos": sp.cos}
+                     "tanh": sp.tanh, "sin": sp.sin, "cos": sp.cos, "step": _STEP}
 _TRACE_NAMES = frozenset({"tr", "Tr", "trace"})
 _BOLD = frozenset({"mathbf", "boldsymbol", "bm", "vec", "mathbold"})
 _NAMED = frozenset({"operatorname", "mathrm", "text", "textrm", "mathit"})
@@ -1024,7 +1027,7 @@ def matrix_name(text: str, *, what: str = "--shape") -> str:
     r"""The canonical name of a matrix or vector: ``X``, ``W_1`` (for ``W_1``, ``W_{1}``, ``W1``),
     ``\Sigma`` -> ``Sigma``, ``\mathbf{x}`` -> ``x``."""
     stripped = text.strip()
-    bold = re.fullmatch(r"\\(?:%s)\{(.*)\}" % "|".join(_BOLD), stripped)
+    bold = re.fullmatch(r"\\(?:{})\{{(.*)\}}".format("|".join(_BOLD)), stripped)
     if bold:
         stripped = bold.group(1).strip()
     m = re.fullmatch(r"\\?([A-Za-z]+?)(?:_?\{?([A-Za-z0-9]+)\}?)?", stripped)
@@ -1199,6 +1202,11 @@ class _MatrixReader:
         return left * right
 
     def add(self, left, right, sign: int, at: int):
+        # \mathbf{1} added to a column vector is the ones vector of its length (1 - y).
+        if isinstance(left, _Ones) and getattr(right, "is_Matrix", False) and not left.transposed:
+            left = sp.OneMatrix(right.shape[0], 1) if right.shape[1] == 1 else left
+        if isinstance(right, _Ones) and getattr(left, "is_Matrix", False) and not right.transposed:
+            right = sp.OneMatrix(left.shape[0], 1) if left.shape[1] == 1 else right
         left, right = self.resolve(left, at), self.resolve(right, at)
         lm, rm = self.is_matrix(left), self.is_matrix(right)
         if lm != rm:
@@ -1543,7 +1551,8 @@ class _MatrixReader:
         function = _MATRIX_FUNCTIONS.get(word)
         if function is None:
             raise self.error(f"the function {word!r} is not known in matrix form; expected "
-                             "tr, det, log, exp, \\sigma, relu, softplus, tanh, softmax or sum", at)
+                             "tr, det, log, exp, \\sigma, relu, step, softplus, tanh, softmax, "
+                             "logsumexp or sum", at)
         arg, k = self.argument(k, word)
         arg = self.resolve(arg, at)
         if self.is_matrix(arg):

@@ -97,7 +97,7 @@ Speed: the LaTeX parser's prediction tables are cached between calls in ~/.cache
 first call on a machine builds them (a few seconds); the cache never changes a result."""
 
 _VALUE_OPTIONS = ("--wrt", "--claim", "--assume", "--file", "--loss", "--let", "--timeout",
-                  "--memory", "--batch", "--jobs")
+                  "--memory", "--batch", "--jobs", "--shape")
 _FLAGS = ("--json", "-h", "--help")
 #: The largest --file accepted (a derivation is a few lines; a formula a few hundred characters).
 _MAX_FILE_BYTES = 2**20
@@ -106,7 +106,7 @@ _MAX_LINE_BYTES = 2**20
 #: The keys of every verdict object, in order (issue 12's JSON contract); batch results add
 #: ``id`` first and ``error`` last.
 SCHEMA = ("verdict", "counterexample", "expected", "claimed", "hint", "derivative", "warnings")
-_BATCH_FIELDS = ("id", "loss", "wrt", "claim", "assume", "let")
+_BATCH_FIELDS = ("id", "loss", "wrt", "claim", "assume", "let", "shape")
 _READ_CHUNK = 1 << 16
 
 
@@ -122,6 +122,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--let", action="append", default=[], metavar="DEFINITION",
                         help="a definition such as 'z=w_1x_1+b', substituted before judging "
                              "(repeatable)")
+    parser.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS",
+                        help="matrix form: declare a matrix or vector, e.g. X=n,d or w=d or "
+                             "S=d,d,spd (repeatable)")
     parser.add_argument("--file", metavar="FILE",
                         help="a derivation with 'L = ...' and '\\frac{\\partial L}{\\partial w} "
                              "= ...' ('-': standard input)")
@@ -247,7 +250,10 @@ def _verdict_object(verdict) -> dict:
     raw.setdefault("derivative", getattr(verdict, "derivative_latex", None) or None)
     raw.setdefault("warnings", list(getattr(verdict, "warnings", ()) or ()))
     raw["warnings"] = list(raw["warnings"] or [])
-    return {key: raw.get(key) for key in SCHEMA}
+    obj = {key: raw.get(key) for key in SCHEMA}
+    if "sizes" in raw:  # matrix form (issue 13): the counterexample's dimension sizes
+        obj["sizes"] = raw["sizes"]
+    return obj
 
 
 def _supports_let() -> bool:
@@ -258,13 +264,16 @@ def _supports_let() -> bool:
     return "let" in inspect.signature(verify_gradient).parameters
 
 
-def _check(loss: str, wrt: str, claim: str, assume: tuple, let: tuple) -> tuple[dict, str]:
+def _check(loss: str, wrt: str, claim: str, assume: tuple, let: tuple,
+           shapes: tuple = ()) -> tuple[dict, str]:
     """verify_gradient in the worker: (the verdict object, the sentence saying how). The parser
     states this process added are saved here, since they die with the worker."""
     from .. import _parser_cache
     from ..verify import verify_gradient
 
     options = {"let": let} if let else {}
+    if shapes:
+        options["shapes"] = _shapes(shapes)
     if let and not _supports_let():
         from ..parse import ParseError
 
@@ -275,18 +284,33 @@ def _check(loss: str, wrt: str, claim: str, assume: tuple, let: tuple) -> tuple[
     return _verdict_object(verdict), getattr(verdict, "reason", "") or ""
 
 
+def _shapes(specs) -> dict:
+    """``--shape NAME=DIMS`` options -> ``{name: "DIMS"}``; a malformed one is a ParseError."""
+    from ..parse import ParseError, parse_shape
+
+    shapes: dict = {}
+    for spec in specs:
+        name = parse_shape(spec)[0]
+        if name in shapes:
+            raise ParseError(f"--shape: {name} is declared twice at column 1", 0)
+        shapes[name] = spec.partition("=")[2]
+    return shapes
+
+
 def _one_sentence(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def _run_check(loss, wrt, claim, assume, let, timeout, memory) -> tuple[dict, str]:
+def _run_check(loss, wrt, claim, assume, let, timeout, memory,
+               shapes: tuple = ()) -> tuple[dict, str]:
     """The check under the budget; what cannot be judged is undetermined, bad input a
     UsageError (one sentence), never a traceback."""
     from .._budget import BudgetExceeded, call
     from ..cli import UsageError
 
     try:
-        return call(_check, loss, wrt, claim, assume, let, timeout=timeout, memory=memory)
+        return call(_check, loss, wrt, claim, assume, let, shapes, timeout=timeout,
+                    memory=memory)
     except BudgetExceeded as error:
         return _undetermined(error.reason), error.reason
     except RecursionError:
@@ -435,7 +459,8 @@ def run(args: argparse.Namespace) -> int:
         given = [name for name, value in (
             ("LOSS_LATEX", args.loss if args.loss is not None else args.loss_option),
             ("--file", args.file), ("--wrt", args.wrt), ("--claim", args.claim),
-            ("--assume", args.assume), ("--let", args.let)) if value not in (None, [])]
+            ("--assume", args.assume), ("--let", args.let), ("--shape", args.shape))
+            if value not in (None, [])]
         if given:
             raise UsageError(f"--batch: give {given[0]} in each line of the file (as a field), "
                              f"not on the command line")
@@ -470,8 +495,13 @@ def run(args: argparse.Namespace) -> int:
     # A command line is a short process: the parser starts from the DFA earlier ones built; the
     # worker saves what it adds.
     with _parser_cache.cached():
+        if args.shape:
+            try:
+                _shapes(args.shape)  # a malformed --shape is refused before the worker starts
+            except ValueError as error:
+                raise UsageError(_one_sentence(error)) from None
         obj, how = _run_check(loss, wrt, claim, tuple(args.assume), tuple(args.let),
-                              timeout, memory)
+                              timeout, memory, tuple(args.shape))
     _report(obj, how, args.json)
     return {"correct": 0, "wrong": 1, "undetermined": 3}[obj["verdict"]]
 
@@ -487,7 +517,11 @@ def _report(obj: dict, how: str, as_json: bool) -> None:
         print(f"verdict: {obj['verdict']}")
         if obj["derivative"] is not None:
             print(f"true derivative: {obj['derivative']}")
-        if obj["verdict"] == "wrong":
+        if obj["verdict"] == "wrong" and obj.get("sizes") is None and "sizes" in obj:
+            pass  # matrix form, wrong by shape: the hint says which shapes differ
+        elif obj["verdict"] == "wrong":
+            if obj.get("sizes"):
+                print(f"sizes: {_format_point(obj['sizes'])}")
             print(f"counterexample: {_format_point(obj['counterexample'] or {})}")
             print(f"  true derivative there: {obj['expected']!r}")
             print(f"  claim there:           {obj['claimed']!r}")
@@ -556,10 +590,11 @@ def _decode_case(line: bytes, number: int) -> tuple[object, dict]:
     try:
         assume = _strings(obj.get("assume", []), "assume")
         let = _strings(obj.get("let", []), "let")
+        shape = _strings(obj.get("shape", []), "shape")
     except ValueError as error:
         raise _BadLine(case_id, str(error)) from None
     return case_id, {"loss": obj["loss"], "wrt": obj["wrt"], "claim": obj["claim"],
-                     "assume": assume, "let": let}
+                     "assume": assume, "let": let, "shape": shape}
 
 
 class _BadLine(ValueError):
@@ -569,7 +604,8 @@ class _BadLine(ValueError):
 
 
 def _result(case_id, obj: dict, error: str | None = None) -> dict:
-    return {"id": case_id, **{key: obj.get(key) for key in SCHEMA}, "error": error}
+    sizes = {"sizes": obj["sizes"]} if "sizes" in obj else {}
+    return {"id": case_id, **{key: obj.get(key) for key in SCHEMA}, **sizes, "error": error}
 
 
 def _bad_input(case_id, message: str) -> dict:
@@ -585,7 +621,8 @@ def _batch_case(line: bytes, number: int) -> dict:
     except _BadLine as error:
         return _bad_input(error.case_id, str(error))
     try:
-        obj, _ = _check(case["loss"], case["wrt"], case["claim"], case["assume"], case["let"])
+        obj, _ = _check(case["loss"], case["wrt"], case["claim"], case["assume"], case["let"],
+                        case["shape"])
     except RecursionError:
         return _bad_input(case_id, "the formula is nested too deeply to analyse")
     except ValueError as error:
