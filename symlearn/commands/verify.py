@@ -26,6 +26,7 @@ DESCRIPTION = r"""Check a claimed partial derivative of a scalar function, both 
 
   symlearn verify LOSS_LATEX --wrt SYMBOL --claim CLAIM_LATEX [--json] [--assume 'x>0' ...]
                   [--let 'z=w_1x_1+b' ...] [--timeout SECONDS] [--memory SIZE]
+  symlearn verify LOSS --wrt W --claim CLAIM --shape X=n,d --shape w=d ...   (matrix form)
   symlearn verify --file derivation.tex [--json]      (--file - or a lone - reads stdin)
   symlearn verify --batch cases.jsonl [--jobs N]      (--batch - reads stdin)
 
@@ -88,6 +89,32 @@ read): "error" says why and "id" is the line's own id if readable, else its line
 --jobs N worker processes (default: the CPU count); --timeout and --memory apply to each case
 (a case over them is "undetermined" and the batch goes on). Exit 0 when every line got a
 result, 2 when the file cannot be read.
+
+Matrix form (--shape): a scalar loss over matrices and vectors, a gradient in matrix form.
+  symlearn verify '\frac{1}{n}\|Xw-y\|^2' --wrt w --claim '\frac{2}{n}X^T(Xw-y)'
+                  --shape X=n,d --shape w=d --shape y=n
+  symlearn verify 'x^TAx' --wrt x --claim '(A+A^T)x' --shape A=d,d --shape x=d
+  symlearn verify '\log\det S' --wrt S --claim 'S^{-1}' --shape S=d,d,spd
+  --shape NAME=DIMS   repeatable; each DIM a dimension name (n, d) or an integer; one DIM is a
+                      column vector (d x 1); a trailing ,symmetric or ,spd declares a symmetric
+                      or symmetric positive definite square matrix (the domain of \log\det)
+  names               a name without --shape is a scalar (^T on it is an error); a dimension
+                      name used in the formula (\frac{1}{n}) is that size; \mathbf{x} is x;
+                      W_1, W_{1} and --shape W1=... are one name; products keep their order
+  notation            ^T ^\top ^{-1} ^{-T} ^2 (square matrix power), \|v\| \|v\|^2 \|M\|_F,
+                      \operatorname{tr}(...), \det, \log\det, \odot (Hadamard), \mathbf{1}
+                      (ones; \mathbf{1}^T v sums v), \sigma, \operatorname{relu}, softplus,
+                      step, \exp, \log, \tanh applied elementwise to a matrix,
+                      \operatorname{softmax} and \operatorname{logsumexp} (row-wise),
+                      \operatorname{sum}; a scalar added to a vector is added to each entry
+The verdict: a symbolic matrix identity where SymPy shows one (confirmed by sympy.diff of the
+loss written out), else 30-digit evaluation at 3 draws of the dimension sizes (2, 3, 4 in
+turn: non-square) and 2 scales; relu/step need arguments on both sides of the kink for
+"correct", else "undetermined". A claim whose shape is not the variable's is wrong, and the
+hint names both shapes. Hints: transposed result, product in the wrong order, A where A + A^T,
+a missing 2 or 1/n. JSON adds "sizes" {dimension: integer} (null unless wrong by evaluation);
+counterexample, expected and claimed hold nested lists (rows) for matrices and vectors.
+--assume and --let are not available in matrix form. --batch lines take "shape": ["X=n,d", ...].
 
 Exit codes: 0 correct, 1 wrong, 3 undetermined, 2 bad input (malformed LaTeX, an unknown or
 invalid symbol, empty input: one sentence on stderr naming the column).
