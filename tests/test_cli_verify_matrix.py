@@ -179,7 +179,7 @@ def _cli(*args, stdin=None):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
          os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "symlearn", "verify", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "symlearn", "verify", *args], input=stdin, check=False,
                           capture_output=True, text=True, env=env, timeout=300)
 
 
