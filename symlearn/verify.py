@@ -1661,8 +1661,44 @@ def _verify_matrix(loss, wrt, claim, shapes, seed: int = 0) -> Verdict:
     derivative = None
     if verdict == "correct":
         derivative = claim_expr  # proved equal to the gradient, or equal at every instance
+    elif verdict == "wrong" and result.get("sizes"):
+        derivative = _confirmed_gradient(loss_expr, variable, result)
     return Verdict(
         verdict, result.get("counterexample"), result.get("expected"), result.get("claimed"),
         hint, reason=result["reason"], derivative=derivative,
         derivative_latex=sp.latex(derivative) if derivative is not None else "",
         wrt=name, warnings=tuple(warnings), sizes=result.get("sizes"), matrix=True)
+
+
+def _confirmed_gradient(loss, variable, result: dict):
+    """The rule table's gradient, shown only when it equals the true gradient (``expected``,
+    from ``sympy.diff`` of the loss written out) at the counterexample; else None: a derivative
+    printed for a wrong claim must never be a wrong one itself."""
+    import numpy as np
+
+    from .calculus.matrix import _explicit, vjp
+    from .verify_matrix import _as_sympy, _complex_matrix
+
+    try:
+        gradient = vjp(loss, sp.Identity(1), [variable]).get(variable)
+        if gradient is None:
+            return None
+        sizes = {sp.Symbol(d, integer=True, positive=True): v
+                 for d, v in result["sizes"].items()}
+        point = result["counterexample"]
+        expr = gradient.doit()
+        matrices = {s for s in (loss.free_symbols | expr.free_symbols)
+                    if isinstance(s, sp.MatrixSymbol)}
+        scalars = {s: sp.Float(point[s.name], 30) for s in loss.free_symbols | expr.free_symbols
+                   if isinstance(s, sp.Symbol) and s.name in point
+                   and not isinstance(point[s.name], list)}
+        env = {s.xreplace(sizes): _as_sympy(np.array(point[s.name], dtype=float))
+               for s in matrices}
+        value = _complex_matrix(_explicit(expr.xreplace(scalars).xreplace(sizes), env))
+        expected = np.array(result["expected"], dtype=complex)
+        if value.shape != expected.shape or not np.allclose(value, expected, rtol=1e-12,
+                                                            atol=1e-12):
+            return None
+        return expr
+    except Exception:  # noqa: BLE001 - no derivative shown rather than an unchecked one
+        return None

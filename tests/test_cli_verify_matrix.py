@@ -245,3 +245,10 @@ def test_cli_help_names_the_matrix_options():
     assert out.returncode == 0
     for words in ("--shape", "NAME=DIMS", "spd", "\\operatorname{tr}", "sizes"):
         assert words in out.stdout, words
+
+
+def test_derivative_of_a_wrong_claim_is_shown_only_when_confirmed():
+    result = _check(LIN, "w", REG, r"\frac{1}{n}X^T(Xw-y)").to_json()
+    assert result["derivative"] and "X^{T}" in result["derivative"]
+    shape = _check(LIN, "w", REG, r"\frac{2}{n}(Xw-y)^TX").to_json()
+    assert shape["derivative"] is None and shape["sizes"] is None
