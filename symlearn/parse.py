@@ -1176,19 +1176,17 @@ class _MatrixReader:
         if isinstance(left, _Ones):
             if not getattr(right, "is_Matrix", False):
                 raise self.resolve(left, at)
-            left = (sp.OneMatrix(1, right.shape[0]) if left.transposed
-                    else sp.OneMatrix(right.shape[0], 1) if right.shape[0] == 1 else None)
-            if left is None:
-                raise self.error("\\mathbf{1} (a column) cannot multiply this matrix from the "
-                                 "left; expected \\mathbf{1}^T", at)
+            if not left.transposed:  # a column of ones times a row: its length is unknown
+                raise self.error("the length of \\mathbf{1} (a column) on the left of a product "
+                                 "cannot be told; expected \\mathbf{1}^T v", at)
+            left = sp.OneMatrix(1, right.shape[0])
         if isinstance(right, _Ones):
             if not getattr(left, "is_Matrix", False):
                 raise self.resolve(right, at)
-            right = (sp.OneMatrix(left.shape[1], 1) if not right.transposed
-                     else sp.OneMatrix(1, left.shape[1]) if left.shape[1] == 1 else None)
-            if right is None:
-                raise self.error("\\mathbf{1}^T (a row) cannot multiply this matrix from the "
-                                 "right; expected \\mathbf{1}", at)
+            if right.transposed:  # a column times a row of ones: its length is unknown
+                raise self.error("the length of \\mathbf{1}^T (a row) on the right of a product "
+                                 "cannot be told; expected M \\mathbf{1}", at)
+            right = sp.OneMatrix(left.shape[1], 1)
         lm, rm = self.is_matrix(left), self.is_matrix(right)
         if lm and rm:
             if left.shape[1] != right.shape[0]:
@@ -1376,7 +1374,12 @@ class _MatrixReader:
         exponent, k = reader.expr(lo)
         if self.skip(k) < reader.hi:
             raise self.error("expected an exponent such as 2, T or -1", k)
-        exponent = self.scalar(reader.resolve(exponent, lo), lo, "an exponent")
+        exponent = reader.resolve(exponent, lo)
+        if value is sp.E and self.is_matrix(exponent) and exponent.shape != (1, 1):
+            from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+            return ElementwiseApplyFunction(sp.exp, exponent), end  # e^{Xw}, elementwise
+        exponent = self.scalar(exponent, lo, "an exponent")
         if self.is_matrix(value):
             value = self.resolve(value, at)
             if value.shape == (1, 1):
@@ -1431,6 +1434,8 @@ class _MatrixReader:
             return self.symbols[name]
         if name in self.dims:
             return self.dims[name]
+        if name == "e":  # Euler's number, as in scalar form (e^{x}: the exponential)
+            return sp.E
         return sp.Symbol(name, real=True)
 
     def argument(self, i: int, what: str):

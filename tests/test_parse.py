@@ -327,3 +327,22 @@ def test_parse_shape_refuses(spec):
 
     with pytest.raises(ParseError, match="column"):
         parse_shape(spec)
+
+
+def test_matrix_form_ones_and_e():
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+    from symlearn.parse import matrix_symbols, parse_matrix_latex
+
+    shapes = {"X": "n,d", "w": "d"}
+    X, w = (matrix_symbols(shapes)[0][k] for k in "Xw")
+    assert parse_matrix_latex(r"\mathbf{1}^TX", shapes).shape == (1, X.shape[1])
+    assert parse_matrix_latex(r"X\mathbf{1}", shapes).shape == (X.shape[0], 1)
+    for unknowable in (r"\mathbf{1}w^T", r"w\mathbf{1}^T", r"\mathbf{1}", r"\mathbf{1}+2"):
+        with pytest.raises(ParseError, match="mathbf"):
+            parse_matrix_latex(unknowable, shapes)
+    exp_xw = parse_matrix_latex(r"e^{Xw}", shapes)
+    t = sp.Symbol("t")
+    assert isinstance(exp_xw, ElementwiseApplyFunction) and exp_xw.expr == X * w
+    assert exp_xw.function(t) == sp.exp(t)
+    assert parse_matrix_latex(r"e^{2}", shapes) == sp.exp(2)

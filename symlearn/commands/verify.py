@@ -98,7 +98,8 @@ Matrix form (--shape): a scalar loss over matrices and vectors, a gradient in ma
   --shape NAME=DIMS   repeatable; each DIM a dimension name (n, d) or an integer; one DIM is a
                       column vector (d x 1); a trailing ,symmetric or ,spd declares a symmetric
                       or symmetric positive definite square matrix (the domain of \log\det)
-  names               a name without --shape is a scalar (^T on it is an error); a dimension
+  names               a name without --shape is a scalar (^T on it is an error), e is Euler's
+                      number (e^{Xw} elementwise); a dimension
                       name used in the formula (\frac{1}{n}) is that size; \mathbf{x} is x;
                       W_1, W_{1} and --shape W1=... are one name; products keep their order
   notation            ^T ^\top ^{-1} ^{-T} ^2 (square matrix power), \|v\| \|v\|^2 \|M\|_F,
