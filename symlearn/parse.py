@@ -38,6 +38,13 @@ unknown are refused), limits its length, nesting and number sizes, and re-emits 
 in which every variable is spelt ``\variable{name}``. After parsing, the tree is rebuilt node by
 node from an allow-list of SymPy classes; anything else is refused.
 
+Matrix form (:func:`parse_matrix_latex`, issue 13): names declared with a shape are SymPy
+``MatrixSymbol`` s and products keep the order written (``^T``, ``^{-1}``, ``^{-T}``, ``\|v\|``,
+``\operatorname{tr}``, ``\det``, ``\log\det``, ``\odot``, ``\mathbf{1}``, elementwise
+activations, row softmax). The scalar grammar's parser cannot keep that order, so this form has
+its own recursive-descent reader under the same guards (length, character allow-list, refused
+commands, depth, number sizes), building SymPy objects only through constructors.
+
 Every error is a :class:`ParseError`: one sentence naming the column and what was expected.
 """
 
@@ -60,6 +67,10 @@ __all__ = [
     "plain_name",
     "implicit_bound",
     "MAX_LENGTH",
+    "parse_matrix_latex",
+    "parse_shape",
+    "matrix_symbols",
+    "matrix_name",
 ]
 
 #: Longest accepted input, in characters: a gradient fits in far less; longer input is refused
