@@ -1644,6 +1644,8 @@ def _verify_matrix(loss, wrt, claim, shapes, seed: int = 0) -> Verdict:
     if getattr(loss_expr, "is_Matrix", False) and tuple(loss_expr.shape) != (1, 1):
         raise ParseError(f"loss: the loss must be a scalar, but it is a {loss_expr.shape[0]} x "
                          f"{loss_expr.shape[1]} matrix at column 1", 0)
+    if not getattr(claim_expr, "is_Matrix", False) and claim_expr == 0:
+        claim_expr = sp.ZeroMatrix(*variable.shape)  # "0": the zero matrix of the gradient's shape
     warnings = []
     if variable not in loss_expr.free_symbols:
         warnings.append(f"{name} does not appear in the loss: its gradient is 0")
