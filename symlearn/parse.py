@@ -1128,7 +1128,7 @@ class _MatrixReader:
                 i += 1
                 continue
             cmd, j = self.command(i)
-            if cmd in _SPACING and cmd not in ("displaystyle",) or cmd == "displaystyle":
+            if cmd in _SPACING:  # \, \; \quad \displaystyle: spacing only
                 i = j
                 continue
             if cmd in ("left", "right", "big", "Big", "bigl", "bigr", "Bigl", "Bigr"):
