@@ -38,6 +38,13 @@ unknown are refused), limits its length, nesting and number sizes, and re-emits 
 in which every variable is spelt ``\variable{name}``. After parsing, the tree is rebuilt node by
 node from an allow-list of SymPy classes; anything else is refused.
 
+Matrix form (:func:`parse_matrix_latex`, issue 13): names declared with a shape are SymPy
+``MatrixSymbol`` s and products keep the order written (``^T``, ``^{-1}``, ``^{-T}``, ``\|v\|``,
+``\operatorname{tr}``, ``\det``, ``\log\det``, ``\odot``, ``\mathbf{1}``, elementwise
+activations, row softmax). The scalar grammar's parser cannot keep that order, so this form has
+its own recursive-descent reader under the same guards (length, character allow-list, refused
+commands, depth, number sizes), building SymPy objects only through constructors.
+
 Every error is a :class:`ParseError`: one sentence naming the column and what was expected.
 """
 
@@ -60,6 +67,10 @@ __all__ = [
     "plain_name",
     "implicit_bound",
     "MAX_LENGTH",
+    "parse_matrix_latex",
+    "parse_shape",
+    "matrix_symbols",
+    "matrix_name",
 ]
 
 #: Longest accepted input, in characters: a gradient fits in far less; longer input is refused
@@ -983,3 +994,651 @@ def parse_definition(text: str, *, what: str = "let") -> tuple[sp.Symbol, sp.Exp
                          len(head) + 1)
     scanner = _Scanner(text, what)
     return symbol, scanner.convert(len(head) + 1, len(text))
+
+
+# ------------------------------------------------------------------------------------------------
+# Matrix form: LaTeX over declared matrices and vectors (issue 13)
+#
+# latex2sympy2_extended reads every letter as a commutative scalar, so the order of a product (the
+# whole of matrix algebra) is gone once it has parsed: X w and w X are the same tree. Matrix form
+# therefore has its own reader, guarded like the scalar one: the same length check and character
+# allow-list, an allow-list of commands (anything else is one sentence with its column), nesting
+# limited, and SymPy objects built only by constructors (MatrixSymbol for the names declared with
+# a shape, Symbol for the others); no user text reaches eval, sympify or parse_expr.
+
+_DIM_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_SHAPE_KINDS = ("symmetric", "spd")
+_STEP_ARG = sp.Dummy("u")
+#: relu's derivative, elementwise: the unit step with H(0) = 0 (as symlearn's relu uses).
+_STEP = sp.Lambda(_STEP_ARG, sp.Heaviside(_STEP_ARG, 0))
+_MATRIX_FUNCTIONS = {"sigma": sigmoid, "sigmoid": sigmoid, "relu": relu, "ReLU": relu,
+                     "softplus": softplus, "exp": sp.exp, "log": sp.log, "ln": sp.log,
+                     "tanh": sp.tanh, "sin": sp.sin, "cos": sp.cos, "step": _STEP}
+_TRACE_NAMES = frozenset({"tr", "Tr", "trace"})
+_BOLD = frozenset({"mathbf", "boldsymbol", "bm", "vec", "mathbold"})
+_NAMED = frozenset({"operatorname", "mathrm", "text", "textrm", "mathit"})
+_NORM_BARS = ("\\|", "\\Vert", "\\lVert", "\\rVert")
+
+
+def _dimension(text: str, what: str):
+    text = text.strip()
+    if re.fullmatch(r"[0-9]+", text):
+        value = int(text)
+        if not 1 <= value <= 10_000:
+            raise ParseError(f"{what}: the size {text} is not an integer from 1 to 10000 at "
+                             "column 1", 0)
+        return sp.Integer(value)
+    if _DIM_NAME.fullmatch(text):
+        return sp.Symbol(text, integer=True, positive=True)
+    raise ParseError(f"{what}: {text!r} is not a dimension (a name such as n or d, or a positive "
+                     "integer) at column 1", 0)
+
+
+def matrix_name(text: str, *, what: str = "--shape") -> str:
+    r"""The canonical name of a matrix or vector: ``X``, ``W_1`` (for ``W_1``, ``W_{1}``, ``W1``),
+    ``\Sigma`` -> ``Sigma``, ``\mathbf{x}`` -> ``x``."""
+    stripped = text.strip()
+    bold = re.fullmatch(r"\\(?:{})\{{(.*)\}}".format("|".join(_BOLD)), stripped)
+    if bold:
+        stripped = bold.group(1).strip()
+    m = re.fullmatch(r"\\?([A-Za-z]+?)(?:_?\{?([A-Za-z0-9]+)\}?)?", stripped)
+    if m and (len(m.group(1)) == 1 or m.group(1) in _GREEK):
+        base, sub = m.group(1), m.group(2)
+        return base if not sub else f"{base}_{sub}"
+    raise ParseError(f"{what}: {text!r} is not a matrix name such as X, w, W_1 or \\Sigma at "
+                     "column 1", 0)
+
+
+def parse_shape(text: str, *, what: str = "--shape") -> tuple[str, tuple, str | None]:
+    r"""``NAME=DIMS`` (``X=n,d``, ``w=d``, ``A=d,d,symmetric``, ``S=d,d,spd``) -> (name, (rows,
+    cols), kind): one dimension is a column vector ``d x 1``; a dimension is a name (a SymPy
+    positive integer symbol) or an integer; ``kind`` is ``"symmetric"``, ``"spd"`` or None."""
+    if not isinstance(text, str):
+        raise ParseError(f"{what}: expected a string such as 'X=n,d', got {type(text).__name__} "
+                         "at column 1", 0)
+    name, sep, dims = text.partition("=")
+    if not sep or not name.strip() or not dims.strip():
+        raise ParseError(f"{what}: {text!r} is not NAME=DIMS such as 'X=n,d' or 'w=d' at "
+                         "column 1", 0)
+    return (matrix_name(name, what=what), *_shape_of(dims, f"{what} {name.strip()}"))
+
+
+def _shape_of(dims, what: str) -> tuple[tuple, str | None]:
+    """(rows, cols), kind from ``"n,d"``, ``"d,d,spd"`` or a tuple ``("n", "d")``."""
+    parts = [p.strip() for p in dims.split(",")] if isinstance(dims, str) else [
+        str(p).strip() for p in dims]
+    kind = None
+    if parts and parts[-1] in _SHAPE_KINDS:
+        kind = parts.pop()
+    if not 1 <= len(parts) <= 2:
+        raise ParseError(f"{what}: expected one or two dimensions (such as n,d or d), got "
+                         f"{len(parts)} at column 1", 0)
+    shape = tuple(_dimension(p, what) for p in parts)
+    if len(shape) == 1:
+        shape = (shape[0], sp.Integer(1))
+    if kind and shape[0] != shape[1]:
+        raise ParseError(f"{what}: a {kind} matrix is square, but its shape is "
+                         f"{shape[0]} x {shape[1]} at column 1", 0)
+    return shape, kind
+
+
+def matrix_symbols(shapes) -> tuple[dict, set, set]:
+    """``{name: dims}`` (dims a tuple or a string, as in :func:`parse_shape`) -> the matrix
+    symbols by canonical name, and the names declared symmetric and spd."""
+    if isinstance(shapes, dict):
+        items = list(shapes.items())
+    else:
+        items = [parse_shape(s)[0:1] + (s.partition("=")[2],) for s in shapes]
+    symbols, symmetric, spd = {}, set(), set()
+    for raw, dims in items:
+        name = matrix_name(str(raw), what="shapes")
+        if name in symbols:
+            raise ParseError(f"shapes: {name} is declared twice at column 1", 0)
+        shape, kind = _shape_of(dims, f"shape of {name}")
+        symbols[name] = sp.MatrixSymbol(name, *shape)
+        if kind == "symmetric":
+            symmetric.add(name)
+        elif kind == "spd":
+            spd.add(name)
+    return symbols, symmetric, spd
+
+
+class _Ones:
+    r"""``\mathbf{1}`` before its length is known (from the product it stands in)."""
+
+    def __init__(self, transposed: bool = False):
+        self.transposed = transposed
+
+
+class _MatrixReader:
+    """Recursive descent over the LaTeX of a matrix-form formula (see the section comment)."""
+
+    def __init__(self, text: str, what: str, symbols: dict, dims: dict):
+        self.text, self.what, self.symbols, self.dims = text, what, symbols, dims
+        self.depth = 0
+
+    # -- errors and characters ------------------------------------------------------------------
+    def error(self, message: str, at: int) -> ParseError:
+        return ParseError(f"{self.what}: {message} at {_col(at)}", at)
+
+    def skip(self, i: int) -> int:
+        t = self.text
+        while i < len(t):
+            if t[i] in " \t\r\n":
+                i += 1
+                continue
+            cmd, j = self.command(i)
+            if cmd in _SPACING:  # \, \; \quad \displaystyle: spacing only
+                i = j
+                continue
+            if cmd in ("left", "right", "big", "Big", "bigl", "bigr", "Bigl", "Bigr"):
+                i = j  # sizing: the delimiter that follows is read on its own
+                continue
+            break
+        return i
+
+    def command(self, i: int) -> tuple[str | None, int]:
+        t = self.text
+        if i < len(t) and t[i] == "\\":
+            j = i + 1
+            while j < len(t) and t[j].isalpha():
+                j += 1
+            if j == i + 1 and j < len(t):
+                return t[j], j + 1  # \| \, \; \!
+            return t[i + 1:j], j
+        return None, i
+
+    def peek(self, i: int) -> str:
+        i = self.skip(i)
+        return self.text[i] if i < len(self.text) else ""
+
+    def expect(self, i: int, char: str, what: str) -> int:
+        i = self.skip(i)
+        if i >= len(self.text) or self.text[i] != char:
+            found = repr(self.text[i]) if i < len(self.text) else "the end"
+            raise self.error(f"expected {what}, found {found}", i)
+        return i + 1
+
+    # -- values ---------------------------------------------------------------------------------
+    @staticmethod
+    def is_matrix(v) -> bool:
+        return isinstance(v, _Ones) or bool(getattr(v, "is_Matrix", False))
+
+    def scalar(self, v, at: int, context: str):
+        if isinstance(v, _Ones):
+            raise self.error(f"\\mathbf{{1}} cannot stand alone in {context}; expected it in a "
+                             "product such as \\mathbf{1}^T v", at)
+        if getattr(v, "is_Matrix", False):
+            if v.shape == (1, 1):
+                return v[0, 0] if isinstance(v, sp.MatrixBase) else sp.Trace(v)
+            raise self.error(f"{context} needs a scalar, but this is a {v.shape[0]} x "
+                             f"{v.shape[1]} matrix", at)
+        return v
+
+    def resolve(self, v, at: int):
+        if isinstance(v, _Ones):
+            raise self.error("the length of \\mathbf{1} cannot be told here; expected it in a "
+                             "product such as \\mathbf{1}^T v", at)
+        return v
+
+    def product(self, left, right, at: int):
+        if isinstance(left, _Ones) and isinstance(right, _Ones):
+            raise self.error("a product of two \\mathbf{1} has no length to read", at)
+        if isinstance(left, _Ones):
+            if not getattr(right, "is_Matrix", False):
+                raise self.resolve(left, at)
+            if not left.transposed:  # a column of ones times a row: its length is unknown
+                raise self.error("the length of \\mathbf{1} (a column) on the left of a product "
+                                 "cannot be told; expected \\mathbf{1}^T v", at)
+            left = sp.OneMatrix(1, right.shape[0])
+        if isinstance(right, _Ones):
+            if not getattr(left, "is_Matrix", False):
+                raise self.resolve(right, at)
+            if right.transposed:  # a column times a row of ones: its length is unknown
+                raise self.error("the length of \\mathbf{1}^T (a row) on the right of a product "
+                                 "cannot be told; expected M \\mathbf{1}", at)
+            right = sp.OneMatrix(left.shape[1], 1)
+        lm, rm = self.is_matrix(left), self.is_matrix(right)
+        if lm and rm:
+            if left.shape[1] != right.shape[0]:
+                raise self.error(
+                    f"the product of a {left.shape[0]} x {left.shape[1]} and a "
+                    f"{right.shape[0]} x {right.shape[1]} matrix is not defined; expected "
+                    "the inner sizes to agree", at)
+            if left.shape == (1, 1) and right.shape[0] != 1:
+                return sp.Trace(left) * right
+            return left * right
+        return left * right
+
+    def add(self, left, right, sign: int, at: int):
+        # \mathbf{1} added to a column vector is the ones vector of its length (1 - y).
+        if isinstance(left, _Ones) and getattr(right, "is_Matrix", False) and not left.transposed:
+            left = sp.OneMatrix(right.shape[0], 1) if right.shape[1] == 1 else left
+        if isinstance(right, _Ones) and getattr(left, "is_Matrix", False) and not right.transposed:
+            right = sp.OneMatrix(left.shape[0], 1) if left.shape[1] == 1 else right
+        left, right = self.resolve(left, at), self.resolve(right, at)
+        lm, rm = self.is_matrix(left), self.is_matrix(right)
+        if lm != rm:
+            m = left if lm else right
+            if m.shape == (1, 1):  # a 1 x 1 product such as x^T a, added to a scalar
+                left = self.scalar(left, at, "a sum") if lm else left
+                right = self.scalar(right, at, "a sum") if rm else right
+            elif 1 in (m.shape[0], m.shape[1]):
+                # A scalar added to a vector is added to every entry (1 + e^{Xw}, as written
+                # inside elementwise functions); for a matrix it could mean c I: refused.
+                ones = sp.OneMatrix(*m.shape)
+                left = left if lm else left * ones
+                right = right if rm else right * ones
+            else:
+                raise self.error(f"a {m.shape[0]} x {m.shape[1]} matrix cannot be added to a "
+                                 "scalar; expected terms of one shape", at)
+        elif lm and left.shape != right.shape:
+            raise self.error(f"a {left.shape[0]} x {left.shape[1]} and a {right.shape[0]} x "
+                             f"{right.shape[1]} matrix cannot be added; expected one shape", at)
+        return left + right if sign > 0 else left - right
+
+    # -- grammar --------------------------------------------------------------------------------
+    def parse(self, lo: int, hi: int):
+        self.hi = hi
+        value, i = self.expr(lo)
+        i = self.skip(i)
+        if i < hi:
+            raise self.error(f"unexpected {self.text[i]!r}; expected an operator or the end", i)
+        return self.resolve(value, lo)
+
+    def expr(self, i: int):
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            raise self.error("expression nested too deeply", i)
+        i = self.skip(i)
+        sign = 1
+        if i < self.hi and self.text[i] in "+-":
+            sign = -1 if self.text[i] == "-" else 1
+            i += 1
+        at = i
+        value, i = self.term(i)
+        if sign < 0:
+            value = -self.resolve(value, at)
+        while True:
+            j = self.skip(i)
+            if j < self.hi and self.text[j] in "+-":
+                op = self.text[j]
+                right, i = self.term(j + 1)
+                value = self.add(value, right, 1 if op == "+" else -1, j)
+                continue
+            self.depth -= 1
+            return value, j
+
+    def term(self, i: int):
+        value, i = self.unary(i)
+        while True:
+            j = self.skip(i)
+            if j >= self.hi:
+                return value, j
+            cmd, k = self.command(j)
+            ch = self.text[j]
+            if cmd in ("cdot", "times") or ch == "*":
+                right, i = self.unary(k if cmd else j + 1)
+                value = self.product(value, right, j)
+            elif cmd == "odot" or cmd == "circ":
+                right, i = self.unary(k)
+                value = self.hadamard(value, right, j)
+            elif ch == "/":
+                right, i = self.unary(j + 1)
+                value = self.divide(value, right, j)
+            elif self.starts_atom(j):
+                right, i = self.unary(j)
+                value = self.product(value, right, j)
+            else:
+                return value, j
+
+    def starts_atom(self, j: int) -> bool:
+        ch = self.text[j]
+        if ch.isalnum() or ch in "([{":
+            return True
+        cmd, _ = self.command(j)
+        return cmd is not None and (cmd in ("|", "Vert", "lVert") or (
+            cmd not in ("cdot", "times", "odot", "circ", "right", "rVert") and cmd.isalpha()))
+
+    def hadamard(self, left, right, at: int):
+        left, right = self.resolve(left, at), self.resolve(right, at)
+        if not (self.is_matrix(left) and self.is_matrix(right)):
+            return left * right
+        if left.shape != right.shape:
+            raise self.error(f"\\odot needs two matrices of one shape, got {left.shape[0]} x "
+                             f"{left.shape[1]} and {right.shape[0]} x {right.shape[1]}", at)
+        return sp.HadamardProduct(left, right)
+
+    def divide(self, left, right, at: int):
+        right = self.scalar(self.resolve(right, at), at, "a denominator")
+        if right == 0:
+            raise self.error("division by zero", at)
+        return self.resolve(left, at) / right if not self.is_matrix(left) else (
+            left * (sp.Integer(1) / right))
+
+    def unary(self, i: int):
+        i = self.skip(i)
+        if i < self.hi and self.text[i] == "-":
+            at = i
+            value, i = self.unary(i + 1)
+            return -self.resolve(value, at), i
+        return self.postfix(i)
+
+    def postfix(self, i: int):
+        at = self.skip(i)
+        value, i = self.atom(i)
+        while True:
+            j = self.skip(i)
+            if j < self.hi and self.text[j] == "^":
+                value, i = self.power(value, j + 1, at)
+                continue
+            return value, j
+
+    def exponent_text(self, i: int) -> tuple[str, int, int]:
+        """The exponent after '^': its text (a group's inside, or one token) and the range."""
+        i = self.skip(i)
+        if i >= self.hi:
+            raise self.error("expected an exponent after '^'", i)
+        if self.text[i] == "{":
+            end = self.matching(i)
+            return self.text[i + 1:end].strip(), i + 1, end + 1
+        cmd, k = self.command(i)
+        if cmd:
+            return "\\" + cmd, i, k
+        return self.text[i], i, i + 1
+
+    def matching(self, i: int) -> int:
+        depth = 0
+        for j in range(i, self.hi):
+            if self.text[j] == "{" and (j == 0 or self.text[j - 1] != "\\"):
+                depth += 1
+            elif self.text[j] == "}" and (j == 0 or self.text[j - 1] != "\\"):
+                depth -= 1
+                if depth == 0:
+                    return j
+        raise self.error("unbalanced '{'; expected a matching '}'", i)
+
+    def power(self, value, i: int, at: int):
+        text, lo, end = self.exponent_text(i)
+        compact = text.replace(" ", "")
+        transpose = compact in ("T", "\\top", "\\intercal", "\\mathsf{T}", "\\mathrm{T}", "\\T")
+        inverse_t = compact in ("-T", "-\\top", "-\\intercal")
+        if transpose or inverse_t or compact == "-1":
+            if isinstance(value, _Ones) and transpose:
+                return _Ones(not value.transposed), end
+            if not self.is_matrix(value) and (transpose or inverse_t):
+                name = self.text[at:i - 1].strip()
+                raise self.error(
+                    f"{name} is a scalar (it has no --shape), so ^{text} is not defined on it; "
+                    f"expected --shape {name}=... for a matrix or vector", i - 1)
+            if self.is_matrix(value):
+                if transpose:
+                    return value.T, end
+                if value.shape[0] != value.shape[1]:
+                    raise self.error(f"^{{{text}}} needs a square matrix, but this one is "
+                                     f"{value.shape[0]} x {value.shape[1]}", i - 1)
+                return (value.I.T if inverse_t else value.I), end
+            return 1 / value, end  # a scalar to the power -1
+        reader = _MatrixReader(self.text, self.what, self.symbols, self.dims)
+        reader.depth = self.depth + 1
+        reader.hi = end - 1 if self.text[lo - 1:lo] == "{" else end
+        exponent, k = reader.expr(lo)
+        if self.skip(k) < reader.hi:
+            raise self.error("expected an exponent such as 2, T or -1", k)
+        exponent = reader.resolve(exponent, lo)
+        if value is sp.E and self.is_matrix(exponent) and exponent.shape != (1, 1):
+            from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+            return ElementwiseApplyFunction(sp.exp, exponent), end  # e^{Xw}, elementwise
+        exponent = self.scalar(exponent, lo, "an exponent")
+        if self.is_matrix(value):
+            value = self.resolve(value, at)
+            if value.shape == (1, 1):
+                return sp.Trace(value) ** exponent, end
+            if exponent.is_Integer and value.shape[0] == value.shape[1] and exponent > 0:
+                return sp.MatPow(value, exponent), end
+            raise self.error(f"a {value.shape[0]} x {value.shape[1]} matrix to the power "
+                             f"{text} is not defined; expected T, -1, -T or a positive integer "
+                             "on a square matrix", i - 1)
+        if isinstance(exponent, sp.Number) and abs(exponent) > _MAX_EXPONENT:
+            raise self.error(f"the exponent {text} is beyond {_MAX_EXPONENT}", i - 1)
+        return value ** exponent, end
+
+    def group(self, i: int, what: str):
+        """``{ ... }`` read as a whole expression."""
+        i = self.skip(i)
+        if i >= self.hi or self.text[i] != "{":
+            raise self.error(f"expected '{{' to open {what}", i)
+        end = self.matching(i)
+        reader = _MatrixReader(self.text, self.what, self.symbols, self.dims)
+        reader.depth = self.depth + 1
+        reader.hi = end
+        value, k = reader.expr(i + 1)
+        if reader.skip(k) < end:
+            raise self.error(f"unexpected {self.text[reader.skip(k)]!r} in {what}", reader.skip(k))
+        return value, end + 1
+
+    def name_token(self, i: int) -> tuple[str, int]:
+        """A letter (or Greek command) with an optional subscript: its canonical name."""
+        t = self.text
+        cmd, k = self.command(i)
+        base = cmd if cmd else t[i]
+        j = k if cmd else i + 1
+        if j < self.hi and t[j] == "_":
+            j += 1
+            if j < self.hi and t[j] == "{":
+                end = self.matching(j)
+                sub = t[j + 1:end].strip()
+                j = end + 1
+            elif j < self.hi and t[j].isalnum():
+                sub = t[j]
+                j += 1
+            else:
+                raise self.error("expected a subscript after '_'", j)
+            if not re.fullmatch(r"[A-Za-z0-9]+", sub):
+                raise self.error(f"the subscript {sub!r} is not letters or digits", j)
+            return f"{base}_{sub}", j
+        return base, j
+
+    def variable(self, name: str, at: int):
+        if name in self.symbols:
+            return self.symbols[name]
+        if name in self.dims:
+            return self.dims[name]
+        if name == "e":  # Euler's number, as in scalar form (e^{x}: the exponential)
+            return sp.E
+        return sp.Symbol(name, real=True)
+
+    def argument(self, i: int, what: str):
+        """A function's argument: ( ... ), { ... } or a single factor (\\log\\det X, \\det X)."""
+        j = self.skip(i)
+        if j < self.hi and self.text[j] in "({[":
+            return self.atom(j)
+        if j >= self.hi:
+            raise self.error(f"expected the argument of {what}", j)
+        return self.postfix(j)
+
+    def atom(self, i: int):
+        i = self.skip(i)
+        t = self.text
+        if i >= self.hi:
+            raise self.error("expected a term", i)
+        ch = t[i]
+        if ch in "([":
+            close = ")" if ch == "(" else "]"
+            value, k = self.expr(i + 1)
+            k = self.skip(k)
+            if k >= self.hi or t[k] != close:
+                raise self.error(f"expected '{close}' to close the '{ch}' at {_col(i)}", k)
+            return value, k + 1
+        if ch == "{":
+            return self.group(i, "the group")
+        if ch.isdigit() or ch == ".":
+            j = i
+            while j < self.hi and (t[j].isdigit() or t[j] == "."):
+                j += 1
+            digits = t[i:j]
+            whole, _, frac = digits.partition(".")
+            if digits.count(".") > 1 or len(digits) > _MAX_NUMBER_DIGITS or digits == ".":
+                raise self.error(f"{digits!r} is not a number", i)
+            return sp.Integer(int(whole or "0") * 10 ** len(frac) + int(frac or "0")) / (
+                sp.Integer(10) ** len(frac)), j
+        if ch == "|":
+            raise self.error("'|' (an absolute value or a determinant) is not read in matrix "
+                             "form; expected \\|v\\| for a norm or \\det(M)", i)
+        cmd, k = self.command(i)
+        if cmd is None:
+            if ch.isalpha():
+                name, j = self.name_token(i)
+                return self.variable(name, i), j
+            raise self.error(f"unexpected {ch!r}; expected a term", i)
+        if cmd in _DANGEROUS:
+            raise self.error(f"the command \\{cmd} is not allowed", i)
+        if cmd in ("|", "Vert", "lVert"):
+            return self.norm(i, k)
+        if cmd in ("frac", "dfrac", "tfrac"):
+            top, k = self.group(k, "the numerator")
+            bottom, k = self.group(k, "the denominator")
+            return self.divide(top, bottom, i), k
+        if cmd in _BOLD:
+            inner_lo = self.skip(k)
+            if inner_lo < self.hi and t[inner_lo].isalnum():  # \mathbf 1, \mathbf x
+                end, inner = inner_lo, t[inner_lo]
+            elif inner_lo >= self.hi or t[inner_lo] != "{":
+                raise self.error(f"expected '{{' after \\{cmd}", inner_lo)
+            else:
+                end = self.matching(inner_lo)
+                inner = t[inner_lo + 1:end].strip()
+            if inner == "1":
+                return _Ones(), end + 1
+            try:
+                name = matrix_name(inner, what=self.what)
+            except ParseError:
+                raise self.error(f"\\{cmd}{{{inner}}} is not a matrix or vector name such as "
+                                 "\\mathbf{x}", i) from None
+            if name not in self.symbols:
+                raise self.error(f"\\{cmd}{{{inner}}} is not declared; expected --shape "
+                                 f"{name}=... for a matrix or vector", i)
+            return self.symbols[name], end + 1
+        if cmd in _NAMED:
+            lo = self.skip(k)
+            if lo >= self.hi or t[lo] != "{":
+                raise self.error(f"expected '{{' after \\{cmd}", lo)
+            end = self.matching(lo)
+            word = t[lo + 1:end].strip()
+            return self.function(word, end + 1, i)
+        if cmd in ("det", "log", "ln", "exp", "tanh", "sin", "cos", "sigma", "sqrt"):
+            if cmd == "sigma" and self.peek(k) != "(":
+                return self.variable("sigma", i), k
+            return self.function(cmd, k, i)
+        if cmd in _GREEK:
+            name, j = self.name_token(i)
+            return self.variable(name, i), j
+        if cmd in ("right", "rVert"):
+            raise self.error(f"unexpected \\{cmd}; expected a term", i)
+        raise self.error(f"\\{cmd} is not read in matrix form; expected ^T, ^{{-1}}, \\|v\\|, "
+                         "\\operatorname{tr}, \\det, \\log\\det, \\odot, \\mathbf{1}, \\sigma(...) "
+                         "or an arithmetic operator", i)
+
+    def function(self, word: str, k: int, at: int):
+        if word in _TRACE_NAMES:
+            arg, k = self.argument(k, f"\\operatorname{{{word}}}")
+            arg = self.resolve(arg, at)
+            if not self.is_matrix(arg) or arg.shape[0] != arg.shape[1]:
+                raise self.error("the trace needs a square matrix", at)
+            return sp.Trace(arg), k
+        if word == "det":
+            arg, k = self.argument(k, "\\det")
+            arg = self.resolve(arg, at)
+            if not self.is_matrix(arg) or arg.shape[0] != arg.shape[1]:
+                raise self.error("\\det needs a square matrix", at)
+            return sp.Determinant(arg), k
+        if word == "sqrt":
+            arg, k = self.group(k, "the square root")
+            return sp.sqrt(self.scalar(arg, at, "\\sqrt")), k
+        if word in ("softmax", "logsumexp", "sum"):
+            from .calculus.matrix import LogSumExp, MatSum, Softmax
+
+            arg, k = self.argument(k, word)
+            arg = self.resolve(arg, at)
+            if not self.is_matrix(arg):
+                raise self.error(f"{word} needs a matrix or a vector", at)
+            return {"softmax": Softmax, "logsumexp": LogSumExp, "sum": MatSum}[word](arg), k
+        function = _MATRIX_FUNCTIONS.get(word)
+        if function is None:
+            raise self.error(f"the function {word!r} is not known in matrix form; expected "
+                             "tr, det, log, exp, \\sigma, relu, step, softplus, tanh, softmax, "
+                             "logsumexp or sum", at)
+        arg, k = self.argument(k, word)
+        arg = self.resolve(arg, at)
+        if self.is_matrix(arg):
+            from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+            return ElementwiseApplyFunction(function, arg), k
+        return function(arg), k
+
+    def norm(self, i: int, k: int):
+        """``\\| v \\|`` with an optional ``_F`` or ``_2``: the Frobenius (vector 2-) norm."""
+        from .calculus.matrix import FrobeniusNorm
+
+        t = self.text
+        end = None
+        depth = 0
+        j = k
+        while j < self.hi:
+            cmd, nxt = self.command(j)
+            if t[j] in "({[":
+                depth += 1
+            elif t[j] in ")}]":
+                depth -= 1
+            if depth == 0 and cmd in ("|", "Vert", "rVert"):
+                end = j
+                break
+            j = nxt if cmd else j + 1
+        if end is None:
+            raise self.error("expected a closing \\| for this norm", i)
+        reader = _MatrixReader(self.text, self.what, self.symbols, self.dims)
+        reader.depth = self.depth + 1
+        reader.hi = end
+        value, m = reader.expr(k)
+        if reader.skip(m) < end:
+            raise self.error(f"unexpected {t[reader.skip(m)]!r} inside the norm", reader.skip(m))
+        value = reader.resolve(value, k)
+        _, after = self.command(end)
+        if not self.is_matrix(value):
+            raise self.error("\\|...\\| needs a matrix or a vector; expected --shape for its "
+                             "names", i)
+        if after < self.hi and t[after] == "_":
+            sub_text, _, after = self.exponent_text(after + 1)
+            if sub_text not in ("F", "2", "\\mathrm{F}", "\\mathrm{fro}"):
+                raise self.error(f"the norm \\|.\\|_{sub_text} is not supported; expected _F or "
+                                 "_2", end)
+            if sub_text == "2" and value.shape[1] != 1:
+                raise self.error("the spectral norm \\|M\\|_2 of a matrix is not supported; "
+                                 "expected \\|M\\|_F", end)
+        return FrobeniusNorm(value), after
+
+
+def parse_matrix_latex(text: str, shapes, *, what: str = "formula"):
+    r"""Parse a matrix-form formula: ``\frac{1}{n}\|Xw - y\|^2``, ``x^TAx``, ``2X^T(Xw-y)/n``,
+    ``\operatorname{tr}(AX)``, ``\log\det X``, ``X^{-T}``, ``\sigma(Xw)``, ``\mathbf{1}^T v``.
+
+    ``shapes`` maps names to dimensions (``{"X": ("n", "d"), "w": ("d",)}``, or a
+    :func:`matrix_symbols` triple). Declared names are ``MatrixSymbol``; a dimension name (``n``)
+    used as a number is that dimension; every other letter is a real scalar. Adjacent factors
+    multiply in the order written. Returns a SymPy matrix expression or a scalar expression.
+    Raises :class:`ParseError` with the column.
+    """
+    text = _precheck(text, what)
+    symbols = shapes[0] if isinstance(shapes, tuple) else matrix_symbols(shapes)[0]
+    for index, ch in enumerate(text):
+        if ch not in _ALLOWED_CHARS:
+            raise ParseError(f"{what}: the character {ch!r} is not allowed at {_col(index)}", index)
+    dims = {}
+    for s in symbols.values():
+        for d in s.shape:
+            if isinstance(d, sp.Symbol):
+                dims[d.name] = d
+    lo, hi = _strip_dollars(text)
+    reader = _MatrixReader(text, what, symbols, dims)
+    return reader.parse(lo, hi)

@@ -103,6 +103,8 @@ class Verdict:
     wrt: str = ""
     points_checked: int = 0
     warnings: tuple[str, ...] = ()
+    sizes: dict | None = None
+    matrix: bool = False
 
     def to_json(self) -> dict:
         """The JSON contract of ``symlearn verify --json`` (issue 12), exactly these keys:
@@ -119,6 +121,8 @@ class Verdict:
                 return value
             if isinstance(value, int):
                 return value
+            if isinstance(value, (list, tuple)):  # matrix form: a nested list of numbers
+                return [finite(f"{name}[{i}]", v) for i, v in enumerate(value)]
             warnings.append(f"{name} is not a finite double ({value}); it is written as null")
             return None
 
@@ -128,7 +132,7 @@ class Verdict:
         hint = self.hint
         if self.verdict == "correct" and hint is None:
             hint = self.reason or None
-        return {
+        out = {
             "verdict": self.verdict,
             "counterexample": point,
             "expected": finite("the expected value", self.expected),
@@ -137,6 +141,10 @@ class Verdict:
             "derivative": self.derivative_latex,
             "warnings": warnings,
         }
+        if self.matrix:  # matrix form adds the sizes of the counterexample (issue 13)
+            out["derivative"] = self.derivative_latex or None
+            out["sizes"] = self.sizes
+        return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1270,6 +1278,7 @@ def verify_gradient(
     seed: int = 0,
     timeout: float | None = 10.0,
     memory: int | str | None = None,
+    shapes=None,
 ) -> Verdict:
     r"""Check a claimed partial derivative :math:`C \overset{?}{=} \partial L / \partial w`.
 
@@ -1290,9 +1299,33 @@ def verify_gradient(
     ``"undetermined"`` with the reason as its hint. ``timeout=None, memory=None`` checks in this
     process, without a bound.
 
+    ``shapes`` (matrix form, issue 13) maps matrix and vector names to their dimensions:
+    ``{"X": ("n", "d"), "w": ("d",), "A": ("d", "d", "symmetric"), "S": "d,d,spd"}`` (one
+    dimension is a column vector; ``symmetric``/``spd`` declare the domain). The loss is then a
+    scalar in matrix notation (``\frac{1}{n}\|Xw-y\|^2``, ``x^TAx``, ``\log\det S``), ``wrt``
+    a declared name and the claim a matrix of its shape; the check is
+    :func:`symlearn.verify_matrix.verify_matrix_gradient`. The JSON then has nested lists for
+    matrices (``counterexample``, ``expected``, ``claimed``) and ``sizes`` (dimension -> integer).
+
     >>> verify_gradient(r"-y\ln p", "p", r"-\frac{y}{p}").verdict
     'correct'
     """
+    if shapes is not None:
+        if tuple(assume) or tuple(let):
+            raise ParseError("shapes: --assume and --let are not supported in matrix form; "
+                             "expected the loss written out at column 1", 0)
+        if timeout is None and memory is None:
+            return _verify_matrix(loss, wrt, claim, shapes, seed)
+        from ._budget import BudgetExceeded, call, parse_size
+
+        if isinstance(memory, str):
+            memory = parse_size(memory)
+        try:
+            return call(_verify_matrix, loss, wrt, claim, shapes, seed, timeout=timeout,
+                        memory=memory)
+        except BudgetExceeded as error:
+            return Verdict("undetermined", None, None, None, error.reason, reason=error.reason,
+                           matrix=True)
     if timeout is None and memory is None:
         return _verify_unbounded(loss, wrt, claim, assume, let=let, seed=seed)
     from ._budget import BudgetExceeded, call, parse_size
@@ -1578,3 +1611,96 @@ def _symbolically_zero(difference: sp.Expr) -> bool:
 
 # The classes the compiled functions name (kept referenced for linters and readers).
 _ = (sigmoid, softplus, log_sigmoid, log2, relu)
+
+
+def _verify_matrix(loss, wrt, claim, shapes, seed: int = 0) -> Verdict:
+    """:func:`verify_gradient` in matrix form, in this process (issue 13)."""
+    from .parse import matrix_name, matrix_symbols, parse_matrix_latex
+    from .verify_matrix import verify_matrix_gradient
+
+    declared = matrix_symbols(shapes)
+    symbols, symmetric, spd = declared
+    if isinstance(wrt, sp.MatrixSymbol):
+        name = wrt.name
+    elif isinstance(wrt, str):
+        name = matrix_name(wrt, what="wrt")
+    else:
+        raise ParseError(f"wrt: expected a declared matrix or vector name, got {wrt!r} at "
+                         "column 1", 0)
+    if name not in symbols:
+        raise ParseError(f"wrt: {name} has no shape; expected a name declared with --shape "
+                         f"({', '.join(sorted(symbols)) or 'none declared'}) at column 1", 0)
+    variable = symbols[name]
+
+    def read(value, what: str):
+        if isinstance(value, str):
+            return parse_matrix_latex(value, declared, what=what)
+        if isinstance(value, sp.Basic):
+            return value
+        raise ParseError(f"{what}: expected a LaTeX string, got {type(value).__name__} at "
+                         "column 1", 0)
+
+    loss_expr, claim_expr = read(loss, "loss"), read(claim, "claim")
+    if getattr(loss_expr, "is_Matrix", False) and tuple(loss_expr.shape) != (1, 1):
+        raise ParseError(f"loss: the loss must be a scalar, but it is a {loss_expr.shape[0]} x "
+                         f"{loss_expr.shape[1]} matrix at column 1", 0)
+    if not getattr(claim_expr, "is_Matrix", False) and claim_expr == 0:
+        claim_expr = sp.ZeroMatrix(*variable.shape)  # "0": the zero matrix of the gradient's shape
+    warnings = []
+    if variable not in loss_expr.free_symbols:
+        warnings.append(f"{name} does not appear in the loss: its gradient is 0")
+    result = verify_matrix_gradient(loss_expr, variable, claim_expr, symmetric=symmetric,
+                                    spd=spd, seed=seed)
+    verdict = result["verdict"]
+    hints = list(result.get("hints") or [])
+    if verdict == "wrong":
+        hint = "; ".join([result["reason"], *hints]) if result["method"] == "shape" else (
+            "; ".join(hints) or None)
+    elif verdict == "undetermined":
+        hint = result["reason"]
+    else:
+        hint = None
+    derivative = None
+    if verdict == "correct":
+        derivative = claim_expr  # proved equal to the gradient, or equal at every instance
+    elif verdict == "wrong" and result.get("sizes"):
+        derivative = _confirmed_gradient(loss_expr, variable, result)
+    return Verdict(
+        verdict, result.get("counterexample"), result.get("expected"), result.get("claimed"),
+        hint, reason=result["reason"], derivative=derivative,
+        derivative_latex=sp.latex(derivative) if derivative is not None else "",
+        wrt=name, warnings=tuple(warnings), sizes=result.get("sizes"), matrix=True)
+
+
+def _confirmed_gradient(loss, variable, result: dict):
+    """The rule table's gradient, shown only when it equals the true gradient (``expected``,
+    from ``sympy.diff`` of the loss written out) at the counterexample; else None: a derivative
+    printed for a wrong claim must never be a wrong one itself."""
+    import numpy as np
+
+    from .calculus.matrix import _explicit, vjp
+    from .verify_matrix import _as_sympy, _complex_matrix
+
+    try:
+        gradient = vjp(loss, sp.Identity(1), [variable]).get(variable)
+        if gradient is None:
+            return None
+        sizes = {sp.Symbol(d, integer=True, positive=True): v
+                 for d, v in result["sizes"].items()}
+        point = result["counterexample"]
+        expr = gradient.doit()
+        matrices = {s for s in (loss.free_symbols | expr.free_symbols)
+                    if isinstance(s, sp.MatrixSymbol)}
+        scalars = {s: sp.Float(point[s.name], 30) for s in loss.free_symbols | expr.free_symbols
+                   if isinstance(s, sp.Symbol) and s.name in point
+                   and not isinstance(point[s.name], list)}
+        env = {s.xreplace(sizes): _as_sympy(np.array(point[s.name], dtype=float))
+               for s in matrices}
+        value = _complex_matrix(_explicit(expr.xreplace(scalars).xreplace(sizes), env))
+        expected = np.array(result["expected"], dtype=complex)
+        if value.shape != expected.shape or not np.allclose(value, expected, rtol=1e-12,
+                                                            atol=1e-12):
+            return None
+        return expr
+    except Exception:  # noqa: BLE001 - no derivative shown rather than an unchecked one
+        return None

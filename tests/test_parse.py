@@ -263,3 +263,86 @@ def test_fuzz_parse_gives_an_expression_or_a_parse_error(text):
     else:
         assert isinstance(result, sp.Expr)
         assert not result.atoms(sp.core.function.AppliedUndef)
+
+
+# -- matrix form (issue 13) ---------------------------------------------------------------------
+
+MATRIX_LATEXISH = st.lists(
+    st.sampled_from(list("XwyAxn2^_{}()[]+-*/|., T") + [
+        r"\frac", r"\sigma", r"\log", r"\det", r"\|", r"^T", r"^{-1}", r"^{-T}", r"^\top",
+        r"\operatorname{tr}", r"\operatorname{softmax}", r"\mathbf{1}", r"\mathbf{x}", r"\odot",
+        r"\left(", r"\right)", r"_F", r"\cdot", r"\input", "__import__", "'", "\\",
+    ]),
+    max_size=30,
+).map("".join)
+MATRIX_SHAPES = {"X": "n,d", "w": "d", "y": "n", "A": "d,d", "x": "d"}
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
+@given(st.one_of(MATRIX_LATEXISH, st.text(max_size=30), st.sampled_from(ADVERSARIAL)))
+def test_fuzz_parse_matrix_gives_an_expression_or_a_parse_error(text):
+    from symlearn.parse import parse_matrix_latex
+
+    try:
+        result = parse_matrix_latex(text, MATRIX_SHAPES)
+    except ParseError as error:
+        assert "column" in str(error) and "\n" not in str(error)
+    else:
+        assert isinstance(result, sp.Basic)
+        assert not result.atoms(sp.core.function.AppliedUndef)
+
+
+def test_matrix_form_keeps_the_order_of_products():
+    from symlearn.parse import matrix_symbols, parse_matrix_latex
+
+    symbols = matrix_symbols({"X": "n,d", "w": "d", "A": "d,d", "B": "d,d"})[0]
+    X, w, A, B = (symbols[k] for k in "XwAB")
+    assert parse_matrix_latex("AB", {"A": "d,d", "B": "d,d"}) == A * B
+    assert parse_matrix_latex("BA", {"A": "d,d", "B": "d,d"}) == B * A
+    assert parse_matrix_latex(r"\mathbf{X}^\top X w", {"X": "n,d", "w": "d"}) == X.T * X * w
+    assert parse_matrix_latex("A^{-T}", {"A": "d,d"}) == A.I.T
+    assert parse_matrix_latex(r"\operatorname{tr}(AB)", {"A": "d,d", "B": "d,d"}) == sp.Trace(A * B)
+    n = sp.Symbol("n", integer=True, positive=True)
+    assert parse_matrix_latex(r"\frac{1}{n}", {"X": "n,d"}) == 1 / n  # the dimension n
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("X=n,d", ("X", ("n", "d"), None)), ("w=d", ("w", ("d", 1), None)),
+    ("S=d,d,spd", ("S", ("d", "d"), "spd")), ("A=3,3,symmetric", ("A", (3, 3), "symmetric")),
+    (r"W_{1}=d,h", ("W_1", ("d", "h"), None)), (r"\mathbf{x}=d", ("x", ("d", 1), None)),
+])
+def test_parse_shape(spec, expected):
+    from symlearn.parse import parse_shape
+
+    name, shape, kind = parse_shape(spec)
+    assert (name, tuple(str(s) for s in shape), kind) == (
+        expected[0], tuple(str(s) for s in expected[1]), expected[2])
+
+
+@pytest.mark.parametrize("spec", ["X", "X=", "=n,d", "X=n,d,e", "X=n,d,spd", "X=0,d", "X=n;d",
+                                  "1X=n", "X=n,,d"])
+def test_parse_shape_refuses(spec):
+    from symlearn.parse import parse_shape
+
+    with pytest.raises(ParseError, match="column"):
+        parse_shape(spec)
+
+
+def test_matrix_form_ones_and_e():
+    from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+    from symlearn.parse import matrix_symbols, parse_matrix_latex
+
+    shapes = {"X": "n,d", "w": "d"}
+    X, w = (matrix_symbols(shapes)[0][k] for k in "Xw")
+    assert parse_matrix_latex(r"\mathbf{1}^TX", shapes).shape == (1, X.shape[1])
+    assert parse_matrix_latex(r"X\mathbf{1}", shapes).shape == (X.shape[0], 1)
+    for unknowable in (r"\mathbf{1}w^T", r"w\mathbf{1}^T", r"\mathbf{1}", r"\mathbf{1}+2"):
+        with pytest.raises(ParseError, match="mathbf"):
+            parse_matrix_latex(unknowable, shapes)
+    exp_xw = parse_matrix_latex(r"e^{Xw}", shapes)
+    t = sp.Symbol("t")
+    assert isinstance(exp_xw, ElementwiseApplyFunction) and exp_xw.expr == X * w
+    assert exp_xw.function(t) == sp.exp(t)
+    assert parse_matrix_latex(r"e^{2}", shapes) == sp.exp(2)

@@ -26,6 +26,7 @@ DESCRIPTION = r"""Check a claimed partial derivative of a scalar function, both 
 
   symlearn verify LOSS_LATEX --wrt SYMBOL --claim CLAIM_LATEX [--json] [--assume 'x>0' ...]
                   [--let 'z=w_1x_1+b' ...] [--timeout SECONDS] [--memory SIZE]
+  symlearn verify LOSS --wrt W --claim CLAIM --shape X=n,d --shape w=d ...   (matrix form)
   symlearn verify --file derivation.tex [--json]      (--file - or a lone - reads stdin)
   symlearn verify --batch cases.jsonl [--jobs N]      (--batch - reads stdin)
 
@@ -89,6 +90,33 @@ read): "error" says why and "id" is the line's own id if readable, else its line
 (a case over them is "undetermined" and the batch goes on). Exit 0 when every line got a
 result, 2 when the file cannot be read.
 
+Matrix form (--shape): a scalar loss over matrices and vectors, a gradient in matrix form.
+  symlearn verify '\frac{1}{n}\|Xw-y\|^2' --wrt w --claim '\frac{2}{n}X^T(Xw-y)'
+                  --shape X=n,d --shape w=d --shape y=n
+  symlearn verify 'x^TAx' --wrt x --claim '(A+A^T)x' --shape A=d,d --shape x=d
+  symlearn verify '\log\det S' --wrt S --claim 'S^{-1}' --shape S=d,d,spd
+  --shape NAME=DIMS   repeatable; each DIM a dimension name (n, d) or an integer; one DIM is a
+                      column vector (d x 1); a trailing ,symmetric or ,spd declares a symmetric
+                      or symmetric positive definite square matrix (the domain of \log\det)
+  names               a name without --shape is a scalar (^T on it is an error), e is Euler's
+                      number (e^{Xw} elementwise); a dimension
+                      name used in the formula (\frac{1}{n}) is that size; \mathbf{x} is x;
+                      W_1, W_{1} and --shape W1=... are one name; products keep their order
+  notation            ^T ^\top ^{-1} ^{-T} ^2 (square matrix power), \|v\| \|v\|^2 \|M\|_F,
+                      \operatorname{tr}(...), \det, \log\det, \odot (Hadamard), \mathbf{1}
+                      (ones; \mathbf{1}^T v sums v), \sigma, \operatorname{relu}, softplus,
+                      step, \exp, \log, \tanh applied elementwise to a matrix,
+                      \operatorname{softmax} and \operatorname{logsumexp} (row-wise),
+                      \operatorname{sum}; a scalar added to a vector is added to each entry
+The verdict: a symbolic matrix identity where SymPy shows one (confirmed by sympy.diff of the
+loss written out), else 30-digit evaluation at 3 draws of the dimension sizes (2, 3, 4 in
+turn: non-square) and 2 scales; relu/step need arguments on both sides of the kink for
+"correct", else "undetermined". A claim whose shape is not the variable's is wrong, and the
+hint names both shapes. Hints: transposed result, product in the wrong order, A where A + A^T,
+a missing 2 or 1/n. JSON adds "sizes" {dimension: integer} (null unless wrong by evaluation);
+counterexample, expected and claimed hold nested lists (rows) for matrices and vectors.
+--assume and --let are not available in matrix form. --batch lines take "shape": ["X=n,d", ...].
+
 Exit codes: 0 correct, 1 wrong, 3 undetermined, 2 bad input (malformed LaTeX, an unknown or
 invalid symbol, empty input: one sentence on stderr naming the column).
 
@@ -97,7 +125,7 @@ Speed: the LaTeX parser's prediction tables are cached between calls in ~/.cache
 first call on a machine builds them (a few seconds); the cache never changes a result."""
 
 _VALUE_OPTIONS = ("--wrt", "--claim", "--assume", "--file", "--loss", "--let", "--timeout",
-                  "--memory", "--batch", "--jobs")
+                  "--memory", "--batch", "--jobs", "--shape")
 _FLAGS = ("--json", "-h", "--help")
 #: The largest --file accepted (a derivation is a few lines; a formula a few hundred characters).
 _MAX_FILE_BYTES = 2**20
@@ -106,7 +134,7 @@ _MAX_LINE_BYTES = 2**20
 #: The keys of every verdict object, in order (issue 12's JSON contract); batch results add
 #: ``id`` first and ``error`` last.
 SCHEMA = ("verdict", "counterexample", "expected", "claimed", "hint", "derivative", "warnings")
-_BATCH_FIELDS = ("id", "loss", "wrt", "claim", "assume", "let")
+_BATCH_FIELDS = ("id", "loss", "wrt", "claim", "assume", "let", "shape")
 _READ_CHUNK = 1 << 16
 
 
@@ -122,6 +150,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--let", action="append", default=[], metavar="DEFINITION",
                         help="a definition such as 'z=w_1x_1+b', substituted before judging "
                              "(repeatable)")
+    parser.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS",
+                        help="matrix form: declare a matrix or vector, e.g. X=n,d or w=d or "
+                             "S=d,d,spd (repeatable)")
     parser.add_argument("--file", metavar="FILE",
                         help="a derivation with 'L = ...' and '\\frac{\\partial L}{\\partial w} "
                              "= ...' ('-': standard input)")
@@ -247,7 +278,10 @@ def _verdict_object(verdict) -> dict:
     raw.setdefault("derivative", getattr(verdict, "derivative_latex", None) or None)
     raw.setdefault("warnings", list(getattr(verdict, "warnings", ()) or ()))
     raw["warnings"] = list(raw["warnings"] or [])
-    return {key: raw.get(key) for key in SCHEMA}
+    obj = {key: raw.get(key) for key in SCHEMA}
+    if "sizes" in raw:  # matrix form (issue 13): the counterexample's dimension sizes
+        obj["sizes"] = raw["sizes"]
+    return obj
 
 
 def _supports_let() -> bool:
@@ -258,13 +292,16 @@ def _supports_let() -> bool:
     return "let" in inspect.signature(verify_gradient).parameters
 
 
-def _check(loss: str, wrt: str, claim: str, assume: tuple, let: tuple) -> tuple[dict, str]:
+def _check(loss: str, wrt: str, claim: str, assume: tuple, let: tuple,
+           shapes: tuple = ()) -> tuple[dict, str]:
     """verify_gradient in the worker: (the verdict object, the sentence saying how). The parser
     states this process added are saved here, since they die with the worker."""
     from .. import _parser_cache
     from ..verify import verify_gradient
 
     options = {"let": let} if let else {}
+    if shapes:
+        options["shapes"] = _shapes(shapes)
     if let and not _supports_let():
         from ..parse import ParseError
 
@@ -275,18 +312,33 @@ def _check(loss: str, wrt: str, claim: str, assume: tuple, let: tuple) -> tuple[
     return _verdict_object(verdict), getattr(verdict, "reason", "") or ""
 
 
+def _shapes(specs) -> dict:
+    """``--shape NAME=DIMS`` options -> ``{name: "DIMS"}``; a malformed one is a ParseError."""
+    from ..parse import ParseError, parse_shape
+
+    shapes: dict = {}
+    for spec in specs:
+        name = parse_shape(spec)[0]
+        if name in shapes:
+            raise ParseError(f"--shape: {name} is declared twice at column 1", 0)
+        shapes[name] = spec.partition("=")[2]
+    return shapes
+
+
 def _one_sentence(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def _run_check(loss, wrt, claim, assume, let, timeout, memory) -> tuple[dict, str]:
+def _run_check(loss, wrt, claim, assume, let, timeout, memory,
+               shapes: tuple = ()) -> tuple[dict, str]:
     """The check under the budget; what cannot be judged is undetermined, bad input a
     UsageError (one sentence), never a traceback."""
     from .._budget import BudgetExceeded, call
     from ..cli import UsageError
 
     try:
-        return call(_check, loss, wrt, claim, assume, let, timeout=timeout, memory=memory)
+        return call(_check, loss, wrt, claim, assume, let, shapes, timeout=timeout,
+                    memory=memory)
     except BudgetExceeded as error:
         return _undetermined(error.reason), error.reason
     except RecursionError:
@@ -435,7 +487,8 @@ def run(args: argparse.Namespace) -> int:
         given = [name for name, value in (
             ("LOSS_LATEX", args.loss if args.loss is not None else args.loss_option),
             ("--file", args.file), ("--wrt", args.wrt), ("--claim", args.claim),
-            ("--assume", args.assume), ("--let", args.let)) if value not in (None, [])]
+            ("--assume", args.assume), ("--let", args.let), ("--shape", args.shape))
+            if value not in (None, [])]
         if given:
             raise UsageError(f"--batch: give {given[0]} in each line of the file (as a field), "
                              f"not on the command line")
@@ -470,8 +523,13 @@ def run(args: argparse.Namespace) -> int:
     # A command line is a short process: the parser starts from the DFA earlier ones built; the
     # worker saves what it adds.
     with _parser_cache.cached():
+        if args.shape:
+            try:
+                _shapes(args.shape)  # a malformed --shape is refused before the worker starts
+            except ValueError as error:
+                raise UsageError(_one_sentence(error)) from None
         obj, how = _run_check(loss, wrt, claim, tuple(args.assume), tuple(args.let),
-                              timeout, memory)
+                              timeout, memory, tuple(args.shape))
     _report(obj, how, args.json)
     return {"correct": 0, "wrong": 1, "undetermined": 3}[obj["verdict"]]
 
@@ -487,7 +545,11 @@ def _report(obj: dict, how: str, as_json: bool) -> None:
         print(f"verdict: {obj['verdict']}")
         if obj["derivative"] is not None:
             print(f"true derivative: {obj['derivative']}")
-        if obj["verdict"] == "wrong":
+        if obj["verdict"] == "wrong" and obj.get("sizes") is None and "sizes" in obj:
+            pass  # matrix form, wrong by shape: the hint says which shapes differ
+        elif obj["verdict"] == "wrong":
+            if obj.get("sizes"):
+                print(f"sizes: {_format_point(obj['sizes'])}")
             print(f"counterexample: {_format_point(obj['counterexample'] or {})}")
             print(f"  true derivative there: {obj['expected']!r}")
             print(f"  claim there:           {obj['claimed']!r}")
@@ -556,10 +618,11 @@ def _decode_case(line: bytes, number: int) -> tuple[object, dict]:
     try:
         assume = _strings(obj.get("assume", []), "assume")
         let = _strings(obj.get("let", []), "let")
+        shape = _strings(obj.get("shape", []), "shape")
     except ValueError as error:
         raise _BadLine(case_id, str(error)) from None
     return case_id, {"loss": obj["loss"], "wrt": obj["wrt"], "claim": obj["claim"],
-                     "assume": assume, "let": let}
+                     "assume": assume, "let": let, "shape": shape}
 
 
 class _BadLine(ValueError):
@@ -569,7 +632,8 @@ class _BadLine(ValueError):
 
 
 def _result(case_id, obj: dict, error: str | None = None) -> dict:
-    return {"id": case_id, **{key: obj.get(key) for key in SCHEMA}, "error": error}
+    sizes = {"sizes": obj["sizes"]} if "sizes" in obj else {}
+    return {"id": case_id, **{key: obj.get(key) for key in SCHEMA}, **sizes, "error": error}
 
 
 def _bad_input(case_id, message: str) -> dict:
@@ -585,7 +649,8 @@ def _batch_case(line: bytes, number: int) -> dict:
     except _BadLine as error:
         return _bad_input(error.case_id, str(error))
     try:
-        obj, _ = _check(case["loss"], case["wrt"], case["claim"], case["assume"], case["let"])
+        obj, _ = _check(case["loss"], case["wrt"], case["claim"], case["assume"], case["let"],
+                        case["shape"])
     except RecursionError:
         return _bad_input(case_id, "the formula is nested too deeply to analyse")
     except ValueError as error:
