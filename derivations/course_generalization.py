@@ -25,6 +25,7 @@ import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Step, Symbolic
+from symlearn.registry import load_helper
 
 NAME = "overfitting-and-generalization"
 
@@ -53,26 +54,14 @@ def _measured(lhs_value: float, rhs_value: float, relation: str, what: str) -> C
     return Custom(check, f"measured on the run described above (fixed seeds): {what}", "measured")
 
 
-def _shown(tex: str) -> sp.Symbol:
-    """A displayed formula, printed verbatim (braces stop SymPy splitting the name at ``_``);
-    the step's ``claim`` says what is checked."""
-    return sp.Symbol("{" + tex + "}")
+_course = load_helper(__file__, "_course")
+_shown = _course.shown
+_tex = _course.tex
+_value = _course.value
 
 
-def _tex(x: float, digits: int = 3) -> str:
-    """``x`` to ``digits`` significant digits as LaTeX: $1.27 \\cdot 10^{-27}$, not 1.27e-27."""
-    text = f"{x:.{digits}g}"
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    if mantissa == "1":
-        return f"10^{{{int(exponent)}}}"
-    return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
 
 
-def _value(x: float, digits: int = 3) -> sp.Float:
-    """``x`` rounded to ``digits`` significant digits, as a SymPy number to display."""
-    return sp.Float(f"{x:.{digits}g}", digits)
 
 
 # --------------------------------------------------------------------------------------------------

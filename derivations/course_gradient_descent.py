@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Step
+from symlearn.registry import load_helper
 
 
 def _is_zero(expr) -> bool:
@@ -65,52 +66,22 @@ def _expanded() -> Custom:
 # Shared helpers: displayed formulas and measured claims
 
 
-def _shown(tex: str) -> sp.Symbol:
-    """A displayed formula, printed verbatim (braces stop SymPy splitting the name at ``_``);
-    the step's ``claim`` says what is checked."""
-    return sp.Symbol("{" + tex + "}")
+_course = load_helper(__file__, "_course")
+_shown = _course.shown
+_tex = _course.tex
+_value = _course.value
+_measured = _course.measured
+_measured_step = _course.measured_step
 
 
-def _tex(x: float, digits: int = 3) -> str:
-    """``x`` to ``digits`` significant digits as LaTeX ($1.27 \\cdot 10^{-27}$, not 1.27e-27)."""
-    text = f"{x:.{digits}g}"
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    if mantissa == "1":
-        return f"10^{{{int(exponent)}}}"
-    return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
 
 
-def _value(x: float, digits: int = 3) -> sp.Float:
-    return sp.Float(f"{x:.{digits}g}", digits)
 
 
-_COMPARE = {"=": np.equal, ">": np.greater, "<": np.less, ">=": np.greater_equal, "<=": np.less_equal}
 
 
-def _measured(lhs_value, rhs_value, relation: str, what: str) -> Custom:
-    """A check that ``lhs_value relation rhs_value`` held in the run; for ``approx`` the shown
-    number is the measured one to 3 significant digits."""
-
-    def check(lhs, rhs, context) -> bool:
-        if relation == "approx":
-            return f"{float(lhs_value):.3g}" == f"{float(rhs_value):.3g}"
-        return bool(_COMPARE[relation](float(lhs_value), float(rhs_value)))
-
-    return Custom(check, f"measured on the run described above (fixed seeds): {what}", "measured")
 
 
-def _measured_step(lhs_tex, value, reason, what, relation="approx", rhs=None) -> Step:
-    """``lhs_tex ≈ value`` (or ``lhs relation rhs``) as a measured step."""
-    if relation == "approx":
-        shown = _value(value)
-        return Step(_shown(lhs_tex), shown, reason, relation="approx", claim=(value, float(shown)),
-                    check=_measured(value, shown, "approx", what))
-    right_value, right_tex = rhs
-    what += f" (${_tex(value)}$ against ${_tex(right_value)}$)"
-    return Step(_shown(lhs_tex), _shown(right_tex), reason, relation=relation,
-                claim=(value, right_value), check=_measured(value, right_value, relation, what))
 
 
 # ==================================================================================================

@@ -11,6 +11,7 @@ A source is a Python file. It defines either
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib.util
 import os
 import sys
@@ -141,3 +142,21 @@ def find(name: str, entries: dict[str, Entry]) -> Entry:
     close = difflib.get_close_matches(name, list(entries), n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(close)}?" if close else "; run 'symlearn list' to see them"
     raise UnknownDerivation(f"there is no derivation called {name!r}{hint}")
+
+
+def load_helper(source_file: str | os.PathLike, name: str):
+    """The helper module ``name`` (``_course``) that lies beside the derivation source
+    ``source_file``, loaded once per folder. Derivation sources are loaded by path, not as a
+    package, so a shared helper is loaded the same way."""
+    path = Path(source_file).resolve().with_name(f"{name}.py")
+    key = f"symlearn_derivations_{name}_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
+    if key not in sys.modules:
+        spec = importlib.util.spec_from_file_location(key, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[key]
+            raise
+    return sys.modules[key]
