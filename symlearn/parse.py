@@ -1364,8 +1364,11 @@ class _MatrixReader:
         transpose = compact in ("T", "\\top", "\\intercal", "\\mathsf{T}", "\\mathrm{T}", "\\T")
         inverse_t = compact in ("-T", "-\\top", "-\\intercal")
         if transpose or inverse_t or compact == "-1":
-            if isinstance(value, _Ones) and transpose:
-                return _Ones(not value.transposed), end
+            if isinstance(value, _Ones):
+                if transpose:
+                    return _Ones(not value.transposed), end
+                raise self.error(f"\\mathbf{{1}} is a vector of ones, so ^{{{text}}} is not "
+                                 "defined on it; expected ^T", i - 1)
             if not self.is_matrix(value) and (transpose or inverse_t):
                 name = self.text[at:i - 1].strip()
                 raise self.error(

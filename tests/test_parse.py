@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from symlearn.functions import relu, sigmoid, softplus
@@ -281,6 +281,9 @@ MATRIX_SHAPES = {"X": "n,d", "w": "d", "y": "n", "A": "d,d", "x": "d"}
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
 @given(st.one_of(MATRIX_LATEXISH, st.text(max_size=30), st.sampled_from(ADVERSARIAL)))
+@example(r"\mathbf{1}^{-1}")  # found by this test: an AttributeError, not a ParseError
+@example(r"\mathbf{1}^{-T}")
+@example(r"\mathbf{1}^{2}")
 def test_fuzz_parse_matrix_gives_an_expression_or_a_parse_error(text):
     from symlearn.parse import parse_matrix_latex
 
