@@ -1,24 +1,30 @@
 """Optimizers and learning-rate schedules (seeds 000 and 003): one document per update rule, the
 schedules, seed 003's comparison of optimization methods, and a saddle point.
 
-Import is cheap: each builder imports and builds on demand.
+Import is cheap: each builder imports and builds on demand. The documents written out here are
+in _optim_documents.py, loaded by symlearn.registry.load_helper; so is ``optimizer_document``, which
+writes the others and which each optimizer's ``derivation()`` reaches through the registry.
 """
 
 
 def _optimizer(name):
     def build():
+        # What getattr(optim, name)().derivation() returns, from the _optim_documents.py beside
+        # this file (the one the build's cache key covers), whichever folder the build reads.
         from symlearn import optim
+        from symlearn.registry import load_helper
 
-        return getattr(optim, name)().derivation()
+        documents = load_helper(__file__, "_optim_documents")
+        return documents.optimizer_document(getattr(optim, name)())
 
     return build
 
 
 def _document(function):
     def build():
-        from symlearn.optim import _documents
+        from symlearn.registry import load_helper
 
-        return getattr(_documents, function)()
+        return getattr(load_helper(__file__, "_optim_documents"), function)()
 
     return build
 
@@ -26,8 +32,8 @@ def _document(function):
 CATALOG = {
     "sgd": ("Gradient descent, SGD and mini-batches; full-batch cost is linear in N (measured)",
             _document("sgd_document")),
-    "momentum": ("Momentum: the seeds' two forms are one trajectory; it damps sign-switching "
-                 "gradients", _document("momentum_document")),
+    "momentum": (("Momentum: the seeds' two forms are one trajectory; it damps sign-switching "
+                  "gradients"), _document("momentum_document")),
     "nesterov": ("Nesterov: the change of variables to the look-ahead point, and PyTorch's form",
                  _document("nesterov_document")),
     "adagrad": ("AdaGrad: update rule, and why its step decays like one over the square root of t",
@@ -44,8 +50,8 @@ CATALOG = {
               _optimizer("nadam")),
     "lr-schedules": ("Learning-rate schedules as formulas in t, equal to torch.optim.lr_scheduler",
                      _document("schedules_document")),
-    "optimizer-comparison": ("Seed 003's comparison: paths on a narrow valley (condition number 100) and "
-                             "Rosenbrock", _document("comparison_document")),
+    "optimizer-comparison": (("Seed 003's comparison: paths on a narrow valley (condition number "
+                              "100) and Rosenbrock"), _document("comparison_document")),
     "saddle-point": ("A saddle, x squared minus y squared: gradient descent stalls, momentum escapes",
                      _document("saddle_document")),
 }

@@ -18,15 +18,16 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .calculus.matrix import compile_forward
 from .neurons import Model, Objective, objective
+from .optim import apply_updates
 
-__all__ = ["TrainingError", "History", "FitResult", "fit", "loss_curve"]
+__all__ = ["FitResult", "History", "TrainingError", "fit", "loss_curve", "minibatch_sgd"]
 
 
 class TrainingError(RuntimeError):
@@ -301,6 +302,66 @@ def fit(
             bar.set_postfix(loss=f"{history.loss[-1]:.4g}")
     seconds = time.perf_counter() - start
     return FitResult(current, history, obj, epochs, seconds)
+
+
+def minibatch_sgd(
+    optimizer,
+    grad_fn: Callable,
+    params,
+    X,
+    y,
+    batch_size: int,
+    epochs: float = 1.0,
+    seed: int = 0,
+    budget: float | None = None,
+) -> tuple:
+    r"""Mini-batch training of any gradient function: each epoch shuffles the rows with
+    ``default_rng(seed)``'s next permutation and takes consecutive slices of ``batch_size`` rows
+    (the last one shorter), and each slice is one step
+    $\theta_{k+1} = \theta_k + \mathrm{update}(\nabla_\theta \mathcal{L}_{B_k}(\theta_k))$ of
+    ``optimizer``. :func:`fit` does the same for a :mod:`symlearn.neurons` model whose gradient
+    it derives; here the caller supplies the gradient.
+
+    Args:
+        optimizer: a ``symlearn.optim`` optimizer.
+        grad_fn: ``grad_fn(params, X_batch, y_batch) -> grads`` (same structure as ``params``).
+        params: the start (not modified): an array or a tree of arrays.
+        X: the inputs, shape ``(n, ...)``, rows are examples.
+        y: the targets, shape ``(n, ...)``.
+        batch_size: rows per step (a positive integer).
+        epochs: passes over the data (a fraction stops part-way through an epoch:
+            $\lceil \mathrm{epochs} \cdot \lceil n / \mathrm{batch\_size} \rceil \rceil$
+            steps in all).
+        seed: the shuffling seed.
+        budget: if given, stop once this many seconds have passed (checked after every step;
+            ``epochs`` is then ignored).
+
+    Returns:
+        ``(params, steps)``: the final parameters and the number of steps taken.
+
+    Raises:
+        ValueError: ``batch_size`` is not a positive integer, ``epochs`` is not positive, or
+            ``X`` and ``y`` have different numbers of rows.
+    """
+    _check_positive_int("batch_size", batch_size)
+    if budget is None and not epochs > 0:
+        raise ValueError(f"epochs={epochs!r} must be positive")
+    if len(X) != len(y):
+        raise ValueError(f"y has {len(y)} rows but X has {len(X)}")
+    rng = np.random.default_rng(seed)
+    n = len(X)
+    total = math.ceil(epochs * math.ceil(n / batch_size)) if budget is None else math.inf
+    state, steps, start = optimizer.init(params), 0, time.perf_counter()
+    while steps < total:
+        order = rng.permutation(n)
+        for begin in range(0, n, batch_size):
+            index = order[begin : begin + batch_size]
+            updates, state = optimizer.update(grad_fn(params, X[index], y[index]), state, params)
+            params = apply_updates(params, updates)
+            steps += 1
+            if steps >= total or (budget is not None and time.perf_counter() - start >= budget):
+                return params, steps
+    return params, steps
 
 
 def loss_curve(history: History, path=None, *, title: str | None = None):

@@ -88,7 +88,7 @@ def test_sgd_document_measures_batch_sizes_8_to_256():
 
 def test_minibatch_sgd_equals_hand_written_numpy_loop():
     from symlearn import optim
-    from symlearn.optim._documents import minibatch_sgd
+    from symlearn.train import minibatch_sgd
 
     rng = np.random.default_rng(3)
     X = rng.standard_normal((100, 4))
@@ -117,11 +117,47 @@ def test_minibatch_sgd_equals_hand_written_numpy_loop():
 
 def test_minibatch_sgd_stops_part_way_and_on_a_budget():
     from symlearn import optim
-    from symlearn.optim._documents import minibatch_sgd
+    from symlearn.train import minibatch_sgd
 
     X, y = np.ones((64, 2)), np.ones(64)
-    grad = lambda w, Xb, yb: Xb.T @ (Xb @ w - yb) / len(yb)  # noqa: E731
+    grad = lambda w, Xb, yb: Xb.T @ (Xb @ w - yb) / len(yb)
     _, steps = minibatch_sgd(optim.sgd(lr=0.1), grad, np.zeros(2), X, y, 8, epochs=0.5)
     assert steps == 4
     _, steps = minibatch_sgd(optim.sgd(lr=0.1), grad, np.zeros(2), X, y, 8, budget=0.0)
     assert steps == 1
+
+
+# -- Optimizer.derivation(): course content reached through the registry ----------------------
+
+
+def test_optimizer_derivation_is_the_catalog_document():
+    """``adam().derivation()`` is the document ``symlearn build`` writes for ``adam``: the
+    library builds it from derivations/_optim_documents.py, not from a module of its own."""
+    from symlearn import optim
+    from symlearn.render import to_markdown
+
+    for name in ("adam", "rmsprop"):
+        doc = getattr(optim, name)().derivation()
+        assert to_markdown(doc) == to_markdown(build(name))
+        assert all(step.result is not None and step.result.passed for step in doc.all_steps())
+    assert not (ROOT / "symlearn" / "optim" / "_documents.py").exists()
+    for path in (ROOT / "symlearn").rglob("*.py"):
+        assert "_optim_documents" not in path.read_text() or path.name == "_base.py", path
+
+
+@pytest.mark.parametrize("where", ["cwd", "env"])
+def test_optimizer_derivation_found_beside_a_project_of_ones_own(tmp_path, monkeypatch, where):
+    """A project with its own derivations/ folder (README: 'write your own') still gets the
+    bundled optimizer documents, whichever way the folder is chosen."""
+    from symlearn import optim
+    from symlearn.render import to_markdown
+
+    own = tmp_path / "derivations"
+    own.mkdir()
+    (own / "mine.py").write_text('"""Mine."""\n')
+    if where == "cwd":
+        monkeypatch.chdir(tmp_path)
+    else:
+        monkeypatch.setenv("SYMLEARN_DERIVATIONS", str(own))
+    doc = optim.sgd(momentum=0.9).derivation()
+    assert doc.name == "sgd" and "## Update rule" in to_markdown(doc)

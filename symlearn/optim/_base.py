@@ -827,7 +827,28 @@ class Optimizer:
         return path
 
     def derivation(self):
-        """This optimizer's derivation document (a :class:`symlearn.Derivation`)."""
-        from ._documents import optimizer_document
+        """This optimizer's derivation document (a :class:`symlearn.Derivation`).
 
-        return optimizer_document(self)
+        The document is course content, built by ``optimizer_document`` in
+        ``_optim_documents.py`` beside the derivation sources, not by the library: it is loaded
+        through :mod:`symlearn.registry` from the first of these folders that holds it: the one
+        ``symlearn build`` reads (``$SYMLEARN_DERIVATIONS``, else ``./derivations``), the
+        checkout's ``derivations/``, the copy a wheel installs (so a project with a
+        ``derivations/`` folder of its own still gets the bundled documents).
+        """
+        from pathlib import Path
+
+        from .. import registry
+
+        helper = "_optim_documents"
+        checkout = Path(registry.__file__).resolve().parent.parent / "derivations"
+        folders = [registry.default_source(), checkout, registry._installed_sources()]
+        for folder in folders:
+            if folder is not None and (Path(folder) / f"{helper}.py").is_file():
+                documents = registry.load_helper(Path(folder) / "optim.py", helper)
+                return documents.optimizer_document(self)
+        raise FileNotFoundError(
+            f"the optimizer documents ({helper}.py) are in none of "
+            f"{', '.join(str(f) for f in folders if f is not None)}; set SYMLEARN_DERIVATIONS to "
+            "the folder of symlearn's derivation sources"
+        )

@@ -1,26 +1,30 @@
 r"""Derivation documents for the optimizers: each update rule, and the facts the course states
 about them, checked (symbolically where SymPy decides, otherwise by a stated numeric test).
 
-Built lazily: nothing here runs until a builder is called.
+Course content, kept beside the derivation sources rather than in the library: derivations/optim.py
+loads it with ``symlearn.registry.load_helper(__file__, "_optim_documents")``, and
+``symlearn.optim.Optimizer.derivation()`` reaches :func:`optimizer_document` the same way, through
+the registry's derivations folder. The build cache's key covers it (every ``_*.py`` beside the
+sources). Built lazily: nothing here runs until a builder is called.
 """
 
 from __future__ import annotations
 
 import sympy as sp
 
-from ..derivation import Custom, Derivation, Figure, Step, Symbolic
+from symlearn import Custom, Derivation, Figure, Step, Symbolic
 
 __all__ = [
-    "optimizer_document",
+    "adagrad_document",
+    "adam_document",
+    "amsgrad_document",
+    "comparison_document",
     "momentum_document",
     "nesterov_document",
-    "adam_document",
-    "adagrad_document",
-    "amsgrad_document",
-    "sgd_document",
-    "schedules_document",
-    "comparison_document",
+    "optimizer_document",
     "saddle_document",
+    "schedules_document",
+    "sgd_document",
 ]
 
 
@@ -221,7 +225,7 @@ def _substituter(definitions: dict):
 
 
 def momentum_document() -> Derivation:
-    from ._rules import sgd
+    from symlearn.optim import sgd
 
     rho, alpha, g = sp.Symbol(r"\rho", positive=True), sp.Symbol(r"\alpha", positive=True), sp.Symbol("g_t")
     u, w = sp.Symbol("u_t"), sp.Symbol("w_t")
@@ -277,7 +281,7 @@ def momentum_document() -> Derivation:
 
 
 def nesterov_document() -> Derivation:
-    from ._rules import sgd
+    from symlearn.optim import sgd
 
     rho, alpha = sp.Symbol(r"\rho", positive=True), sp.Symbol(r"\alpha", positive=True)
     x, v, G = sp.Symbol("x_t"), sp.Symbol("v_t"), sp.Symbol(r"\nabla f(\tilde{x}_t)")
@@ -342,7 +346,7 @@ def nesterov_document() -> Derivation:
 
 
 def adam_document() -> Derivation:
-    from ._rules import adam
+    from symlearn.optim import adam
 
     return optimizer_document(adam(), "adam", "Adam: bias-corrected momentum over RMSProp")
 
@@ -351,7 +355,7 @@ def amsgrad_document() -> Derivation:
     """AMSGrad (Reddi, Kale and Kumar 2018): Adam with the running maximum of second moments."""
     import numpy as np
 
-    from ._rules import adam
+    from symlearn.optim import adam
 
     optimizer = adam(amsgrad=True)
     doc = optimizer_document(optimizer, "amsgrad",
@@ -447,7 +451,7 @@ def amsgrad_document() -> Derivation:
 
 
 def adagrad_document() -> Derivation:
-    from ._rules import adagrad
+    from symlearn.optim import adagrad
 
     return optimizer_document(adagrad(), "adagrad", "AdaGrad: per-parameter steps that decay")
 
@@ -470,47 +474,6 @@ def gradient_operation_count(n: int, d: int) -> int:
     residual = n
     transposed = d * n + d * (n - 1)
     return matvec + sigmoid + residual + transposed + d
-
-
-def minibatch_sgd(optimizer, grad_fn, params, X, y, batch_size: int, epochs: float = 1.0,
-                  seed: int = 0, budget: float | None = None):
-    """Mini-batch training: each epoch shuffles the rows with ``default_rng(seed)``'s next
-    permutation and takes consecutive slices of ``batch_size`` rows (the last one shorter).
-
-    Args:
-        optimizer: a ``symlearn.optim`` optimizer.
-        grad_fn: ``grad_fn(params, X_batch, y_batch) -> grads`` (same structure as ``params``).
-        params: the start (not modified).
-        X, y: the data, rows are examples.
-        batch_size: rows per step.
-        epochs: passes over the data (a fraction stops part-way through an epoch).
-        seed: the shuffling seed.
-        budget: if given, stop once this many seconds have passed (checked after every step).
-
-    Returns:
-        ``(params, steps)``: the final parameters and the number of steps taken.
-    """
-    import math
-    import time
-
-    import numpy as np
-
-    from ._base import apply_updates
-
-    rng = np.random.default_rng(seed)
-    n = len(X)
-    total = math.ceil(epochs * math.ceil(n / batch_size)) if budget is None else math.inf
-    state, steps, start = optimizer.init(params), 0, time.perf_counter()
-    while steps < total:
-        order = rng.permutation(n)
-        for begin in range(0, n, batch_size):
-            index = order[begin : begin + batch_size]
-            updates, state = optimizer.update(grad_fn(params, X[index], y[index]), state, params)
-            params = apply_updates(params, updates)
-            steps += 1
-            if steps >= total or (budget is not None and time.perf_counter() - start >= budget):
-                return params, steps
-    return params, steps
 
 
 def _logistic_problem(n: int = 8192, d: int = 16, seed: int = 0):
@@ -540,7 +503,8 @@ def _minibatch_table(lr: float = 0.5, sizes=(8, 32, 128, 256), epochs: int = 5):
     the same on every build."""
     import numpy as np
 
-    from ._rules import sgd
+    from symlearn.optim import sgd
+    from symlearn.train import minibatch_sgd
 
     X, y, loss, grad = _logistic_problem()
     w0 = np.zeros(X.shape[1])
@@ -554,7 +518,7 @@ def _minibatch_table(lr: float = 0.5, sizes=(8, 32, 128, 256), epochs: int = 5):
 
 
 def sgd_document() -> Derivation:
-    from ._rules import sgd
+    from symlearn.optim import sgd
 
     epochs = 5
     doc = Derivation("sgd", "Gradient descent, SGD and mini-batches",
@@ -600,7 +564,7 @@ def sgd_document() -> Derivation:
         f"Logistic regression on {n} seeded examples with 16 features (labels from a planted "
         f"weight vector plus noise), $\\theta_0 = 0$ (loss {start_loss:.4f}), plain SGD with "
         "learning rate 0.5, rows shuffled once per epoch (`minibatch_sgd` in "
-        "symlearn/optim/_documents.py; tests/test_optim_documents.py checks it against a "
+        "symlearn/train.py; tests/test_optim_documents.py checks it against a "
         "hand-written numpy loop). The last row is full-batch gradient descent. Every batch size "
         "gets the same work, counted in examples whose gradient was computed: one epoch is $N$ "
         f"of them, and the last column is after {epochs} epochs."
@@ -627,7 +591,7 @@ def sgd_document() -> Derivation:
 
 
 def schedules_document() -> Derivation:
-    from . import _schedules as s
+    from symlearn import optim as s
 
     table = [
         ("preset([0.1, 0.05, 0.01])", s.preset([0.1, 0.05, 0.01]), "LambdaLR"),
@@ -714,19 +678,19 @@ def _problems():
                                ("rosenbrock", rosen, (-1.5, 2.0), (-2, 2, -1, 3))]:
         grad = sp.lambdify([x, y], [sp.diff(f, x), sp.diff(f, y)], "numpy")
         value = sp.lambdify([x, y], f, "numpy")
-        out[key] = dict(expr=f, grad=lambda p, grad=grad: np.array(grad(*p), dtype=float),
-                        value=value, start=np.array(start), box=box)
+        out[key] = {"expr": f, "grad": lambda p, grad=grad: np.array(grad(*p), dtype=float),
+                        "value": value, "start": np.array(start), "box": box}
     return out, (x, y)
 
 
 _SETTINGS = {
     # optimizer label -> (factory, kwargs for the valley, kwargs for Rosenbrock); fixed step length.
-    "SGD": ("sgd", dict(lr=0.019), dict(lr=1e-3)),
-    "Momentum": ("sgd", dict(lr=0.005, momentum=0.9), dict(lr=2e-4, momentum=0.9)),
-    "Nesterov": ("sgd", dict(lr=0.005, momentum=0.9, nesterov=True), dict(lr=2e-4, momentum=0.9, nesterov=True)),
-    "AdaGrad": ("adagrad", dict(lr=1.0), dict(lr=0.5)),
-    "RMSProp": ("rmsprop", dict(lr=0.05), dict(lr=0.01)),
-    "Adam": ("adam", dict(lr=0.3), dict(lr=0.05)),
+    "SGD": ("sgd", {"lr": 0.019}, {"lr": 1e-3}),
+    "Momentum": ("sgd", {"lr": 0.005, "momentum": 0.9}, {"lr": 2e-4, "momentum": 0.9}),
+    "Nesterov": ("sgd", {"lr": 0.005, "momentum": 0.9, "nesterov": True}, {"lr": 2e-4, "momentum": 0.9, "nesterov": True}),
+    "AdaGrad": ("adagrad", {"lr": 1.0}, {"lr": 0.5}),
+    "RMSProp": ("rmsprop", {"lr": 0.05}, {"lr": 0.01}),
+    "Adam": ("adam", {"lr": 0.3}, {"lr": 0.05}),
 }
 
 
@@ -749,11 +713,11 @@ def _settings_math(settings: dict) -> str:
 
 
 def _trajectories(problem, index, steps):
-    from . import _rules
+    from symlearn import optim
 
     paths = {}
     for label, (factory, *kwargs) in _SETTINGS.items():
-        optimizer = getattr(_rules, factory)(**kwargs[index])
+        optimizer = getattr(optim, factory)(**kwargs[index])
         paths[label] = optimizer.run(problem["grad"], problem["start"], steps)
     return paths
 
@@ -862,7 +826,7 @@ def comparison_document() -> Derivation:
 def saddle_document() -> Derivation:
     import numpy as np
 
-    from ._rules import sgd
+    from symlearn.optim import sgd
 
     x, y = sp.symbols("x y", real=True)
     f = x**2 - y**2
@@ -875,7 +839,7 @@ def saddle_document() -> Derivation:
         Step(sp.Symbol("H"), sp.diag(2, -2), "Hessian: one positive, one negative eigenvalue",
              claim=(sp.hessian(f, (x, y)), sp.diag(2, -2))),
     )
-    grad = lambda p: np.array([2 * p[0], -2 * p[1]])  # noqa: E731
+    grad = lambda p: np.array([2 * p[0], -2 * p[1]])
     start = np.array([1.0, 1e-6])
     # Enough steps that both runs are seen to escape: GD needs ln(10^5)/ln(1.1), about 121
     # (measured below); text and plots use the same runs.
