@@ -33,21 +33,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from .calculus.matrix import LogSumExp, MatrixGraph, MatSum, compile_forward, compile_graph, elementwise
+from .calculus.matrix import MatrixGraph, MatSum, compile_forward, compile_graph, elementwise
 from .functions import relu, sigmoid
 
 __all__ = [
     "Layer",
     "Model",
+    "N",
     "Objective",
     "affine",
-    "neuron",
     "dense",
-    "mlp",
     "inverted_dropout",
+    "matrix_losses",
+    "mlp",
+    "neuron",
     "objective",
-    "LOSSES",
-    "N",
 ]
 
 #: The batch size: a dimension read from the data at run time.
@@ -124,7 +124,7 @@ class Model:
         """The output written in the input and parameters only (e.g. $\\sigma(XW + 1b)$)."""
         return MatrixGraph(self.nodes).expand(self.output)
 
-    def without_dropout(self) -> "Model":
+    def without_dropout(self) -> Model:
         """The evaluation-time model: every dropout layer is the identity."""
         if not self.masks:
             return self
@@ -304,39 +304,41 @@ _u = sp.Dummy("u", real=True)
 _SQUARE = sp.Lambda(_u, _u**2)
 
 
-def _cross_entropy(Z, T, n, k):
-    # torch.nn.functional.cross_entropy(logits, labels), reduction='mean'. With one-hot rows of T
-    # (each summing to 1), -sum_j T_ij log softmax(Z)_ij = logsumexp(Z_i) - <T_i, Z_i>; written so,
-    # the rule table gives the textbook gradient (softmax(Z) - T) / n directly.
-    return (1 / n) * MatSum(LogSumExp(Z)) - (1 / n) * MatSum(sp.HadamardProduct(T, Z))
+def matrix_losses() -> dict:
+    """The losses training accepts: the rows of the loss catalog (:data:`symlearn.losses.catalog`)
+    that carry a matrix form, ``{name: Loss}`` in the catalog's order. Each one's
+    ``spec.matrix_form`` builds the batch loss and ``spec.matrix_targets`` says what the targets
+    hold (``"labels"``, ``"binary"`` or ``"values"``)."""
+    from .losses import catalog
+
+    return {name: loss for name, loss in catalog.items() if loss.spec.matrix_form is not None}
 
 
-def _bce_with_logits(Z, T, n, k):
-    # softplus(z) - y z per element (stable by construction), mean over the batch.
-    from .functions import softplus
-
-    return (1 / (n * k)) * MatSum(elementwise(softplus, Z) - sp.HadamardProduct(T, Z))
-
-
-def _mse(Z, T, n, k):
-    # torch.nn.functional.mse_loss, reduction='mean': the mean over all n k entries.
-    return (1 / (n * k)) * MatSum(elementwise(_SQUARE, Z - T))
-
-
-#: Loss name -> (matrix form builder, target kind). Targets: ``"labels"`` (integer classes, one-hot
-#: encoded for the graph), ``"binary"`` (0/1 column), ``"values"`` (real targets).
-LOSSES = {
-    "cross_entropy": (_cross_entropy, "labels"),
-    "binary_cross_entropy_with_logits": (_bce_with_logits, "binary"),
-    "mse_loss": (_mse, "values"),
-}
-
-
-def _loss_name(loss) -> str:
+def _loss_spec(loss):
+    """The catalog row of ``loss`` (a name or a ``symlearn.losses`` loss), or a ``ValueError`` in
+    one sentence listing the losses with a matrix form."""
     name = loss if isinstance(loss, str) else getattr(loss, "name", None)
-    if name not in LOSSES:
-        raise ValueError(f"loss={loss!r} has no matrix form; choose from {', '.join(LOSSES)}")
-    return name
+    trainable = matrix_losses()
+    if name not in trainable:
+        raise ValueError(f"loss={loss!r} has no matrix form; choose from {', '.join(trainable)}")
+    return trainable[name].spec
+
+
+def __getattr__(name: str):
+    # Deprecated public name, kept one release (issue 14): the table now lives in the catalog.
+    if name == "LOSSES":
+        import warnings
+
+        warnings.warn(
+            "symlearn.neurons.LOSSES is deprecated and will be removed in the next release; use "
+            "symlearn.neurons.matrix_losses() (the catalog's losses with a matrix form, each "
+            "one's spec.matrix_form and spec.matrix_targets)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return {key: (loss.spec.matrix_form, loss.spec.matrix_targets)
+                for key, loss in matrix_losses().items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Objective:
@@ -353,9 +355,10 @@ class Objective:
         if not l2 >= 0:
             raise ValueError(f"{l2=} must be non-negative")
         self.model = model
-        self.loss = _loss_name(loss)
+        spec = _loss_spec(loss)
+        self.loss = spec.name
         self.l2 = float(l2)
-        builder, self.target_kind = LOSSES[self.loss]
+        builder, self.target_kind = spec.matrix_form, spec.matrix_targets
         if self.target_kind == "binary" and model.out_features != 1:
             raise ValueError(
                 f"loss={self.loss!r} needs one output, the model has {model.out_features}"
@@ -412,8 +415,9 @@ class Objective:
 
 
 def objective(model: Model, loss, l2: float = 0.0) -> Objective:
-    """The training graph of ``model`` under ``loss`` (a name in :data:`LOSSES` or a
-    ``symlearn.losses`` loss object), plus ``l2`` times half the squared weights."""
+    """The training graph of ``model`` under ``loss`` (the name of a loss with a matrix form,
+    :func:`matrix_losses`, or that ``symlearn.losses`` loss object), plus ``l2`` times half the
+    squared weights."""
     return Objective(model, loss, l2)
 
 

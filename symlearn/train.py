@@ -183,9 +183,10 @@ def fit(
 
     Args:
         model: a :mod:`symlearn.neurons` model (``affine``, ``neuron``, ``mlp``, ...).
-        loss: a loss name with a matrix form (``"cross_entropy"``,
-            ``"binary_cross_entropy_with_logits"``, ``"mse_loss"``) or the ``symlearn.losses``
-            object of that name.
+        loss: the name of a catalog loss with a matrix form
+            (:func:`symlearn.neurons.matrix_losses`: ``"mse_loss"``, ``"cross_entropy"``,
+            ``"binary_cross_entropy_with_logits"``) or the ``symlearn.losses`` object of that
+            name.
         optimizer: a ``symlearn.optim`` optimizer (``sgd(lr=0.1, momentum=0.9)``, ``adam()``);
             a learning-rate schedule is its ``lr`` (a function of the step count).
         X: inputs, shape ``(n, d)``.

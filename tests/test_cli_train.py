@@ -69,6 +69,10 @@ def test_nan_loss_is_one_sentence_and_exit_1(capsys):
         (["--data", "missing.csv", "--target", "y"], "no such file"),
         (["--data", "digits", "--model", "logistic"], "needs two classes"),
         (["--data", "digits", "--loss", "hinge_loss"], "without a matrix form"),
+        (["--data", "digits", "--loss", "l1_loss"],
+         ("is a loss in symlearn.losses without a matrix form for training; choose from "
+          "mse_loss, cross_entropy, binary_cross_entropy_with_logits")),
+        (["--data", "digits", "--loss", "crossentropy"], "--loss crossentropy is not a loss"),
         (["--data", "digits", "--epochs", "0"], "--epochs 0 must be at least 1"),
         (["--data", "digits", "--keep", "1.5"], "--keep 1.5"),
         (["--data", "digits", "--optimizer", "adam", "--momentum", "0.9"], "--momentum applies"),

@@ -86,6 +86,56 @@ def test_graph_loss_equals_catalog_loss_and_torch(loss):
     assert ours == pytest.approx(reference, rel=1e-12)
 
 
+def test_training_reads_its_losses_from_the_catalog():
+    """The losses with a matrix form are catalog rows (issue 14), in the catalog's order, each
+    with the kind of target its graph takes; a loss object is accepted for its name."""
+    trainable = neurons.matrix_losses()
+    assert list(trainable) == ["mse_loss", "cross_entropy", "binary_cross_entropy_with_logits"]
+    assert {name: loss.spec.matrix_targets for name, loss in trainable.items()} == {
+        "mse_loss": "values", "cross_entropy": "labels",
+        "binary_cross_entropy_with_logits": "binary"}
+    for name, loss in losses.catalog.items():
+        assert (loss.spec.matrix_form is not None) == (name in trainable), name
+        assert trainable.get(name, loss) is losses.catalog[name]
+    assert neurons.objective(neurons.affine(3, 2), losses.cross_entropy).loss == "cross_entropy"
+
+
+def test_a_loss_without_a_matrix_form_is_one_sentence_listing_those_with_one():
+    listed = "has no matrix form; choose from mse_loss, cross_entropy, binary_cross_entropy_with_logits"
+    with pytest.raises(ValueError) as error:
+        neurons.objective(neurons.affine(3), "hinge_loss")
+    assert str(error.value) == f"loss='hinge_loss' {listed}"
+    with pytest.raises(ValueError) as error:
+        neurons.objective(neurons.affine(3), losses.hinge_loss)
+    assert str(error.value) == f"loss={losses.hinge_loss!r} {listed}"
+
+
+def test_the_old_losses_table_is_a_deprecated_alias_of_the_catalog():
+    """``neurons.LOSSES`` stays one release: it warns, names what to use, and holds what the
+    catalog holds (the builder and target kind of each loss with a matrix form)."""
+    with pytest.warns(DeprecationWarning, match=r"neurons\.matrix_losses\(\)"):
+        table = neurons.LOSSES
+    assert table == {name: (loss.spec.matrix_form, loss.spec.matrix_targets)
+                     for name, loss in neurons.matrix_losses().items()}
+    assert "LOSSES" not in neurons.__all__
+    with pytest.warns(DeprecationWarning):
+        from symlearn.neurons import LOSSES  # noqa: F401
+    with pytest.raises(AttributeError, match="no attribute 'NO_SUCH'"):
+        neurons.NO_SUCH  # noqa: B018
+
+
+def test_nothing_in_the_package_uses_the_deprecated_table():
+    """The suite runs with warnings as errors, but only on the paths it takes: no source of the
+    package or of the derivations names ``LOSSES`` except the alias itself."""
+    import re
+    from pathlib import Path
+
+    root = Path(neurons.__file__).resolve().parent.parent
+    users = [path for folder in ("symlearn", "derivations") for path in (root / folder).rglob("*.py")
+             if re.search(r"(?<![\w])LOSSES\b", path.read_text())]
+    assert users == [root / "symlearn" / "neurons.py"]
+
+
 def _finite_differences(f, params, name, eps=1e-6):
     grad = np.zeros_like(params[name])
     for index in np.ndindex(grad.shape):

@@ -291,3 +291,55 @@ def test_predict_returns_shape_n_for_one_output_and_n_k_otherwise():
     many = fit(neurons.affine(6, 3), "cross_entropy", optim.adam(), X3, y3, epochs=1,
                progress=False)
     assert many.predict(X3).shape == (30, 3)
+
+
+def test_fit_takes_the_catalog_loss_by_name_or_object():
+    from symlearn import losses
+
+    X, y = _problem(rows=40, features=3)
+    runs = [fit(neurons.affine(3), loss, optim.adam(lr=0.01), X, y, epochs=2, batch_size=8,
+                seed=5, progress=False)
+            for loss in ("binary_cross_entropy_with_logits", losses.binary_cross_entropy_with_logits)]
+    assert runs[0].history.batch_loss == runs[1].history.batch_loss
+    assert runs[1].objective.loss == "binary_cross_entropy_with_logits"
+
+
+# -- minibatch_sgd: the same batches as fit, for a gradient the caller writes -----------------
+
+
+def test_minibatch_sgd_with_a_hand_written_gradient_follows_fit():
+    """Logistic regression trained by fit (gradient derived from the matrix form) and by
+    minibatch_sgd with the textbook gradient $\\frac{1}{B} X_B^\\top(\\sigma(X_B w + b) - y_B)$
+    (written here in numpy): same batch order, so the same final weights."""
+    from symlearn.train import minibatch_sgd
+
+    X, y = _problem(rows=50, features=4, seed=2)
+    model = neurons.affine(4)
+    start = model.init(7)
+
+    def grad(params, Xb, yb):
+        residual = 1 / (1 + np.exp(-(Xb @ params["W1"] + params["b1"]))) - yb[:, None]
+        return {"W1": Xb.T @ residual / len(yb), "b1": residual.sum(axis=0, keepdims=True) / len(yb)}
+
+    trained = fit(model, "binary_cross_entropy_with_logits", optim.sgd(lr=0.5, momentum=0.9),
+                  X, y, epochs=3, batch_size=8, seed=11, params=start, progress=False)
+    ours, steps = minibatch_sgd(optim.sgd(lr=0.5, momentum=0.9), grad, start, X, y.astype(float),
+                                batch_size=8, epochs=3, seed=11)
+    assert steps == 3 * 7
+    for name in ("W1", "b1"):
+        np.testing.assert_allclose(ours[name], trained.params[name], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch_size": 0}, "batch_size=0 must be a positive integer"),
+    ({"batch_size": 2.5}, "batch_size=2.5 must be a positive integer"),
+    ({"batch_size": 4, "epochs": 0}, "epochs=0 must be positive"),
+    ({"batch_size": 4, "y": np.ones(3)}, "y has 3 rows but X has 10"),
+])
+def test_minibatch_sgd_refuses_bad_arguments_in_one_sentence(kwargs, message):
+    from symlearn.train import minibatch_sgd
+
+    arguments = {"X": np.ones((10, 2)), "y": np.ones(10), **kwargs}
+    with pytest.raises(ValueError) as error:
+        minibatch_sgd(optim.sgd(lr=0.1), lambda w, Xb, yb: w, np.zeros(2), **arguments)
+    assert str(error.value) == message

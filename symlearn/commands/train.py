@@ -226,15 +226,16 @@ def run(args) -> int:
     from ..train import TrainingError, fit, loss_curve
 
     loss = args.loss or DEFAULT_LOSS[args.model]
-    if loss not in neurons.LOSSES:
+    trainable = neurons.matrix_losses()
+    if loss not in trainable:
         from ..losses import catalog
 
         known = "a loss in symlearn.losses" if loss in catalog else "not a loss"
         raise UsageError(
             f"--loss {loss} is {known} without a matrix form for training; "
-            f"choose from {', '.join(neurons.LOSSES)}"
+            f"choose from {', '.join(trainable)}"
         )
-    wants = neurons.LOSSES[loss][1]
+    wants = trainable[loss].spec.matrix_targets
     if args.model == "logistic" and loss != "binary_cross_entropy_with_logits":
         raise UsageError(f"--model logistic trains with binary_cross_entropy_with_logits, not {loss}")
     if args.model in ("softmax", "mlp") and wants == "binary":

@@ -11,6 +11,8 @@ element of the target.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import sympy as sp
 
@@ -173,6 +175,40 @@ def _poisson_full(value, grad, on):
     return (value + _stirling, grad) if on else (value, grad)
 
 
+# --- matrix forms (training, symlearn.neurons) -----------------------------------------------------
+# (Z, T, n, k) -> the 1 x 1 mean loss over a batch: Z the model's output and T the targets, both
+# n x k. Written in the matrix rule table's vocabulary (symlearn.calculus.matrix), so that its
+# reverse pass gives each gradient in closed form; imported when a form is built, so that
+# importing the catalog does not import the matrix layer.
+_u = sp.Dummy("u", real=True)
+#: u -> u^2 elementwise (a HadamardProduct(A, A) would become a HadamardPower, which the rule table
+#: does not hold).
+_SQUARE = sp.Lambda(_u, _u**2)
+
+
+def _matrix_cross_entropy(Z, T, n, k):
+    # torch.nn.functional.cross_entropy(logits, labels), reduction='mean'. With one-hot rows of T
+    # (each summing to 1), -sum_j T_ij log softmax(Z)_ij = logsumexp(Z_i) - <T_i, Z_i>; written so,
+    # the rule table gives the textbook gradient (softmax(Z) - T) / n directly.
+    from ..calculus.matrix import LogSumExp, MatSum
+
+    return (1 / n) * MatSum(LogSumExp(Z)) - (1 / n) * MatSum(sp.HadamardProduct(T, Z))
+
+
+def _matrix_bce_with_logits(Z, T, n, k):
+    # softplus(z) - y z per element (stable by construction), mean over the n k elements.
+    from ..calculus.matrix import MatSum, elementwise
+
+    return (1 / (n * k)) * MatSum(elementwise(softplus, Z) - sp.HadamardProduct(T, Z))
+
+
+def _matrix_mse(Z, T, n, k):
+    # torch.nn.functional.mse_loss, reduction='mean': the mean over all n k entries.
+    from ..calculus.matrix import MatSum, elementwise
+
+    return (1 / (n * k)) * MatSum(elementwise(_SQUARE, Z - T))
+
+
 # --- the elementwise rows ---------------------------------------------------------------------------
 _error = x - y
 
@@ -190,6 +226,8 @@ SPECS: list[LossSpec] = [
         torch="torch.nn.functional.mse_loss",
         domain={"input": "real", "target": "real"},
         notes="Seed 003, 'L1 and L2 Loss'; weighted 'mean' divides by the sum of the weights.",
+        matrix_form=_matrix_mse,
+        matrix_targets="values",
     ),
     LossSpec(
         name="l1_loss",
@@ -285,6 +323,8 @@ SPECS: list[LossSpec] = [
         torch="torch.nn.functional.binary_cross_entropy_with_logits",
         domain={"input": "real (logits)", "target": "[0, 1]", "pos_weight": "> 0"},
         notes=r"Stable by construction: $\log\sigma$ is printed as $-\operatorname{logaddexp}(0, -x)$.",
+        matrix_form=_matrix_bce_with_logits,
+        matrix_targets="binary",
     ),
     LossSpec(
         name="kl_div",
@@ -514,7 +554,14 @@ SPECS: list[LossSpec] = [
     ),
 ]
 
-SPECS += structured.SPECS
+#: Matrix forms of rows written in _structured.py: loss name -> (matrix_form, matrix_targets).
+_STRUCTURED_MATRIX_FORMS = {"cross_entropy": (_matrix_cross_entropy, "labels")}
+
+SPECS += [
+    replace(spec, matrix_form=form[0], matrix_targets=form[1])
+    if (form := _STRUCTURED_MATRIX_FORMS.get(spec.name)) else spec
+    for spec in structured.SPECS
+]
 
 _ORDER = [
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",

@@ -145,6 +145,14 @@ class LossSpec:
         reductions: the reductions it accepts.
         kink: one sentence on the subgradient convention at kinks, or ``""``.
         notes: one sentence for the document (source, convention).
+        matrix_form: the loss over a batch as a matrix expression, for training
+            (:mod:`symlearn.neurons`): ``(Z, T, n, k) -> expr`` with the model's output ``Z`` and
+            the targets ``T`` both matrix symbols of shape ``(n, k)``, returning a $1 \times 1$
+            matrix expression equal to the loss with ``reduction='mean'``; ``None``: the loss
+            cannot be trained on.
+        matrix_targets: with a matrix form, what ``T`` holds: ``"labels"`` (integer classes,
+            one-hot encoded into ``T``), ``"binary"`` (a 0/1 column, ``k = 1``) or ``"values"``
+            (real targets).
     """
 
     name: str
@@ -177,6 +185,8 @@ class LossSpec:
     broadcast: bool = False
     prepare: Callable | None = None
     stability: str = ""
+    matrix_form: Callable | None = None
+    matrix_targets: str | None = None
 
     @property
     def is_elementwise(self) -> bool:
