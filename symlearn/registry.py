@@ -25,6 +25,8 @@ __all__ = [
     "default_source",
     "discover",
     "find",
+    "find_helper",
+    "load_helper",
     "load_source",
     "source_files",
 ]
@@ -160,3 +162,21 @@ def load_helper(source_file: str | os.PathLike, name: str):
             del sys.modules[key]
             raise
     return sys.modules[key]
+
+
+def find_helper(name: str):
+    """The bundled course module ``name`` (such as the optimizer documents), loaded from the first folder
+    that holds ``name.py``: the one ``symlearn build`` reads (``$SYMLEARN_DERIVATIONS``, else
+    ``./derivations``), the checkout's ``derivations/``, the copy a wheel installs. The library
+    reaches its documents this way (``Loss.derivation()``, ``Optimizer.derivation()``), so that a
+    project with a ``derivations/`` folder of its own still gets the bundled documents."""
+    checkout = Path(__file__).resolve().parent.parent / "derivations"
+    folders = [default_source(), checkout, _installed_sources()]
+    for folder in folders:
+        if folder is not None and (Path(folder) / f"{name}.py").is_file():
+            return load_helper(Path(folder) / f"{name}.py", name)
+    raise FileNotFoundError(
+        f"the course module {name}.py is in none of "
+        f"{', '.join(str(f) for f in folders if f is not None)}; set SYMLEARN_DERIVATIONS to "
+        "the folder of symlearn's derivation sources"
+    )

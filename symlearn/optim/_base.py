@@ -836,19 +836,6 @@ class Optimizer:
         checkout's ``derivations/``, the copy a wheel installs (so a project with a
         ``derivations/`` folder of its own still gets the bundled documents).
         """
-        from pathlib import Path
+        from ..registry import find_helper
 
-        from .. import registry
-
-        helper = "_optim_documents"
-        checkout = Path(registry.__file__).resolve().parent.parent / "derivations"
-        folders = [registry.default_source(), checkout, registry._installed_sources()]
-        for folder in folders:
-            if folder is not None and (Path(folder) / f"{helper}.py").is_file():
-                documents = registry.load_helper(Path(folder) / "optim.py", helper)
-                return documents.optimizer_document(self)
-        raise FileNotFoundError(
-            f"the optimizer documents ({helper}.py) are in none of "
-            f"{', '.join(str(f) for f in folders if f is not None)}; set SYMLEARN_DERIVATIONS to "
-            "the folder of symlearn's derivation sources"
-        )
+        return find_helper("_optim_documents").optimizer_document(self)
