@@ -1,9 +1,45 @@
 r"""Losses with structure across an axis: softmax over classes, norms over features, CTC.
 
-An elementwise ``lambdify`` cannot express a sum over the class axis or CTC's dynamic programme, so
-these losses are vectorized numpy written by hand, each following the formula its document derives
-symbolically (``symlearn.losses._documents``) and the reduction PyTorch uses. The SymPy expression
-of each (``Loss.expr``) is the per-sample loss, written with ``Sum`` and ``Indexed`` for display.
+The other rows of the catalog are generated: their per-element expression is rewritten to stable
+forms and printed by ``symlearn.codegen`` (one path for the package and for ``symlearn export``).
+The ten rows here are vectorized numpy written by hand, each following the formula its document
+derives symbolically and the reduction PyTorch uses, because neither generated backend can
+express them:
+
+* the elementwise backend (``lambdify`` of one element) has no reduction along an axis inside an
+  element, and
+* the matrix-graph backend (``symlearn.calculus.matrix``) has matrix products, elementwise
+  functions and row log-sum-exp, but no indexing by data and no loop whose length the data sets.
+
+Row by row, what each needs that neither backend has:
+
+========================================  ====================================================
+``cross_entropy``                         softmax over the class axis, then a gather
+                                          ``z[n, y_n]`` by the integer targets
+                                          (``ignore_index``, class ``weight``, label smoothing,
+                                          ``(N, C, d1, ...)`` inputs); the plain ``(N, C)``
+                                          case is the matrix form training uses
+``nll_loss``                              the gather ``x[n, y_n]`` with ``ignore_index`` and
+                                          class weights
+``multi_margin_loss``                     a sum over the classes ``j != y_n`` (a data-chosen
+                                          term is left out)
+``multilabel_margin_loss``                each row's target is a set of labels of data-given
+                                          length (ended by -1)
+``cosine_embedding_loss``                 two norms over the feature axis in each sample
+``triplet_margin_loss``                   p-norms over the feature axis, and ``swap`` takes the
+                                          smaller of two distances
+``triplet_margin_with_distance_loss``     the distance is any Python function the caller passes:
+                                          there is no expression to generate (nor to export)
+``linf_distance``                         a max over the feature axis
+``minkowski_distance``                    a p-norm over the feature axis, p a run-time argument
+``ctc_loss``                              a forward-backward recurrence over alignments whose
+                                          length the targets set
+========================================  ====================================================
+
+The SymPy expression of each (``Loss.expr``) is the per-sample loss, written with ``Sum`` and
+``Indexed`` for display. The hand-written values and gradients are checked against PyTorch
+(float64, ``tests/test_losses.py`` and its OpInfo sample inputs in ``tests/test_losses_opinfo.py``)
+and central differences (CTC: the gradient in the logits, as PyTorch defines it).
 """
 
 from __future__ import annotations
