@@ -1,7 +1,10 @@
-r"""Derivation documents for the loss catalog, generated from its rows.
+r"""Derivation documents for the loss catalog, generated from its rows (course content, so it
+lives beside the other derivation sources; ``Loss.derivation()`` and ``derivations/losses.py``
+load it with ``symlearn.registry.load_helper``).
 
 An elementwise loss's document follows from its :class:`~symlearn.losses._spec.LossSpec`: the
-definition and reduction, the derivative by ``sympy.diff``, the step to the textbook form, and each
+definition and reduction, the derivative step by step with each rule named
+(:func:`symlearn.calculus.steps.add_gradient_steps`), the step to the textbook form, and each
 place where the compiled function differs from the expression (PyTorch's clamps, its convention at
 kinks, a simpler equal form), every step checked. Losses with structure (cross-entropy, CTC, the
 embedding losses and distances) derive their gradient on a small explicit instance.
@@ -17,10 +20,11 @@ from typing import NamedTuple
 
 import sympy as sp
 
-from ..derivation import Derivation, Figure, Numeric, Step
-from ..functions import sigmoid
-from ..printing.latex import latex
-from ._spec import apply_flag
+from symlearn.calculus.steps import add_gradient_steps
+from symlearn.derivation import Derivation, Figure, Numeric, Step
+from symlearn.functions import sigmoid
+from symlearn.losses._spec import apply_flag
+from symlearn.printing.latex import latex
 
 __all__ = ["EXAMPLES", "build_document", "build_overview", "document_name", "worked_example"]
 
@@ -31,6 +35,49 @@ _REDUCTION_TEXT = (
     "The compiled gradient takes the factor $1/N$ as an argument, so value and gradient cost one "
     "pass each."
 )
+
+
+#: The per-element loss in the documents' formulas.
+ELL = sp.Symbol(r"\ell")
+
+#: A sentence per loss for the question a student asks about its gradient.
+WHY = {
+    "mse_loss": (
+        "Why the factor 2: the square's power rule brings it down. Some texts define "
+        r"$\frac{1}{2}(x - y)^2$ to cancel it; PyTorch's `mse_loss` does not, so its gradient is "
+        r"$2(x - y)$ (and $2(x - y)/N$ under `'mean'`)."
+    ),
+    "l1_loss": (
+        r"Why the gradient does not shrink near the target: $|x - y|$ has slope $\pm 1$ "
+        "everywhere except at $x = y$, so gradient descent takes steps of the same size until it "
+        "crosses the target; this is what makes L1 robust to outliers and slow to settle."
+    ),
+    "binary_cross_entropy": (
+        r"Why $x(1 - x)$ in the denominator: it is $\sigma'(z)$ when $x = \sigma(z)$, so the "
+        r"chain rule through a sigmoid output cancels it and the gradient in the logit is "
+        r"$x - y$ (the `binary-cross-entropy-with-logits` document)."
+    ),
+    "binary_cross_entropy_with_logits": (
+        r"Why the gradient is $\sigma(x) - y$ (without `pos_weight`): $1 - \sigma(-x) = "
+        r"\sigma(x)$, so the two log-sigmoid terms give $-y(1 - \sigma(x)) + (1 - y)\sigma(x)"
+        r" = \sigma(x) - y$: the predicted probability minus the target, never saturating the "
+        "way the squared error on a sigmoid does."
+    ),
+    "soft_margin_loss": (
+        r"Why a sigmoid: $\operatorname{softplus}' = \sigma$, so the gradient is "
+        r"$-y\,\sigma(-xy)$, near 0 once the margin $xy$ is large and near $-y$ when the sign "
+        "is wrong."
+    ),
+    "logistic_loss": (
+        r"Why a sigmoid: $\operatorname{softplus}' = \sigma$, so the gradient is "
+        r"$-y\,\sigma(-xy)$, near 0 once the margin $xy$ is large and near $-y$ when the sign "
+        "is wrong."
+    ),
+    "hinge_loss": (
+        r"Why the gradient is 0 for a margin above 1: there $1 - xy < 0$, and relu is flat; only "
+        "the points inside the margin or misclassified (the support vectors) move the weights."
+    ),
+}
 
 
 def document_name(name: str) -> str:
@@ -81,12 +128,14 @@ def _elementwise_document(spec) -> Derivation:
         + (f" {spec.notes}" if spec.notes else "")
     )
     doc = doc.text(_REDUCTION_TEXT)
-    doc = doc.section("The gradient")
+    doc = doc.section("The gradient").text(
+        f"The derivative of $\\ell$ in ${latex(x)}$, one rule at a time; each line is checked "
+        "against SymPy's derivative before it is shown."
+    )
     derivative = sp.diff(spec.expr, x)
-    lines = [(derivative, "differentiate (SymPy applies the chain rule)")]
-    if spec.textbook_grad is not None and derivative != spec.textbook_grad:
-        lines.append((spec.textbook_grad, "simplify to the textbook form"))
-    doc = doc.chain(sp.Derivative(spec.expr, x), *lines)
+    doc = add_gradient_steps(doc, spec.expr, x, textbook=spec.textbook_grad, output=ELL)
+    if spec.name in WHY:
+        doc = doc.text(WHY[spec.name])
     if spec.grad_expr is not None:
         doc = doc.text(
             "The compiled gradient is the form below; it equals the derivative wherever the "
@@ -128,10 +177,8 @@ def _elementwise_document(spec) -> Derivation:
             "and its gradient take the textbook forms, which are what is compiled: the softplus "
             "is computed once and shared, since $\\sigma(x) = e^{x - \\operatorname{softplus}(x)}$."
         )
-        doc = doc.steps(
-            Step(plain, value, "log-sigmoid identities"),
-            Step(sp.Derivative(value, x), grad, "differentiate"),
-        )
+        doc = doc.steps(Step(plain, value, "log-sigmoid identities"))
+        doc = add_gradient_steps(doc, value, x, textbook=grad, output=ELL)
     defaults = _defaults(spec)
     for name, entry in spec.flags.items():
         other = not defaults.get(name, False)
@@ -139,7 +186,7 @@ def _elementwise_document(spec) -> Derivation:
         doc = doc.section(f"With {name.replace('_', ' ')} set to {other}").text(
             f"With `{name}={other}` the element is ${latex(value)}$."
         )
-        doc = doc.chain(sp.Derivative(value, x), (grad, "differentiate"))
+        doc = add_gradient_steps(doc, value, x, textbook=grad, output=ELL)
     doc = doc.section("Numerical stability").text(
         spec.stability or
         "The compiled functions are printed by symlearn's stable NumPy printer: "
@@ -466,7 +513,7 @@ def _draw_overview(path):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from . import catalog
+    from symlearn.losses import catalog
 
     names = [n for n in catalog if _plot_inputs(n, np.zeros(1)) is not None]
     columns = 4
@@ -490,7 +537,7 @@ def _draw_overview(path):
 
 
 def build_overview() -> Derivation:
-    from . import catalog
+    from symlearn.losses import catalog
 
     doc = Derivation(
         name="losses-overview",
@@ -711,7 +758,7 @@ def worked_example(name: str) -> WorkedExample:
     unless the example says otherwise)."""
     import numpy as np
 
-    from . import catalog
+    from symlearn.losses import catalog
 
     spec = catalog[name].spec
     raw, kwargs = EXAMPLES[name]
@@ -727,7 +774,7 @@ def worked_example(name: str) -> WorkedExample:
 
 
 def _numeric(expr) -> float:
-    from ..derivation import _expand_functions
+    from symlearn.derivation import _expand_functions
 
     return float(sp.N(_expand_functions(sp.sympify(expr)), 30))
 
@@ -757,8 +804,8 @@ def _worked_example_section(doc: Derivation, spec) -> Derivation:
     from the SymPy expression, and a build-time check that the compiled function agrees."""
     import numpy as np
 
-    from ..derivation import DerivationError, Rounded
-    from . import catalog
+    from symlearn.derivation import DerivationError, Rounded
+    from symlearn.losses import catalog
 
     example = worked_example(spec.name)
     loss = catalog[spec.name]
