@@ -231,8 +231,21 @@ def _cross_entropy_document(spec) -> Derivation:
         Step(-sp.log(softmax[0]), ell, "log of a quotient"),
     )
     doc = doc.section("The gradient: softmax minus one-hot")
-    doc = doc.chain(sp.Derivative(ell, z1), (softmax[0] - 1, "differentiate the log-sum-exp"))
-    doc = doc.chain(sp.Derivative(ell, z2), (softmax[1], "only the log-sum-exp depends on $z_2$"))
+    total = sp.exp(z1) + sp.exp(z2) + sp.exp(z3)
+    doc = doc.text("In the target's logit $z_1$, rule by rule:")
+    doc = add_gradient_steps(doc, ell, z1, names={total: "S"}, output=ELL)
+    doc = doc.text("and in another logit, $z_2$:")
+    doc = add_gradient_steps(doc, ell, z2, names={total: "S"}, output=ELL)
+    doc = doc.text(
+        "Why the softmax's Jacobian collapses to $q - y$: written through $q = "
+        "\\operatorname{softmax}(z)$, $\\ell = -\\sum_c y_c \\log q_c$ and "
+        "$\\partial q_c / \\partial z_k = q_c(\\delta_{ck} - q_k)$, a full $C \\times C$ matrix; "
+        "but the log's derivative $-y_c/q_c$ cancels the factor $q_c$, leaving "
+        "$\\sum_c -y_c(\\delta_{ck} - q_k) = q_k \\sum_c y_c - y_k = q_k - y_k$ because the "
+        "target sums to 1. No Jacobian is ever formed: the backward pass costs one subtraction "
+        "per logit. Writing $\\ell$ as $\\log \\sum_j e^{z_j} - z_y$ (above) reaches the same "
+        "result with only the rules for $\\log$ and $e^u$."
+    )
     doc = doc.text(
         "So $\\nabla_z \\ell = \\operatorname{softmax}(z) - \\operatorname{onehot}(y)$; with a class "
         "weight $w_y$ both sides are multiplied by $w_y$, and `'mean'` divides by $\\sum_n w_{y_n}$ "
@@ -240,9 +253,15 @@ def _cross_entropy_document(spec) -> Derivation:
     )
     doc = doc.section("Probability targets and label smoothing")
     soft = -(p1 * sp.log(softmax[0]) + p2 * sp.log(softmax[1]) + p3 * sp.log(softmax[2]))
-    doc = doc.chain(
-        sp.Derivative(soft, z1),
-        (softmax[0] * (p1 + p2 + p3) - p1, "differentiate; each $\\log q_c$ contributes"),
+    doc = doc.text(
+        "With a probability target $p$ (PyTorch accepts one), $\\ell = -\\sum_c p_c \\log q_c$; "
+        "since $\\log q_c = z_c - \\log S$, this is $\\log S \\sum_c p_c - \\sum_c p_c z_c$:"
+    )
+    doc = doc.steps(Step(soft, sp.log(total) * (p1 + p2 + p3) - (p1 * z1 + p2 * z2 + p3 * z3),
+                         "$\\log q_c = z_c - \\log S$"))
+    doc = add_gradient_steps(
+        doc, sp.log(total) * (p1 + p2 + p3) - (p1 * z1 + p2 * z2 + p3 * z3), z1,
+        names={total: "S"}, textbook=softmax[0] * (p1 + p2 + p3) - p1, output=ELL,
     )
     doc = doc.text(
         "With label smoothing $\\varepsilon$, PyTorch replaces the target by "
@@ -252,6 +271,18 @@ def _cross_entropy_document(spec) -> Derivation:
     doc = doc.section("Numerical stability").text(
         "Log-softmax is computed as $z - \\max z - \\log \\sum_j e^{z_j - \\max z}$: every exponent "
         "is at most 0, so logits of magnitude 1000 give finite values equal to PyTorch's."
+    )
+    m = sp.Symbol("m", real=True)
+    doc = doc.steps(Step(
+        sp.log(total), m + sp.log(sp.exp(z1 - m) + sp.exp(z2 - m) + sp.exp(z3 - m)),
+        "log-sum-exp shifted by any $m$",
+    ))
+    doc = doc.text(
+        "Why the shift is allowed and why it is stable: $e^{z_j} = e^{m} e^{z_j - m}$, so "
+        "$\\log S = m + \\log \\sum_j e^{z_j - m}$ for every $m$ (checked above). With "
+        "$m = \\max_j z_j$ the largest term of the sum is $e^0 = 1$: the sum lies in $[1, C]$, "
+        "so it neither overflows ($e^{1000}$ is infinite in float64) nor underflows to "
+        "$\\log 0$. The gradient $q = e^{z - \\log S}$ reuses the same stable $\\log S$."
     )
     return doc
 
@@ -266,8 +297,10 @@ def _nll_document(spec) -> Derivation:
         "$-w_y x_y$. Here the classes are numbered from 0, as PyTorch's targets are: for $C = 3$ "
         "the entries are $x_0, x_1, x_2$, and for $y = 1$:"
     )
-    doc = doc.chain(sp.Derivative(ell, x1), (-w1, "differentiate"))
-    doc = doc.chain(sp.Derivative(ell, x0), (sp.S.Zero, "the loss does not involve $x_0$"))
+    doc = add_gradient_steps(doc, ell, x1, output=ELL)
+    doc = doc.text("The loss does not involve the other entries, so their derivatives are 0:")
+    doc = doc.steps(Step(sp.Derivative(ELL, x0), sp.S.Zero, "$x_0$ does not appear in $\\ell$",
+                         claim=(sp.Derivative(ell, x0), sp.S.Zero)))
     return doc.text(
         "`'mean'` divides the sum by $\\sum_n w_{y_n}$ over the targets not equal to `ignore_index`."
     )
@@ -347,10 +380,8 @@ def _cosine_document(spec) -> Derivation:
         "($\\epsilon = 10^{-12}$, PyTorch's), the loss is $1 - \\cos$ for $y = 1$ and "
         "$\\max(0, \\cos - m)$ for $y = -1$. The gradient of the cosine, for $D = 2$:"
     )
-    doc = doc.chain(
-        sp.Derivative(cos, a1),
-        (b1 / sp.sqrt(A * B) - cos * a1 / A, "quotient and chain rules"),
-    )
+    doc = add_gradient_steps(doc, cos, a1, names={A: "A"},
+                             textbook=b1 / sp.sqrt(A * B) - cos * a1 / A)
     return doc.text(
         "So $\\nabla_a \\cos = b/\\sqrt{AB} - \\cos\\, a/A$ with $A = \\|a\\|^2 + \\epsilon$, "
         "$B = \\|b\\|^2 + \\epsilon$, times $-1$ for $y = 1$ and times $[\\cos \\ge m]$ for $y = -1$ "
@@ -369,7 +400,7 @@ def _triplet_document(spec) -> Derivation:
         "$\\max(0, m + d(a, p) - d(a, n))$; with `swap`, $d(a, n)$ is replaced by "
         "$\\min(d(a, n), d(p, n))$. For $p = 2$ and $D = 2$ the gradient of a distance is:"
     )
-    doc = doc.chain(sp.Derivative(distance, a1), (u1 / distance, "chain rule through the root"))
+    doc = add_gradient_steps(doc, distance, a1, textbook=u1 / distance)
     return doc.text(
         "In general $\\nabla_u \\|u\\|_p = \\operatorname{sign}(u)|u|^{p-1}/\\|u\\|_p^{p-1}$ (see "
         "the Minkowski distance), and the loss's gradient in the anchor is "
@@ -389,11 +420,10 @@ def _multi_margin_document(spec) -> Derivation:
     )
     z1, z3 = m - x2 + x1, m - x2 + x3
     ell = w * (z1**2 + z3**2) / 3
-    doc = doc.chain(sp.Derivative(ell, x1), (sp.Rational(2, 3) * w * z1, "differentiate"))
-    doc = doc.chain(
-        sp.Derivative(ell, x2),
-        (-sp.Rational(2, 3) * w * (z1 + z3), "the target's score enters every term"),
-    )
+    doc = add_gradient_steps(doc, ell, x1, textbook=sp.Rational(2, 3) * w * z1, output=ELL)
+    doc = doc.text("The target's score $x_2$ enters every term:")
+    doc = add_gradient_steps(doc, ell, x2, textbook=-sp.Rational(2, 3) * w * (z1 + z3),
+                             output=ELL)
     doc = doc.text(
         "So the gradient is $\\frac{p}{C} w_y z_i^{p-1}$ at each active $i \\ne y$ and minus their "
         "sum at $y$; an inactive hinge ($z_i < 0$) contributes nothing, and "
@@ -412,8 +442,9 @@ def _multilabel_margin_document(spec) -> Derivation:
         "active:"
     )
     ell = ((1 - x1 + x3) + (1 - x2 + x3)) / 3
-    doc = doc.chain(sp.Derivative(ell, x3), (sp.Rational(2, 3), "each active pair adds $1/C$"))
-    doc = doc.chain(sp.Derivative(ell, x1), (-sp.Rational(1, 3), "one pair holds $x_1$"))
+    doc = add_gradient_steps(doc, ell, x3, output=ELL)
+    doc = doc.text("Each active pair adds $1/C$ to the non-target's derivative; $x_1$ is in one pair:")
+    doc = add_gradient_steps(doc, ell, x1, output=ELL)
     return doc.text(
         f"An inactive hinge contributes nothing; {spec.kink} `'mean'` divides by the number of "
         "samples."
@@ -429,7 +460,7 @@ def _linf_document(spec) -> Derivation:
     )
     doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
     doc = doc.text("For $D = 3$, the gradient in $x_1$ is the sign of $x_1 - y_1$ where it is the largest:")
-    doc = doc.steps(Step(sp.Derivative(ell, x1), claimed, "derivative of a maximum", check=Numeric()))
+    doc = add_gradient_steps(doc, ell, x1, textbook=claimed, output=ELL)
     return doc.text(f"At ties {spec.kink}")
 
 
@@ -440,13 +471,9 @@ def _minkowski_document(spec) -> Derivation:
     doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
     doc = doc.text("For $D = 2$ and any $p > 0$ (checked for $p$ in $(1, 4)$):")
     doc = replace_domain(doc, {p: (1.0, 4.0)})
-    doc = doc.steps(
-        Step(
-            sp.Derivative(ell, x1),
-            sp.sign(x1 - y1) * sp.Abs(x1 - y1) ** (p - 1) / ell ** (p - 1),
-            "chain rule; $\\frac{d}{du}|u|^p = p\\operatorname{sign}(u)|u|^{p-1}$",
-            check=Numeric(),
-        )
+    doc = add_gradient_steps(
+        doc, ell, x1, textbook=sp.sign(x1 - y1) * sp.Abs(x1 - y1) ** (p - 1) / ell ** (p - 1),
+        output=ELL,
     )
     return doc.text(
         f"For $p = 2$ this is $(x - y)/\\|x - y\\|_2$, and for $p = 1$ the sign. {spec.kink}"
