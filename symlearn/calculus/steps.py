@@ -269,7 +269,12 @@ def _linear_term(term, ctx):
 def _rule_mul(expr, ctx):
     constant, rest = _split_constant(expr, ctx)
     if constant != 1:
-        ctx.note("constant factor")
+        why = ""
+        if any(f.is_Pow and f.exp == -1 and f.base.is_Symbol for f in sp.Mul.make_args(constant)):
+            why = (f"Why ${latex(constant)}$ stays outside: it does not depend on "
+                   f"${latex(ctx.wrt)}$ (a mean's $1/n$ is a count), so it only scales the "
+                   "derivative.")
+        ctx.note("constant factor", why)
         return constant * _d(rest, ctx)
     factors = list(rest.args)
     reciprocals = [f for f in factors if f.is_Pow and f.exp == -1]
@@ -550,7 +555,15 @@ def _derive(expr, wrt, names, textbook, max_steps: int):
     if final is not None and not _same(current, final):
         steps.append([how, current, final, ""])
     claims = [(_evaluated(lhs, ctx), _evaluated(rhs, ctx)) for _, lhs, rhs, _ in steps]
+    for step in steps:  # say where a step with a symbolic sum was checked on an instance
+        if _has_symbolic_sum(step[1]) or _has_symbolic_sum(step[2]):
+            step[0] += f" (checked with {SUM_CHECK_SIZE} terms)"
     return order, [(*s, c) for s, c in zip(steps, claims)]
+
+
+def _has_symbolic_sum(expr) -> bool:
+    return any(not b.is_number for s in sp.sympify(expr).atoms(sp.Sum)
+               for limit in s.limits for b in limit[1:])
 
 
 def _textbook(expr, textbook):
