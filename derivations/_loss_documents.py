@@ -353,11 +353,15 @@ def _ctc_document(spec) -> Derivation:
         "\\sum_{s: l'_s = c} \\alpha_t(s)\\beta_t(s)$: the gradient with respect to the logits $z_t$ "
         "when `log_probs = log_softmax(z)`. At $t = 1$ with $a_1 = \\operatorname{softmax}_a(z_1)$:"
     )
-    doc = doc.chain(
-        sp.Derivative(in_logits, z_a),
-        (soft_a - share, "chain rule through the softmax: PyTorch's formula"),
-        check=Numeric(),
+    doc = doc.steps(Step(soft_a, sigmoid(z_a - z_b), "two classes: softmax is a sigmoid"))
+    doc = doc.text(
+        "With two classes the softmax is the sigmoid of the difference of the logits (checked "
+        "above), so $a_1 = \\sigma(z_a - z_b)$ and $b_1 = 1 - a_1$; rule by rule, ending at "
+        "PyTorch's formula:"
     )
+    two_class = sigmoid(z_a - z_b)
+    doc = add_gradient_steps(doc, ell.subs({a1: two_class, b1: 1 - two_class}), z_a,
+                             textbook=soft_a - share, output=ELL)
     return doc.text(
         "In general symlearn runs the alpha and beta recursions in log space (`numpy.logaddexp`), "
         "vectorized over the batch; `'mean'` divides each sample's loss by its target length and "

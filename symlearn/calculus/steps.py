@@ -6,7 +6,7 @@ Given a scalar expression $\ell$ and a variable $x$, :func:`gradient_steps`
 1. names the intermediates, innermost first: every compound argument of a function (the $z$ in
    $\sigma(z)$, the $u$ in $\log u$) and every compound base of a power (the $u$ in $u^2$) that
    depends on $x$ becomes a symbol ($z = w x + b$, $p = \sigma(z)$); a mere multiple of a
-   variable ($-x y$) is not worth a name;
+   variable ($-x$) is not worth a name;
 2. rewrites the unevaluated derivative $\frac{\partial}{\partial x}\{\ell\}$ one level at a time,
    each derivative in the current line by one rule of :data:`RULES` (linearity, product,
    quotient, power, $e^a$, $\log a$, the activation's derivative, a maximum, a branch of a
@@ -107,12 +107,12 @@ class _Context:
 
 
 def _is_scaled_atom(expr) -> bool:
-    """A symbol, a number, or a constant times one symbol (``-x y`` is $-y \\cdot x$)."""
+    """A symbol, a number, or a number times one symbol (``-x``; ``-x y`` is worth a name)."""
     if expr.is_Atom or isinstance(expr, sp.Indexed):
         return True
     if expr.is_Mul:
         atoms = [f for f in expr.args if not f.is_Number]
-        return all(f.is_Atom or isinstance(f, sp.Indexed) for f in atoms) and len(atoms) <= 2
+        return all(f.is_Atom or isinstance(f, sp.Indexed) for f in atoms) and len(atoms) <= 1
     return False
 
 
@@ -225,6 +225,7 @@ def _d(expr, ctx: _Context):
     if expr.is_Mul:
         constant, rest = _split_constant(expr, ctx)
         if rest == x:
+            ctx.note("constant factor")
             return constant
     return sp.Derivative(expr, x)
 
