@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..derivation import CheckResult, Derivation, Step
+from ..derivation import Auto, Check, CheckResult, Derivation, Numeric, Step
 from ..functions import log_sigmoid, relu, sigmoid, softplus
 from ..printing.latex import latex
 
@@ -45,6 +45,7 @@ __all__ = [
     "RULES",
     "WHY",
     "GradientStep",
+    "StepCheck",
     "add_gradient_steps",
     "gradient_steps",
     "name_intermediates",
@@ -517,6 +518,29 @@ def _concrete_sums(expr):
     return expr.xreplace(indexed)
 
 
+#: Expressions with these make ``simplify`` slow and usually undecided: their steps are checked
+#: by ``expand`` (a proof when it gives 0) and otherwise numerically, at random points.
+_KINKS = (sp.Heaviside, sp.Max, sp.Min, sp.Piecewise, sp.sign, sp.Abs)
+
+
+@dataclass(frozen=True)
+class StepCheck(Check):
+    """How a generated step is checked: ``expand(lhs - rhs) == 0`` (symbolic, and cheap: most
+    steps rewrite one derivative, so the two evaluated sides agree term by term); else, for an
+    expression with kinks, randomized identity testing at 50 points (``simplify`` rarely decides
+    those and takes seconds); else :class:`~symlearn.derivation.Auto` (``simplify``, then the
+    points)."""
+
+    def run(self, lhs, rhs, relation, context, index):
+        if relation == "=" and not context.sizes:
+            difference = sp.sympify(lhs) - sp.sympify(rhs)
+            if difference == 0 or sp.expand(difference) == 0:
+                return CheckResult(True, "symbolic", "checked symbolically: expand(lhs - rhs) = 0")
+            if difference.has(*_KINKS):
+                return Numeric().run(lhs, rhs, relation, context, index)
+        return Auto().run(lhs, rhs, relation, context, index)
+
+
 # --------------------------------------------------------------------------------------------------
 # The generator
 
@@ -620,7 +644,7 @@ def add_gradient_steps(
         shown = lhs
         if i == 0 and output is not None:
             shown = sp.Derivative(output, wrt)
-        rows.append(Step(shown, rhs, rule, claim=claim, continued=i > 0))
+        rows.append(Step(shown, rhs, rule, claim=claim, continued=i > 0, check=StepCheck()))
     if rows:
         doc = doc.steps(*rows)
     if why:
@@ -668,7 +692,7 @@ def gradient_steps(
     _, steps = _derive(expr, wrt, names, textbook, max_steps)
     if not steps:
         return []
-    doc = doc.steps(*[Step(lhs, rhs, rule, claim=claim, continued=i > 0)
+    doc = doc.steps(*[Step(lhs, rhs, rule, claim=claim, continued=i > 0, check=StepCheck())
                       for i, (rule, lhs, rhs, _, claim) in enumerate(steps)])
     return [
         GradientStep(rule, lhs, rhs, why, claim, checked.result)
