@@ -118,6 +118,15 @@ def build_document(spec) -> Derivation:
     return _worked_example_section(doc, spec)  # every loss has one: a KeyError names a new loss
 
 
+def _pytorch_form(doc: Derivation, form) -> Derivation:
+    """``form`` (PyTorch's derivative: a clamp, its value at a kink) against the derivative just
+    derived, checked at random points (which miss the kinks); nothing when the two print alike."""
+    derived = doc.all_steps()[-1].rhs
+    if latex(form) == latex(derived):
+        return doc
+    return doc.steps(Step(form, derived, "PyTorch's form of the derivative", check=Numeric()))
+
+
 def _elementwise_document(spec) -> Derivation:
     x = spec.symbols[0]
     target = spec.symbols[spec.arrays.index("target")] if "target" in spec.arrays else spec.symbols[-1]
@@ -132,19 +141,19 @@ def _elementwise_document(spec) -> Derivation:
         f"The derivative of $\\ell$ in ${latex(x)}$, one rule at a time; each line is checked "
         "against SymPy's derivative before it is shown."
     )
-    derivative = sp.diff(spec.expr, x)
     doc = add_gradient_steps(doc, spec.expr, x, textbook=spec.textbook_grad, output=ELL)
     if spec.name in WHY:
         doc = doc.text(WHY[spec.name])
-    if spec.grad_expr is not None:
+    if spec.grad_expr is not None and latex(spec.grad_expr) == latex(doc.all_steps()[-1].rhs):
+        doc = doc.text("This is the form the compiled gradient computes."
+                       + (f" At the kinks: {spec.kink}" if spec.kink else ""))
+    elif spec.grad_expr is not None:
         doc = doc.text(
             "The compiled gradient is the form below; it equals the derivative wherever the "
             "loss is differentiable (checked at random points, which miss the kinks)."
             + (f" At the kinks: {spec.kink}" if spec.kink else "")
         )
-        doc = doc.steps(
-            Step(spec.grad_expr, derivative, "PyTorch's form of the derivative", check=Numeric())
-        )
+        doc = _pytorch_form(doc, spec.grad_expr)
     elif spec.kink:
         doc = doc.text(f"At the kinks: {spec.kink}")
     cases = _target_cases(spec)
@@ -186,7 +195,10 @@ def _elementwise_document(spec) -> Derivation:
         doc = doc.section(f"With {name.replace('_', ' ')} set to {other}").text(
             f"With `{name}={other}` the element is ${latex(value)}$."
         )
-        doc = add_gradient_steps(doc, value, x, textbook=grad, output=ELL)
+        if spec.grad_expr is None:
+            doc = add_gradient_steps(doc, value, x, textbook=grad, output=ELL)
+        else:  # PyTorch's form (a clamp, a kink convention) is a separate, numeric step
+            doc = _pytorch_form(add_gradient_steps(doc, value, x, output=ELL), grad)
     doc = doc.section("Numerical stability").text(
         spec.stability or
         "The compiled functions are printed by symlearn's stable NumPy printer: "
@@ -346,7 +358,6 @@ def _ctc_document(spec) -> Derivation:
     )
     z_a, z_b = sp.symbols("z_a z_b", real=True)
     soft_a = sp.exp(z_a) / (sp.exp(z_a) + sp.exp(z_b))
-    in_logits = ell.subs({a1: soft_a, b1: 1 - soft_a})
     share = (alpha_1[1] * beta_1_1 / (paths * a1)).subs({a1: soft_a, b1: 1 - soft_a})
     doc = doc.text(
         "PyTorch's gradient with respect to `log_probs` is $y_t(c) - \\frac{1}{p\\, y_t(c)} "
