@@ -335,3 +335,21 @@ def test_derive_expr_bad_input_is_one_sentence_and_exit_2(args, words):
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert words in done.stderr
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_derive_expr_never_shows_a_step_a_broken_rule_made(monkeypatch, capsys):
+    from symlearn.cli import main
+
+    monkeypatch.setitem(steps_module.RULES, sp.Pow,
+                        lambda expr, ctx: expr.exp * expr * steps_module._d(expr.base, ctx))
+    assert main(["derive", "--expr", "(x - y)^2", "--wrt", "x"]) == 1
+    captured = capsys.readouterr()
+    assert "could not be checked" in captured.err and "failed its" in captured.err
+    assert captured.out == ""
+
+
+def test_the_module_examples_run():
+    import doctest
+
+    result = doctest.testmod(steps_module, extraglobs={"sp": sp})
+    assert result.attempted >= 2 and result.failed == 0

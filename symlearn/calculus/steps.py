@@ -17,9 +17,11 @@ Given a scalar expression $\ell$ and a variable $x$, :func:`gradient_steps`
 SymPy's ``diff`` is not asked for the steps: each rule writes its own result, and each step is
 then checked against SymPy (the micrograd idea, with SymPy as the reference). A step's check
 compares both sides with every intermediate replaced by its definition and every remaining
-derivative evaluated by ``sympy.diff``: symbolically (``simplify(lhs - rhs) = 0``) or, when
-``simplify`` cannot decide, at 50 random points (randomized identity testing), and the derivation
-records which. A failing step raises :class:`~symlearn.derivation.StepCheckError`; a wrong step
+derivative evaluated by ``sympy.diff`` (:class:`StepCheck`): symbolically (``expand(lhs - rhs)``
+or ``simplify(lhs - rhs)`` is 0) or, when SymPy cannot decide, at 50 random points (randomized
+identity testing), and the derivation records which. (SymPy's ``diff`` on the evaluated sides is
+the independent reference; where a rule only delegates to a function's own ``fdiff`` -- an
+activation not in the table -- the check covers the chain-rule bookkeeping, not ``fdiff``.) A failing step raises :class:`~symlearn.derivation.StepCheckError`; a wrong step
 is never shown. Kinks (``relu``, ``|u|``, ``max``, the branches of a ``Piecewise``) are measure
 zero: a rule there holds away from the kink, the delta functions SymPy writes for the derivative
 of a jump are dropped in the check (almost everywhere), and the random points miss the kink.
