@@ -189,8 +189,9 @@ def name_intermediates(
         if isinstance(e, sp.Piecewise):
             return sp.Piecewise(*[(visit(v), c) for v, c in e.args])
         args = [visit(a) for a in e.args]
-        if isinstance(e, sp.Function) or (isinstance(e, sp.Pow) and not e.exp.has(wrt)):
-            slots = range(len(args)) if isinstance(e, sp.Function) else (0,)
+        applied = isinstance(e, (sp.Function, sp.Max, sp.Min))
+        if applied or (isinstance(e, sp.Pow) and not e.exp.has(wrt)):
+            slots = range(len(args)) if applied else (0,)
             preferred = "z" if e.func in _TAKES_LOGIT else None
             for i in slots:
                 if not depends(e.args[i]) or _is_scaled_atom(args[i]):
@@ -413,8 +414,8 @@ def _rule_max_min(expr, ctx):
         "at the tie it has no derivative (PyTorch picks a subgradient).",
     )
     sign = 1 if isinstance(expr, sp.Max) else -1
-    return (sp.Heaviside(sign * (a - b), 0) * _d(a, ctx)
-            + sp.Heaviside(sign * (b - a), 0) * _d(b, ctx))
+    return (sp.Heaviside(sign * (a - b), 0) * _chain(a, ctx, word)
+            + sp.Heaviside(sign * (b - a), 0) * _chain(b, ctx, word))
 
 
 def _rule_piecewise(expr, ctx):
