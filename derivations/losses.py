@@ -33,9 +33,9 @@ def _loss_builder(name: str) -> Callable:
 
 
 def _overview():
-    from symlearn.losses._documents import build_overview
+    from symlearn.registry import load_helper
 
-    return build_overview()
+    return load_helper(__file__, "_loss_documents").build_overview()
 
 
 def _summary(name: str) -> str:

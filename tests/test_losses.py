@@ -537,6 +537,16 @@ def test_textbook_gradients():
 # Documents, the derivation catalog and the CLI
 
 
+def _loss_documents():
+    """The loss documents' builder, course content beside the derivation sources."""
+    from pathlib import Path
+
+    from symlearn.registry import load_helper
+
+    return load_helper(Path(__file__).resolve().parents[1] / "derivations" / "losses.py",
+                       "_loss_documents")
+
+
 @pytest.mark.parametrize("name", list(losses.catalog))
 def test_every_loss_has_a_checked_derivation(name):
     from symlearn.derivation import require_checked
@@ -551,7 +561,7 @@ def test_a_wrong_gradient_cannot_enter_a_document():
     from dataclasses import replace
 
     from symlearn.derivation import StepCheckError
-    from symlearn.losses._documents import _elementwise_document
+    _elementwise_document = _loss_documents()._elementwise_document
 
     x, y = losses.mse_loss.spec.symbols
     wrong = replace(losses.mse_loss.spec, textbook_grad=x - y)  # the factor 2 is missing
@@ -576,7 +586,7 @@ def test_derivations_catalog_lists_every_loss_and_the_overview():
 
 def test_overview_figure_draws_an_svg(tmp_path):
     pytest.importorskip("matplotlib", reason="the plot extra is not installed")
-    from symlearn.losses._documents import build_overview
+    build_overview = _loss_documents().build_overview
 
     (figure,) = build_overview().figures()
     target = tmp_path / "overview.svg"
@@ -759,7 +769,7 @@ def _example_steps(name):
 
 @pytest.mark.parametrize("name", list(losses.catalog))
 def test_worked_example_numbers_equal_torch_or_a_numpy_reference(name):
-    from symlearn.losses._documents import worked_example
+    worked_example = _loss_documents().worked_example
 
     example = worked_example(name)
     kwargs = dict(example.kwargs)

@@ -375,11 +375,29 @@ class Loss:
         return self.spec.torch
 
     def derivation(self):
-        """The checked :class:`~symlearn.Derivation` of this loss (built on first call)."""
-        from ._documents import build_document
+        """The checked :class:`~symlearn.Derivation` of this loss (built on first call).
 
+        The document's builder is course content, not library code: it is
+        ``derivations/_loss_documents.py``, loaded through the registry from the derivations
+        folder (``symlearn.registry.default_source()``; when that is a user's own folder without
+        it, the bundled one beside the package or installed from the wheel).
+        """
         if "derivation" not in self._kernels:
-            self._kernels["derivation"] = build_document(self.spec)
+            from pathlib import Path
+
+            from .. import registry
+
+            folders = [registry.default_source(),
+                       Path(registry.__file__).resolve().parent.parent / "derivations",
+                       registry._installed_sources()]
+            found = [f for f in folders if f is not None and (f / "_loss_documents.py").is_file()]
+            if not found:
+                raise FileNotFoundError(
+                    f"the loss documents' builder (_loss_documents.py) is in none of "
+                    f"{', '.join(str(f) for f in folders if f is not None)}"
+                )
+            documents = registry.load_helper(found[0] / "losses.py", "_loss_documents")
+            self._kernels["derivation"] = documents.build_document(self.spec)
         return self._kernels["derivation"]
 
     # -- numbers -----------------------------------------------------------------------------------

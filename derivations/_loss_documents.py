@@ -1,7 +1,10 @@
-r"""Derivation documents for the loss catalog, generated from its rows.
+r"""Derivation documents for the loss catalog, generated from its rows (course content, so it
+lives beside the other derivation sources; ``Loss.derivation()`` and ``derivations/losses.py``
+load it with ``symlearn.registry.load_helper``).
 
 An elementwise loss's document follows from its :class:`~symlearn.losses._spec.LossSpec`: the
-definition and reduction, the derivative by ``sympy.diff``, the step to the textbook form, and each
+definition and reduction, the derivative step by step with each rule named
+(:func:`symlearn.calculus.steps.add_gradient_steps`), the step to the textbook form, and each
 place where the compiled function differs from the expression (PyTorch's clamps, its convention at
 kinks, a simpler equal form), every step checked. Losses with structure (cross-entropy, CTC, the
 embedding losses and distances) derive their gradient on a small explicit instance.
@@ -17,10 +20,11 @@ from typing import NamedTuple
 
 import sympy as sp
 
-from ..derivation import Derivation, Figure, Numeric, Step
-from ..functions import sigmoid
-from ..printing.latex import latex
-from ._spec import apply_flag
+from symlearn.calculus.steps import add_gradient_steps
+from symlearn.derivation import Derivation, Figure, Numeric, Step
+from symlearn.functions import sigmoid
+from symlearn.losses._spec import apply_flag
+from symlearn.printing.latex import latex
 
 __all__ = ["EXAMPLES", "build_document", "build_overview", "document_name", "worked_example"]
 
@@ -31,6 +35,49 @@ _REDUCTION_TEXT = (
     "The compiled gradient takes the factor $1/N$ as an argument, so value and gradient cost one "
     "pass each."
 )
+
+
+#: The per-element loss in the documents' formulas.
+ELL = sp.Symbol(r"\ell")
+
+#: A sentence per loss for the question a student asks about its gradient.
+WHY = {
+    "mse_loss": (
+        "Why the factor 2: the square's power rule brings it down. Some texts define "
+        r"$\frac{1}{2}(x - y)^2$ to cancel it; PyTorch's `mse_loss` does not, so its gradient is "
+        r"$2(x - y)$ (and $2(x - y)/N$ under `'mean'`)."
+    ),
+    "l1_loss": (
+        r"Why the gradient does not shrink near the target: $|x - y|$ has slope $\pm 1$ "
+        "everywhere except at $x = y$, so gradient descent takes steps of the same size until it "
+        "crosses the target; this is what makes L1 robust to outliers and slow to settle."
+    ),
+    "binary_cross_entropy": (
+        r"Why $x(1 - x)$ in the denominator: it is $\sigma'(z)$ when $x = \sigma(z)$, so the "
+        r"chain rule through a sigmoid output cancels it and the gradient in the logit is "
+        r"$x - y$ (the `binary-cross-entropy-with-logits` document)."
+    ),
+    "binary_cross_entropy_with_logits": (
+        r"Why the gradient is $\sigma(x) - y$ (without `pos_weight`): $1 - \sigma(-x) = "
+        r"\sigma(x)$, so the two log-sigmoid terms give $-y(1 - \sigma(x)) + (1 - y)\sigma(x)"
+        r" = \sigma(x) - y$: the predicted probability minus the target, never saturating the "
+        "way the squared error on a sigmoid does."
+    ),
+    "soft_margin_loss": (
+        r"Why a sigmoid: $\operatorname{softplus}' = \sigma$, so the gradient is "
+        r"$-y\,\sigma(-xy)$, near 0 once the margin $xy$ is large and near $-y$ when the sign "
+        "is wrong."
+    ),
+    "logistic_loss": (
+        r"Why a sigmoid: $\operatorname{softplus}' = \sigma$, so the gradient is "
+        r"$-y\,\sigma(-xy)$, near 0 once the margin $xy$ is large and near $-y$ when the sign "
+        "is wrong."
+    ),
+    "hinge_loss": (
+        r"Why the gradient is 0 for a margin above 1: there $1 - xy < 0$, and relu is flat; only "
+        "the points inside the margin or misclassified (the support vectors) move the weights."
+    ),
+}
 
 
 def document_name(name: str) -> str:
@@ -71,6 +118,15 @@ def build_document(spec) -> Derivation:
     return _worked_example_section(doc, spec)  # every loss has one: a KeyError names a new loss
 
 
+def _pytorch_form(doc: Derivation, form) -> Derivation:
+    """``form`` (PyTorch's derivative: a clamp, its value at a kink) against the derivative just
+    derived, checked at random points (which miss the kinks); nothing when the two print alike."""
+    derived = doc.all_steps()[-1].rhs
+    if latex(form) == latex(derived):
+        return doc
+    return doc.steps(Step(form, derived, "PyTorch's form of the derivative", check=Numeric()))
+
+
 def _elementwise_document(spec) -> Derivation:
     x = spec.symbols[0]
     target = spec.symbols[spec.arrays.index("target")] if "target" in spec.arrays else spec.symbols[-1]
@@ -81,21 +137,23 @@ def _elementwise_document(spec) -> Derivation:
         + (f" {spec.notes}" if spec.notes else "")
     )
     doc = doc.text(_REDUCTION_TEXT)
-    doc = doc.section("The gradient")
-    derivative = sp.diff(spec.expr, x)
-    lines = [(derivative, "differentiate (SymPy applies the chain rule)")]
-    if spec.textbook_grad is not None and derivative != spec.textbook_grad:
-        lines.append((spec.textbook_grad, "simplify to the textbook form"))
-    doc = doc.chain(sp.Derivative(spec.expr, x), *lines)
-    if spec.grad_expr is not None:
+    doc = doc.section("The gradient").text(
+        f"The derivative of $\\ell$ in ${latex(x)}$, one rule at a time; each line is checked "
+        "against SymPy's derivative before it is shown."
+    )
+    doc = add_gradient_steps(doc, spec.expr, x, textbook=spec.textbook_grad, output=ELL)
+    if spec.name in WHY:
+        doc = doc.text(WHY[spec.name])
+    if spec.grad_expr is not None and latex(spec.grad_expr) == latex(doc.all_steps()[-1].rhs):
+        doc = doc.text("This is the form the compiled gradient computes."
+                       + (f" At the kinks: {spec.kink}" if spec.kink else ""))
+    elif spec.grad_expr is not None:
         doc = doc.text(
             "The compiled gradient is the form below; it equals the derivative wherever the "
             "loss is differentiable (checked at random points, which miss the kinks)."
             + (f" At the kinks: {spec.kink}" if spec.kink else "")
         )
-        doc = doc.steps(
-            Step(spec.grad_expr, derivative, "PyTorch's form of the derivative", check=Numeric())
-        )
+        doc = _pytorch_form(doc, spec.grad_expr)
     elif spec.kink:
         doc = doc.text(f"At the kinks: {spec.kink}")
     cases = _target_cases(spec)
@@ -128,10 +186,8 @@ def _elementwise_document(spec) -> Derivation:
             "and its gradient take the textbook forms, which are what is compiled: the softplus "
             "is computed once and shared, since $\\sigma(x) = e^{x - \\operatorname{softplus}(x)}$."
         )
-        doc = doc.steps(
-            Step(plain, value, "log-sigmoid identities"),
-            Step(sp.Derivative(value, x), grad, "differentiate"),
-        )
+        doc = doc.steps(Step(plain, value, "log-sigmoid identities"))
+        doc = add_gradient_steps(doc, value, x, textbook=grad, output=ELL)
     defaults = _defaults(spec)
     for name, entry in spec.flags.items():
         other = not defaults.get(name, False)
@@ -139,7 +195,10 @@ def _elementwise_document(spec) -> Derivation:
         doc = doc.section(f"With {name.replace('_', ' ')} set to {other}").text(
             f"With `{name}={other}` the element is ${latex(value)}$."
         )
-        doc = doc.chain(sp.Derivative(value, x), (grad, "differentiate"))
+        if spec.grad_expr is None:
+            doc = add_gradient_steps(doc, value, x, textbook=grad, output=ELL)
+        else:  # PyTorch's form (a clamp, a kink convention) is a separate, numeric step
+            doc = _pytorch_form(add_gradient_steps(doc, value, x, output=ELL), grad)
     doc = doc.section("Numerical stability").text(
         spec.stability or
         "The compiled functions are printed by symlearn's stable NumPy printer: "
@@ -184,8 +243,21 @@ def _cross_entropy_document(spec) -> Derivation:
         Step(-sp.log(softmax[0]), ell, "log of a quotient"),
     )
     doc = doc.section("The gradient: softmax minus one-hot")
-    doc = doc.chain(sp.Derivative(ell, z1), (softmax[0] - 1, "differentiate the log-sum-exp"))
-    doc = doc.chain(sp.Derivative(ell, z2), (softmax[1], "only the log-sum-exp depends on $z_2$"))
+    total = sp.exp(z1) + sp.exp(z2) + sp.exp(z3)
+    doc = doc.text("In the target's logit $z_1$, rule by rule:")
+    doc = add_gradient_steps(doc, ell, z1, names={total: "S"}, output=ELL)
+    doc = doc.text("and in another logit, $z_2$:")
+    doc = add_gradient_steps(doc, ell, z2, names={total: "S"}, output=ELL)
+    doc = doc.text(
+        "Why the softmax's Jacobian collapses to $q - y$: written through $q = "
+        "\\operatorname{softmax}(z)$, $\\ell = -\\sum_c y_c \\log q_c$ and "
+        "$\\partial q_c / \\partial z_k = q_c(\\delta_{ck} - q_k)$, a full $C \\times C$ matrix; "
+        "but the log's derivative $-y_c/q_c$ cancels the factor $q_c$, leaving "
+        "$\\sum_c -y_c(\\delta_{ck} - q_k) = q_k \\sum_c y_c - y_k = q_k - y_k$ because the "
+        "target sums to 1. No Jacobian is ever formed: the backward pass costs one subtraction "
+        "per logit. Writing $\\ell$ as $\\log \\sum_j e^{z_j} - z_y$ (above) reaches the same "
+        "result with only the rules for $\\log$ and $e^u$."
+    )
     doc = doc.text(
         "So $\\nabla_z \\ell = \\operatorname{softmax}(z) - \\operatorname{onehot}(y)$; with a class "
         "weight $w_y$ both sides are multiplied by $w_y$, and `'mean'` divides by $\\sum_n w_{y_n}$ "
@@ -193,9 +265,15 @@ def _cross_entropy_document(spec) -> Derivation:
     )
     doc = doc.section("Probability targets and label smoothing")
     soft = -(p1 * sp.log(softmax[0]) + p2 * sp.log(softmax[1]) + p3 * sp.log(softmax[2]))
-    doc = doc.chain(
-        sp.Derivative(soft, z1),
-        (softmax[0] * (p1 + p2 + p3) - p1, "differentiate; each $\\log q_c$ contributes"),
+    doc = doc.text(
+        "With a probability target $p$ (PyTorch accepts one), $\\ell = -\\sum_c p_c \\log q_c$; "
+        "since $\\log q_c = z_c - \\log S$, this is $\\log S \\sum_c p_c - \\sum_c p_c z_c$:"
+    )
+    doc = doc.steps(Step(soft, sp.log(total) * (p1 + p2 + p3) - (p1 * z1 + p2 * z2 + p3 * z3),
+                         "$\\log q_c = z_c - \\log S$"))
+    doc = add_gradient_steps(
+        doc, sp.log(total) * (p1 + p2 + p3) - (p1 * z1 + p2 * z2 + p3 * z3), z1,
+        names={total: "S"}, textbook=softmax[0] * (p1 + p2 + p3) - p1, output=ELL,
     )
     doc = doc.text(
         "With label smoothing $\\varepsilon$, PyTorch replaces the target by "
@@ -205,6 +283,18 @@ def _cross_entropy_document(spec) -> Derivation:
     doc = doc.section("Numerical stability").text(
         "Log-softmax is computed as $z - \\max z - \\log \\sum_j e^{z_j - \\max z}$: every exponent "
         "is at most 0, so logits of magnitude 1000 give finite values equal to PyTorch's."
+    )
+    m = sp.Symbol("m", real=True)
+    doc = doc.steps(Step(
+        sp.log(total), m + sp.log(sp.exp(z1 - m) + sp.exp(z2 - m) + sp.exp(z3 - m)),
+        "log-sum-exp shifted by any $m$",
+    ))
+    doc = doc.text(
+        "Why the shift is allowed and why it is stable: $e^{z_j} = e^{m} e^{z_j - m}$, so "
+        "$\\log S = m + \\log \\sum_j e^{z_j - m}$ for every $m$ (checked above). With "
+        "$m = \\max_j z_j$ the largest term of the sum is $e^0 = 1$: the sum lies in $[1, C]$, "
+        "so it neither overflows ($e^{1000}$ is infinite in float64) nor underflows to "
+        "$\\log 0$. The gradient $q = e^{z - \\log S}$ reuses the same stable $\\log S$."
     )
     return doc
 
@@ -219,8 +309,10 @@ def _nll_document(spec) -> Derivation:
         "$-w_y x_y$. Here the classes are numbered from 0, as PyTorch's targets are: for $C = 3$ "
         "the entries are $x_0, x_1, x_2$, and for $y = 1$:"
     )
-    doc = doc.chain(sp.Derivative(ell, x1), (-w1, "differentiate"))
-    doc = doc.chain(sp.Derivative(ell, x0), (sp.S.Zero, "the loss does not involve $x_0$"))
+    doc = add_gradient_steps(doc, ell, x1, output=ELL)
+    doc = doc.text("The loss does not involve the other entries, so their derivatives are 0:")
+    doc = doc.steps(Step(sp.Derivative(ELL, x0), sp.S.Zero, "$x_0$ does not appear in $\\ell$",
+                         claim=(sp.Derivative(ell, x0), sp.S.Zero)))
     return doc.text(
         "`'mean'` divides the sum by $\\sum_n w_{y_n}$ over the targets not equal to `ignore_index`."
     )
@@ -266,18 +358,21 @@ def _ctc_document(spec) -> Derivation:
     )
     z_a, z_b = sp.symbols("z_a z_b", real=True)
     soft_a = sp.exp(z_a) / (sp.exp(z_a) + sp.exp(z_b))
-    in_logits = ell.subs({a1: soft_a, b1: 1 - soft_a})
     share = (alpha_1[1] * beta_1_1 / (paths * a1)).subs({a1: soft_a, b1: 1 - soft_a})
     doc = doc.text(
         "PyTorch's gradient with respect to `log_probs` is $y_t(c) - \\frac{1}{p\\, y_t(c)} "
         "\\sum_{s: l'_s = c} \\alpha_t(s)\\beta_t(s)$: the gradient with respect to the logits $z_t$ "
         "when `log_probs = log_softmax(z)`. At $t = 1$ with $a_1 = \\operatorname{softmax}_a(z_1)$:"
     )
-    doc = doc.chain(
-        sp.Derivative(in_logits, z_a),
-        (soft_a - share, "chain rule through the softmax: PyTorch's formula"),
-        check=Numeric(),
+    doc = doc.steps(Step(soft_a, sigmoid(z_a - z_b), "two classes: softmax is a sigmoid"))
+    doc = doc.text(
+        "With two classes the softmax is the sigmoid of the difference of the logits (checked "
+        "above), so $a_1 = \\sigma(z_a - z_b)$ and $b_1 = 1 - a_1$; rule by rule, ending at "
+        "PyTorch's formula:"
     )
+    two_class = sigmoid(z_a - z_b)
+    doc = add_gradient_steps(doc, ell.subs({a1: two_class, b1: 1 - two_class}), z_a,
+                             textbook=soft_a - share, output=ELL)
     return doc.text(
         "In general symlearn runs the alpha and beta recursions in log space (`numpy.logaddexp`), "
         "vectorized over the batch; `'mean'` divides each sample's loss by its target length and "
@@ -300,10 +395,8 @@ def _cosine_document(spec) -> Derivation:
         "($\\epsilon = 10^{-12}$, PyTorch's), the loss is $1 - \\cos$ for $y = 1$ and "
         "$\\max(0, \\cos - m)$ for $y = -1$. The gradient of the cosine, for $D = 2$:"
     )
-    doc = doc.chain(
-        sp.Derivative(cos, a1),
-        (b1 / sp.sqrt(A * B) - cos * a1 / A, "quotient and chain rules"),
-    )
+    doc = add_gradient_steps(doc, cos, a1, names={A: "A"},
+                             textbook=b1 / sp.sqrt(A * B) - cos * a1 / A)
     return doc.text(
         "So $\\nabla_a \\cos = b/\\sqrt{AB} - \\cos\\, a/A$ with $A = \\|a\\|^2 + \\epsilon$, "
         "$B = \\|b\\|^2 + \\epsilon$, times $-1$ for $y = 1$ and times $[\\cos \\ge m]$ for $y = -1$ "
@@ -322,7 +415,7 @@ def _triplet_document(spec) -> Derivation:
         "$\\max(0, m + d(a, p) - d(a, n))$; with `swap`, $d(a, n)$ is replaced by "
         "$\\min(d(a, n), d(p, n))$. For $p = 2$ and $D = 2$ the gradient of a distance is:"
     )
-    doc = doc.chain(sp.Derivative(distance, a1), (u1 / distance, "chain rule through the root"))
+    doc = add_gradient_steps(doc, distance, a1, textbook=u1 / distance)
     return doc.text(
         "In general $\\nabla_u \\|u\\|_p = \\operatorname{sign}(u)|u|^{p-1}/\\|u\\|_p^{p-1}$ (see "
         "the Minkowski distance), and the loss's gradient in the anchor is "
@@ -342,11 +435,10 @@ def _multi_margin_document(spec) -> Derivation:
     )
     z1, z3 = m - x2 + x1, m - x2 + x3
     ell = w * (z1**2 + z3**2) / 3
-    doc = doc.chain(sp.Derivative(ell, x1), (sp.Rational(2, 3) * w * z1, "differentiate"))
-    doc = doc.chain(
-        sp.Derivative(ell, x2),
-        (-sp.Rational(2, 3) * w * (z1 + z3), "the target's score enters every term"),
-    )
+    doc = add_gradient_steps(doc, ell, x1, textbook=sp.Rational(2, 3) * w * z1, output=ELL)
+    doc = doc.text("The target's score $x_2$ enters every term:")
+    doc = add_gradient_steps(doc, ell, x2, textbook=-sp.Rational(2, 3) * w * (z1 + z3),
+                             output=ELL)
     doc = doc.text(
         "So the gradient is $\\frac{p}{C} w_y z_i^{p-1}$ at each active $i \\ne y$ and minus their "
         "sum at $y$; an inactive hinge ($z_i < 0$) contributes nothing, and "
@@ -365,8 +457,9 @@ def _multilabel_margin_document(spec) -> Derivation:
         "active:"
     )
     ell = ((1 - x1 + x3) + (1 - x2 + x3)) / 3
-    doc = doc.chain(sp.Derivative(ell, x3), (sp.Rational(2, 3), "each active pair adds $1/C$"))
-    doc = doc.chain(sp.Derivative(ell, x1), (-sp.Rational(1, 3), "one pair holds $x_1$"))
+    doc = add_gradient_steps(doc, ell, x3, output=ELL)
+    doc = doc.text("Each active pair adds $1/C$ to the non-target's derivative; $x_1$ is in one pair:")
+    doc = add_gradient_steps(doc, ell, x1, output=ELL)
     return doc.text(
         f"An inactive hinge contributes nothing; {spec.kink} `'mean'` divides by the number of "
         "samples."
@@ -382,7 +475,7 @@ def _linf_document(spec) -> Derivation:
     )
     doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
     doc = doc.text("For $D = 3$, the gradient in $x_1$ is the sign of $x_1 - y_1$ where it is the largest:")
-    doc = doc.steps(Step(sp.Derivative(ell, x1), claimed, "derivative of a maximum", check=Numeric()))
+    doc = add_gradient_steps(doc, ell, x1, textbook=claimed, output=ELL)
     return doc.text(f"At ties {spec.kink}")
 
 
@@ -393,13 +486,9 @@ def _minkowski_document(spec) -> Derivation:
     doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
     doc = doc.text("For $D = 2$ and any $p > 0$ (checked for $p$ in $(1, 4)$):")
     doc = replace_domain(doc, {p: (1.0, 4.0)})
-    doc = doc.steps(
-        Step(
-            sp.Derivative(ell, x1),
-            sp.sign(x1 - y1) * sp.Abs(x1 - y1) ** (p - 1) / ell ** (p - 1),
-            "chain rule; $\\frac{d}{du}|u|^p = p\\operatorname{sign}(u)|u|^{p-1}$",
-            check=Numeric(),
-        )
+    doc = add_gradient_steps(
+        doc, ell, x1, textbook=sp.sign(x1 - y1) * sp.Abs(x1 - y1) ** (p - 1) / ell ** (p - 1),
+        output=ELL,
     )
     return doc.text(
         f"For $p = 2$ this is $(x - y)/\\|x - y\\|_2$, and for $p = 1$ the sign. {spec.kink}"
@@ -466,7 +555,7 @@ def _draw_overview(path):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from . import catalog
+    from symlearn.losses import catalog
 
     names = [n for n in catalog if _plot_inputs(n, np.zeros(1)) is not None]
     columns = 4
@@ -490,7 +579,7 @@ def _draw_overview(path):
 
 
 def build_overview() -> Derivation:
-    from . import catalog
+    from symlearn.losses import catalog
 
     doc = Derivation(
         name="losses-overview",
@@ -711,7 +800,7 @@ def worked_example(name: str) -> WorkedExample:
     unless the example says otherwise)."""
     import numpy as np
 
-    from . import catalog
+    from symlearn.losses import catalog
 
     spec = catalog[name].spec
     raw, kwargs = EXAMPLES[name]
@@ -727,7 +816,7 @@ def worked_example(name: str) -> WorkedExample:
 
 
 def _numeric(expr) -> float:
-    from ..derivation import _expand_functions
+    from symlearn.derivation import _expand_functions
 
     return float(sp.N(_expand_functions(sp.sympify(expr)), 30))
 
@@ -757,8 +846,8 @@ def _worked_example_section(doc: Derivation, spec) -> Derivation:
     from the SymPy expression, and a build-time check that the compiled function agrees."""
     import numpy as np
 
-    from ..derivation import DerivationError, Rounded
-    from . import catalog
+    from symlearn.derivation import DerivationError, Rounded
+    from symlearn.losses import catalog
 
     example = worked_example(spec.name)
     loss = catalog[spec.name]
