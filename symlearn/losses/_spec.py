@@ -383,20 +383,9 @@ class Loss:
         it, the bundled one beside the package or installed from the wheel).
         """
         if "derivation" not in self._kernels:
-            from pathlib import Path
+            from ..registry import find_helper
 
-            from .. import registry
-
-            folders = [registry.default_source(),
-                       Path(registry.__file__).resolve().parent.parent / "derivations",
-                       registry._installed_sources()]
-            found = [f for f in folders if f is not None and (f / "_loss_documents.py").is_file()]
-            if not found:
-                raise FileNotFoundError(
-                    f"the loss documents' builder (_loss_documents.py) is in none of "
-                    f"{', '.join(str(f) for f in folders if f is not None)}"
-                )
-            documents = registry.load_helper(found[0] / "losses.py", "_loss_documents")
+            documents = find_helper("_loss_documents")
             self._kernels["derivation"] = documents.build_document(self.spec)
         return self._kernels["derivation"]
 

@@ -3,8 +3,8 @@ r"""Losses with structure across an axis: softmax over classes, norms over featu
 The other rows of the catalog are generated: their per-element expression is rewritten to stable
 forms and printed by ``symlearn.codegen`` (one path for the package and for ``symlearn export``).
 The ten rows here are vectorized numpy written by hand, each following the formula its document
-derives symbolically and the reduction PyTorch uses, because neither generated backend can
-express them:
+(``derivations/_loss_documents.py``) derives step by step and the reduction PyTorch uses,
+because neither generated backend can express them:
 
 * the elementwise backend (``lambdify`` of one element) has no reduction along an axis inside an
   element, and
