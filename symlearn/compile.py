@@ -13,23 +13,11 @@ from collections.abc import Sequence
 
 import sympy as sp
 
+from .codegen.allocating import lambdify_stable
 from .printing.inplace import lambdify_inplace
 from .printing.latex import latex
-from .printing.numpy import StableNumPyPrinter, stable_forms
 
 __all__ = ["compile_function", "lambdify_stable", "lambdify_inplace"]
-
-
-def lambdify_stable(args: Sequence, expr, *, cse: bool = False):
-    """``sympy.lambdify(args, expr)`` printed by :class:`StableNumPyPrinter` (numpy only), after
-    :func:`~symlearn.printing.numpy.stable_forms`, so that common-subexpression elimination
-    cannot split a pattern the printer prints stably (``log(sigmoid(z))`` into
-    ``x0 = sigmoid(z)`` and ``log(x0)``)."""
-    if isinstance(expr, (list, tuple)):
-        expr = type(expr)(stable_forms(e) if isinstance(e, sp.Expr) else e for e in expr)
-    elif isinstance(expr, sp.Expr):
-        expr = stable_forms(expr)
-    return sp.lambdify(list(args), expr, modules="numpy", printer=StableNumPyPrinter, cse=cse)
 
 
 def compile_function(args: Sequence, expr, *, name: str = "f"):

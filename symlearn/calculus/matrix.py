@@ -60,6 +60,18 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.hadamard import HadamardPower
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
 
+# The nodes live in symlearn.matrix_functions (the printers read them too); re-exported here.
+from ..matrix_functions import (
+    FrobeniusNorm,
+    LogSoftmax,
+    LogSumExp,
+    MatSum,
+    Softmax,
+    _ones,
+    elementwise,
+    norm,
+)
+
 __all__ = [
     "MatSum",
     "LogSumExp",
@@ -77,126 +89,6 @@ __all__ = [
     "norm",
     "SCALAR_RULES",
 ]
-
-
-def _ones(rows, cols):
-    return sp.OneMatrix(rows, cols)
-
-
-# --------------------------------------------------------------------------------------------------
-# Reductions along rows, as matrix expressions SymPy can expand entry by entry
-
-
-class _Reduction(MatrixExpr):
-    """A function of one matrix ``arg``; subclasses give ``shape``, ``_entry`` and ``NAME``."""
-
-    NAME = ""
-
-    def __new__(cls, arg):
-        return super().__new__(cls, arg)
-
-    @property
-    def arg(self):
-        return self.args[0]
-
-    @property
-    def shape(self):
-        return self.arg.shape
-
-    def _row_exps(self, i):
-        return [sp.exp(self.arg._entry(i, c)) for c in range(self.arg.shape[1])]
-
-    def _latex(self, printer):
-        return rf"\operatorname{{{self.NAME}}}\left({printer._print(self.arg)}\right)"
-
-
-class MatSum(_Reduction):
-    """The sum of all entries of ``A``, as a $1 \\times 1$ matrix."""
-
-    NAME = "sum"
-
-    @property
-    def shape(self):
-        return (sp.Integer(1), sp.Integer(1))
-
-    def _entry(self, i, j, **kwargs):
-        rows, cols = self.arg.shape
-        return sp.Add(*[self.arg._entry(r, c) for r in range(rows) for c in range(cols)])
-
-
-class LogSumExp(_Reduction):
-    r"""Row-wise $\log \sum_j e^{A_{ij}}$, shape $(n, 1)$."""
-
-    NAME = "logsumexp"
-
-    @property
-    def shape(self):
-        return (self.arg.shape[0], sp.Integer(1))
-
-    def _entry(self, i, j, **kwargs):
-        return sp.log(sp.Add(*self._row_exps(i)))
-
-
-class Softmax(_Reduction):
-    r"""Row-wise $e^{A_{ij}} / \sum_k e^{A_{ik}}$."""
-
-    NAME = "softmax"
-
-    def _entry(self, i, j, **kwargs):
-        return sp.exp(self.arg._entry(i, j)) / sp.Add(*self._row_exps(i))
-
-
-class LogSoftmax(_Reduction):
-    r"""Row-wise $A_{ij} - \log \sum_k e^{A_{ik}}$."""
-
-    NAME = "logsoftmax"
-
-    def _entry(self, i, j, **kwargs):
-        return self.arg._entry(i, j) - sp.log(sp.Add(*self._row_exps(i)))
-
-
-class FrobeniusNorm(sp.Expr):
-    r"""$\|A\|_F = \sqrt{\sum_{ij} A_{ij}^2}$, a scalar; for a column vector, its 2-norm
-    $\|\mathbf{x}\|_2$. Prints as ``numpy.linalg.norm(A)``."""
-
-    is_commutative = True
-
-    def __new__(cls, arg):
-        arg = sp.sympify(arg)
-        if not getattr(arg, "is_Matrix", False):
-            raise TypeError(f"FrobeniusNorm takes a matrix, not {arg!r}")
-        return sp.Expr.__new__(cls, arg)
-
-    @property
-    def arg(self):
-        return self.args[0]
-
-    def doit(self, **hints):
-        r"""An explicit matrix gives $\sqrt{\sum_{ij} A_{ij}^2}$ written out."""
-        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
-        if isinstance(arg, sp.MatrixBase):
-            return sp.sqrt(sp.Add(*[x**2 for x in arg]))
-        return FrobeniusNorm(arg)
-
-    def _latex(self, printer, exp=None):
-        sub = "2" if self.arg.shape[1] == 1 else "F"
-        core = rf"\left\|{printer._print(self.arg)}\right\|_{{{sub}}}"
-        return core if exp is None else rf"{core}^{{{exp}}}"
-
-
-def norm(A, ord: str | None = None) -> FrobeniusNorm:
-    r"""$\|A\|_F$ (``ord=None`` or ``"fro"``), which is $\|\mathbf{x}\|_2$ for a column vector.
-    The spectral norm of a matrix is not in the rule table: asking for it is an error."""
-    if ord not in (None, "fro", 2):
-        raise ValueError(f"ord={ord!r} is not supported; use None (Frobenius / vector 2-norm)")
-    if ord == 2 and A.shape[1] != 1:
-        raise ValueError("ord=2 of a matrix (the spectral norm) is not supported; use ord=None")
-    return FrobeniusNorm(A)
-
-
-def elementwise(function, A) -> ElementwiseApplyFunction:
-    """``function`` (a SymPy function class such as ``sigmoid``) applied to every entry of ``A``."""
-    return ElementwiseApplyFunction(function, A)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -961,7 +853,7 @@ def _compile_unchecked(graph: MatrixGraph, args: Sequence, wrt: Sequence, name: 
 #: Keys of the graphs already checked in this process.
 _CHECKED: set = set()
 #: Bumped when the check itself changes, so old verdicts on disk are not trusted.
-_CHECK_FORMAT = 1
+_CHECK_FORMAT = 2  # 2: verdict files carry a SHA-256 checksum
 
 
 def _structure_key(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> str:
@@ -985,11 +877,27 @@ def _structure_key(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> str:
     return digest.hexdigest()[:32]
 
 
-def _verdict_path(key: str):
-    from .._parser_cache import _directory
+#: A verdict file: this magic line, the SHA-256 of the body, the body (which names the key).
+_VERDICT_MAGIC = b"symlearn matrix check\n"
 
-    directory = _directory()
-    return None if directory is None else directory / "matrix-checks" / f"{key}.ok"
+
+def _verdict_path(key: str):
+    from .._cache import directory
+
+    folder = directory()
+    return None if folder is None else folder / "matrix-checks" / f"{key}.ok"
+
+
+def _verdict_body(key: str) -> bytes:
+    return f"checked {key}\n".encode()
+
+
+def _verdict_on_disk(path, key: str) -> bool:
+    """Whether ``path`` holds this key's verdict, whole: a file that does not match its SHA-256
+    (a truncated write, a flipped bit) or names another key is ignored, and the check runs."""
+    from .._cache import read_checked
+
+    return read_checked(path, _VERDICT_MAGIC, max_bytes=4096) == _verdict_body(key)
 
 
 def ensure_checked(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> None:
@@ -999,12 +907,9 @@ def ensure_checked(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> None:
     if key in _CHECKED:
         return
     path = _verdict_path(key)
-    try:
-        if path is not None and path.is_file():
-            _CHECKED.add(key)
-            return
-    except OSError:
-        pass
+    if path is not None and _verdict_on_disk(path, key):
+        _CHECKED.add(key)
+        return
     small, small_args, small_wrt = _shrunk(graph, args, wrt)
     sizes = {d: 2 for d in small.small_sizes()}
     small.check(small_wrt, sizes, draws=1)
@@ -1012,9 +917,10 @@ def ensure_checked(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> None:
     _CHECKED.add(key)
     if path is not None:
         try:  # a verdict that cannot be saved is only a verdict to recompute
+            from .._cache import framed
             from ..render._io import atomic_write
 
-            atomic_write(path, "checked\n")
+            atomic_write(path, framed(_VERDICT_MAGIC, _verdict_body(key)))
         except OSError:
             pass
 

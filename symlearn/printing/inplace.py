@@ -439,7 +439,7 @@ def lambdify_inplace(args: Sequence, exprs, *, arrays: Iterable, cse=False, cons
         in-place code without that check, for callers that have made it.
     """
     global _counter
-    from ..compile import lambdify_stable
+    from ..codegen.allocating import lambdify_stable
 
     args, constants = list(args), dict(constants or {})
     # lambdify returns a list for a list, a tuple for a tuple, the value for one expression.

@@ -158,7 +158,7 @@ class MatrixNumPyPrinter(StableNumPyPrinter):
 
     def _print_Softmax(self, expr) -> str:
         # softmax(A) = exp(A - logsumexp(A)) reuses a log-sum-exp already computed.
-        from ..calculus.matrix import LogSoftmax, LogSumExp
+        from ..matrix_functions import LogSoftmax, LogSumExp
 
         if LogSumExp(expr.arg) in self._named:
             return f"{self._np('exp')}({self._print(expr.arg)} - {self._named[LogSumExp(expr.arg)]})"
