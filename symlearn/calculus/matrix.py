@@ -520,6 +520,11 @@ class MatrixGraph:
             assignments.append((self.adjoint(symbol), tidy(grad)))
         return tuple(assignments)
 
+    def compile(self, args: Sequence, wrt: Sequence, *, name: str = "loss_and_grad"):
+        """:func:`compile_graph` of this graph: checked, then compiled by the matrix-graph
+        backend (the backends reach the check through this method, without importing it)."""
+        return compile_graph(self, args, wrt, name=name)
+
     def gradient(self, symbol, wrt: Sequence):
         """The gradient with respect to ``symbol`` written in the inputs only."""
         assignments = self.backward(wrt)
@@ -757,67 +762,15 @@ def _same(a, b) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------
-# Compilation: forward and backward assignments as one numpy function
-
-
-def _dimensions(args: Sequence) -> dict:
-    """Dimension symbol -> the code that reads it from an argument's shape (``X.shape[0]``)."""
-    dims: dict = {}
-    for a in args:
-        for axis, d in enumerate(a.shape):
-            if isinstance(d, sp.Symbol) and d not in dims:
-                dims[d] = f"{a.name}.shape[{axis}]"
-    return dims
-
-
-def _forward_lines(nodes: Sequence, dims: dict) -> tuple[list, dict]:
-    """The assignments of ``nodes``, in order, and the map definition -> name they set up."""
-    from ..printing.matrix import MatrixNumPyPrinter
-
-    named: dict = {}
-    lines = []
-    for node, definition in nodes:
-        # A row log-sum-exp is computed once under its own name: the backward pass's softmax
-        # then costs exp(A - lse) instead of a second max, exp and sum.
-        for sub in sp.preorder_traversal(definition):
-            if isinstance(sub, LogSumExp) and sub not in named:
-                temp = f"_lse{len([k for k in named if isinstance(k, LogSumExp)])}"
-                code = MatrixNumPyPrinter(dims=dims, named=named).doprint(sub)
-                lines.append(f"    {temp} = {code}")
-                named[sub] = temp
-        lines.append(f"    {node.name} = {MatrixNumPyPrinter(dims=dims, named=named).doprint(definition)}")
-        named[definition] = node.name
-    return lines, named
-
-
-def _define(name: str, args: Sequence, body: list, doc: str):
-    """Execute the printed function (our printer's code, never user text) with the helpers."""
-    from ..printing.matrix import HELPERS
-
-    source = f"def {name}({', '.join(a.name for a in args)}):\n" + "\n".join(body) + "\n"
-    namespace: dict = {"numpy": np}
-    exec(compile(HELPERS, "<symlearn:helpers>", "exec"), namespace)
-    exec(compile(source, f"<symlearn:{name}>", "exec"), namespace)
-    function = namespace[name]
-    shapes = ", ".join(f"{a.name}: {a.shape[0]} x {a.shape[1]}" for a in args)
-    function.__doc__ = (
-        f"{doc}\n\nArguments, in order, with shapes: {shapes}.\n\nGenerated code:\n{source}"
-    )
-    function.source = source
-    return function
-
-
-def _scalar_or_array(symbol) -> str:
-    if symbol.shape == (1, 1):
-        return f"float(numpy.asarray({symbol.name}).reshape(-1)[0])"
-    return symbol.name
+# Compilation: the matrix-graph backend (symlearn/codegen/graph.py) prints the code; the rule
+# table is checked here before any code is returned
 
 
 def compile_graph(graph: MatrixGraph, args: Sequence, wrt: Sequence, *, name: str = "loss_and_grad"):
     r"""One numpy function ``f(*args) -> (loss, {symbol name: gradient})``.
 
     Every intermediate and adjoint is computed once, in order; the code is printed by
-    :class:`~symlearn.printing.matrix.MatrixNumPyPrinter`. ``args`` fixes the argument order;
+    :class:`~symlearn.codegen.matrix.MatrixNumPyPrinter` (:mod:`symlearn.codegen.graph`). ``args`` fixes the argument order;
     dimension symbols are read from the arguments' shapes at run time.
 
     Nothing unchecked is returned: the first time a graph of this structure is compiled,
@@ -831,20 +784,9 @@ def compile_graph(graph: MatrixGraph, args: Sequence, wrt: Sequence, *, name: st
 
 
 def _compile_unchecked(graph: MatrixGraph, args: Sequence, wrt: Sequence, name: str):
-    from ..printing.matrix import MatrixNumPyPrinter
+    from ..codegen.graph import compile_loss_and_grad
 
-    dims = _dimensions(args)
-    lines, named = _forward_lines(graph.nodes, dims)
-    printer = MatrixNumPyPrinter(dims=dims, named=named)
-    for adjoint, definition in graph.backward(wrt):
-        lines.append(f"    {adjoint.name} = {printer.doprint(definition)}")
-    grads = ", ".join(f"{s.name!r}: {graph.adjoint(s).name}" for s in wrt)
-    lines.append(f"    return {_scalar_or_array(graph.output)}, {{{grads}}}")
-    doc = (
-        f"{name}({', '.join(a.name for a in args)}) -> (loss, gradients); gradients with "
-        f"respect to {', '.join(s.name for s in wrt)}."
-    )
-    return _define(name, args, lines, doc)
+    return compile_loss_and_grad(graph, args, wrt, name=name)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -868,7 +810,8 @@ def _structure_key(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> str:
     text = re.sub(r", dummy_index=\d+", "", text)  # Dummy numbering differs between processes
     digest = hashlib.sha256(text.encode())
     here = Path(__file__).resolve().parent.parent
-    for source in ("calculus/matrix.py", "printing/matrix.py", "printing/numpy.py", "functions.py"):
+    for source in ("calculus/matrix.py", "matrix_functions.py", "codegen/graph.py",
+                   "codegen/matrix.py", "codegen/printer.py", "codegen/rewrite.py", "functions.py"):
         try:
             digest.update((here / source).read_bytes())
         except OSError:  # pragma: no cover - a frozen install: the key then changes every run
@@ -1023,9 +966,8 @@ def _check_printed(graph: MatrixGraph, args: Sequence, wrt: Sequence, sizes: Map
 
 def compile_forward(nodes: Sequence, args: Sequence, outputs: Sequence, *, name: str = "forward"):
     """A numpy function of ``args`` computing ``nodes`` in order and returning ``outputs`` as a
-    tuple ($1 \\times 1$ outputs as floats): the forward half of :func:`compile_graph`."""
-    dims = _dimensions(args)
-    lines, _ = _forward_lines(nodes, dims)
-    lines.append(f"    return ({', '.join(_scalar_or_array(o) for o in outputs)},)")
-    doc = f"{name}({', '.join(a.name for a in args)}) -> ({', '.join(o.name for o in outputs)})"
-    return _define(name, args, lines, doc)
+    tuple ($1 \\times 1$ outputs as floats): the forward half of :func:`compile_graph`, by the
+    matrix-graph backend (:func:`symlearn.codegen.graph.compile_forward`)."""
+    from ..codegen.graph import compile_forward as forward
+
+    return forward(nodes, args, outputs, name=name)

@@ -10,14 +10,15 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from ..printing.numpy import StableNumPyPrinter, stable_forms
+from .printer import StableNumPyPrinter
+from .rewrite import stable_forms
 
 __all__ = ["lambdify_stable"]
 
 
 def lambdify_stable(args: Sequence, expr, *, cse: bool = False):
     """``sympy.lambdify(args, expr)`` printed by :class:`StableNumPyPrinter` (numpy only), after
-    :func:`~symlearn.printing.numpy.stable_forms`, so that common-subexpression elimination
+    :func:`~symlearn.codegen.rewrite.stable_forms`, so that common-subexpression elimination
     cannot split a pattern the printer prints stably (``log(sigmoid(z))`` into
     ``x0 = sigmoid(z)`` and ``log(x0)``)."""
     if isinstance(expr, (list, tuple)):
