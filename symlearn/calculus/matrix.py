@@ -42,8 +42,10 @@ its gradient $\mathbf{1}_n^T G$, the column sums of $G$.
 
 :class:`MatrixGraph` names the intermediates of a model (``Z = X W + 1 b^T``, ``A = sigma(Z)``,
 ``L = ...``), :meth:`MatrixGraph.backward` applies the table node by node, and
-:func:`compile_graph` prints the forward and backward assignments as one numpy function (each
-intermediate computed once). Every rule is tested against ``sympy.diff`` of the expanded scalar
+:func:`compile_graph` has the matrix-graph backend (:mod:`symlearn.codegen.graph`) print the
+forward and backward assignments as one numpy function (each intermediate computed once). The
+nodes (``MatSum``, ``LogSumExp``, ``Softmax``, ``LogSoftmax``, ``FrobeniusNorm``) live in
+:mod:`symlearn.matrix_functions` and are re-exported here. Every rule is tested against ``sympy.diff`` of the expanded scalar
 form of a small instance and against the Matrix Cookbook (``tests/test_cookbook.py``), and
 :meth:`MatrixGraph.check` does the same for a whole model; :func:`compile_graph` runs that check
 once per graph structure before it returns any code.
@@ -769,8 +771,9 @@ def _same(a, b) -> bool:
 def compile_graph(graph: MatrixGraph, args: Sequence, wrt: Sequence, *, name: str = "loss_and_grad"):
     r"""One numpy function ``f(*args) -> (loss, {symbol name: gradient})``.
 
-    Every intermediate and adjoint is computed once, in order; the code is printed by
-    :class:`~symlearn.codegen.matrix.MatrixNumPyPrinter` (:mod:`symlearn.codegen.graph`). ``args`` fixes the argument order;
+    Every intermediate and adjoint is computed once, in order; the code is the matrix-graph
+    backend's (:mod:`symlearn.codegen.graph`, printed by
+    :class:`~symlearn.codegen.matrix.MatrixNumPyPrinter`). ``args`` fixes the argument order;
     dimension symbols are read from the arguments' shapes at run time.
 
     Nothing unchecked is returned: the first time a graph of this structure is compiled,
