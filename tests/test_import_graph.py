@@ -147,3 +147,17 @@ def test_the_walker_finds_a_circle_and_every_kind_of_import():
     circle = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(circle) == ["a, b, c: a -> b; b -> c; c -> a"]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_printers_and_the_rewrite_table_reach_nothing_in_calculus():
+    """codegen's printers and rewrites sit below the calculus: neither they nor anything they
+    import (transitively) is a module of ``symlearn.calculus``."""
+    graph = import_graph()
+    for start in ("symlearn.codegen.printer", "symlearn.codegen.matrix", "symlearn.codegen.rewrite"):
+        seen, todo = set(), [start]
+        while todo:
+            module = todo.pop()
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph[module])
+        assert not {m for m in seen if m.startswith("symlearn.calculus")}, start
