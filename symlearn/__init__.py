@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__
 
 #: public name -> (submodule, attribute); ``None`` as attribute re-exports the submodule itself.
 _EXPORTS: dict[str, tuple[str, str | None]] = {

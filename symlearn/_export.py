@@ -349,7 +349,7 @@ def _check_gradient(name: str, spec, compiled: Mapping) -> None:
 
 def _module_text(sources: list[FunctionSource], listing: list[str], prelude: str,
                  named_tuple: bool = False) -> str:
-    from . import __version__
+    from ._version import __version__
 
     public = [s.name for s in sources if not s.name.startswith("_")]
     if named_tuple:

@@ -50,6 +50,9 @@ import sys
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+# The cache directory is shared with the matrix-check verdicts (symlearn/_cache.py).
+from ._cache import directory as _directory
+
 __all__ = [
     "WARM_UP", "cache_path", "cached", "dfa_size", "healthy", "load", "save_if_grown", "warm_up",
 ]
@@ -154,14 +157,6 @@ def _key(parser, lexer) -> str:
         antlr_version = ""
     parts.append(antlr_version)
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
-
-
-def _directory() -> Path | None:
-    configured = os.environ.get("SYMLEARN_CACHE_DIR")
-    if configured is not None:
-        return Path(configured) if configured.strip() else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "symlearn"
 
 
 def cache_path() -> Path | None:

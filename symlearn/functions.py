@@ -11,7 +11,7 @@ through it and keeps the result readable: ``diff(sigmoid(z), z)`` is
   through the exponential form (mpmath), so ``sigmoid(-1000).evalf()`` is a tiny positive number.
 
 ``tanh`` is SymPy's own. Stable numpy code for these functions comes from
-:class:`symlearn.printing.numpy.StableNumPyPrinter`, not from their exponential forms.
+:class:`symlearn.codegen.printer.StableNumPyPrinter`, not from their exponential forms.
 """
 
 from __future__ import annotations

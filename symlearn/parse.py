@@ -1560,7 +1560,7 @@ class _MatrixReader:
             arg, k = self.group(k, "the square root")
             return sp.sqrt(self.scalar(arg, at, "\\sqrt")), k
         if word in ("softmax", "logsumexp", "sum"):
-            from .calculus.matrix import LogSumExp, MatSum, Softmax
+            from .matrix_functions import LogSumExp, MatSum, Softmax
 
             arg, k = self.argument(k, word)
             arg = self.resolve(arg, at)
@@ -1582,7 +1582,7 @@ class _MatrixReader:
 
     def norm(self, i: int, k: int):
         """``\\| v \\|`` with an optional ``_F`` or ``_2``: the Frobenius (vector 2-) norm."""
-        from .calculus.matrix import FrobeniusNorm
+        from .matrix_functions import FrobeniusNorm
 
         t = self.text
         end = None

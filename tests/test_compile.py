@@ -262,3 +262,79 @@ def test_random_expressions_equal_lambdify_stable(seed):
         for i, o in enumerate(produced):
             assert not any(np.shares_memory(o, x) for x in arrays)
             assert not any(np.shares_memory(o, p) for p in produced[i + 1:])
+
+
+# -- the backends behind one interface (symlearn/codegen/backends.py) -------------------------------
+
+
+def test_the_three_backends_are_registered_behind_one_interface():
+    from symlearn.codegen import BACKENDS, Backend, backend
+
+    assert sorted(BACKENDS) == ["allocating", "graph", "inplace"]
+    assert all(isinstance(b, Backend) for b in BACKENDS.values())
+    with pytest.raises(ValueError, match="name='numba' is not a backend"):
+        backend("numba")
+
+
+def test_each_backend_source_is_the_code_it_compiles():
+    from symlearn.calculus.matrix import MatrixGraph, MatSum, elementwise
+    from symlearn.codegen import backend
+
+    exprs = [k * (a - b) / (s + sp.sqrt(c + (a - b) ** 2)), sp.log(1 + sp.exp(a * b))]
+    allocating = backend("allocating")
+    assert allocating.source(ARGS, exprs, cse=True) == inspect.getsource(
+        allocating.compile(ARGS, exprs, cse=True))
+    inplace = backend("inplace")
+    compiled = inplace.compile(ARGS, exprs, arrays=ARRAYS, cse=True)
+    assert inplace.source(ARGS, exprs, arrays=ARRAYS, cse=True) == inspect.getsource(
+        compiled.inplace)
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, w = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("w_backend", d, 1)
+    L = sp.MatrixSymbol("L", 1, 1)
+    g = MatrixGraph(((L, MatSum(elementwise(softplus, X * w))),))
+    graph = backend("graph")
+    assert graph.source([X, w], g, wrt=[w]) == graph.compile([X, w], g, wrt=[w]).source
+
+
+def test_the_backends_agree_with_each_other_and_with_numpy():
+    """The allocating and in-place backends and the matrix-graph backend compute the same
+    softplus loss and gradient; the reference is numpy written by hand:
+    L = sum(log(1 + e^{Xw})), dL/dw = X^T sigmoid(Xw)."""
+    from symlearn.calculus.matrix import MatrixGraph, MatSum, elementwise
+    from symlearn.codegen import backend
+
+    rng = np.random.default_rng(3)
+    Xn, wn = rng.standard_normal((6, 3)), rng.standard_normal((3, 1))
+    zn = (Xn @ wn).ravel()
+    z = sp.Symbol("z", real=True)
+    elementwise_outputs = [softplus(z), sigmoid(z)]
+    allocating = backend("allocating").compile([z], elementwise_outputs, cse=True)
+    inplace = backend("inplace").compile([z], elementwise_outputs, arrays={z}, cse=True)
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, w = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("w_agree", d, 1)
+    L = sp.MatrixSymbol("L", 1, 1)
+    g = MatrixGraph(((L, MatSum(elementwise(softplus, X * w))),))
+    loss, grads = backend("graph").compile([X, w], g, wrt=[w])(Xn, wn)
+    expected_loss = np.sum(np.logaddexp(0.0, zn))
+    expected_grad = Xn.T @ (1 / (1 + np.exp(-(Xn @ wn))))
+    for value, slope in (allocating(zn), inplace(zn)):
+        assert np.sum(value) == pytest.approx(expected_loss, rel=1e-14)
+        np.testing.assert_allclose(Xn.T @ slope[:, None], expected_grad, rtol=1e-13)
+    assert loss == pytest.approx(expected_loss, rel=1e-14)
+    np.testing.assert_allclose(grads["w_agree"], expected_grad, rtol=1e-13)
+
+
+def test_compile_function_takes_a_backend():
+    from symlearn.compile import compile_function
+
+    x = np.linspace(-3.0, 3.0, 7)
+    y = np.linspace(0.0, 1.0, 7)
+    expr = softplus(a) - b * a  # binary cross-entropy with logits, per element
+    f = compile_function([a, b], expr, name="bce", backend="inplace", arrays={a, b})
+    g = compile_function([a, b], expr, name="bce")
+    expected = np.logaddexp(0.0, x) - y * x
+    np.testing.assert_allclose(f(x, y), expected, rtol=1e-14)
+    np.testing.assert_allclose(g(x, y), expected, rtol=1e-14)
+    assert f.__name__ == "bce" and "Arguments, in order: a, b" in f.__doc__
+    with pytest.raises(ValueError, match="does not compile expressions"):
+        compile_function([a, b], expr, backend="graph")

@@ -329,6 +329,43 @@ def test_verdict_is_saved_and_trusted_across_processes(tmp_path, monkeypatch):
     compile_graph(g, [X, r], [r])
 
 
+@pytest.mark.parametrize("damage", ["flip", "truncate", "old format", "other key", "directory"])
+def test_a_damaged_verdict_file_is_ignored_and_the_check_runs(tmp_path, monkeypatch, damage):
+    """A verdict file is trusted only if it matches its SHA-256 and names its own key (as the
+    parser's DFA cache is): anything else reads as no verdict, and the gradients are checked."""
+    from symlearn.calculus import matrix
+
+    monkeypatch.setenv("SYMLEARN_CACHE_DIR", str(tmp_path))
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, r = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("r_damaged", d, 1)
+    L = sp.MatrixSymbol("L", 1, 1)
+    g = MatrixGraph(((L, MatSum(elementwise(sp.tanh, X * r))),))
+    monkeypatch.setattr(matrix, "_CHECKED", set())  # checked and saved here, whatever ran before
+    compile_graph(g, [X, r], [r])
+    (path,) = (tmp_path / "matrix-checks").glob("*.ok")
+    data = path.read_bytes()
+    if damage == "flip":
+        path.write_bytes(data[:-2] + bytes([data[-2] ^ 1]) + data[-1:])
+    elif damage == "truncate":
+        path.write_bytes(data[:-3])
+    elif damage == "old format":
+        path.write_text("checked\n")
+    elif damage == "other key":  # a whole, valid file that vouches for another graph
+        body = b"checked 0123456789abcdef0123456789abcdef\n"
+        path.write_bytes(data[: len(matrix._VERDICT_MAGIC)] + __import__("hashlib").sha256(
+            body).digest() + body)
+    else:
+        path.unlink()
+        path.mkdir()
+    calls = []
+    original = matrix.MatrixGraph.check
+    monkeypatch.setattr(matrix, "_CHECKED", set())  # a new process
+    monkeypatch.setattr(matrix.MatrixGraph, "check",
+                        lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    compile_graph(g, [X, r], [r])
+    assert calls == [1]
+
+
 def test_inverses_print_as_solves_and_log_det_as_slogdet():
     n = sp.Symbol("n", integer=True, positive=True)
     X, A_, B_ = (sp.MatrixSymbol(s, n, n) for s in "XAB")

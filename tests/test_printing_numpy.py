@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from symlearn.codegen.printer import StableNumPyPrinter
 from symlearn.compile import lambdify_stable
 from symlearn.functions import log_sigmoid, relu, sigmoid, softplus
 from symlearn.losses._functions import logsumexp, xlogy
-from symlearn.printing.numpy import StableNumPyPrinter
 
 a, b, c = sp.symbols("a b c", real=True)
 POINTS = np.array([-1000.0, -30.0, -1.5, -1e-12, 0.0, 1e-12, 2.0, 30.0, 1000.0])
@@ -68,8 +68,8 @@ def test_binary_cross_entropy_on_a_sigmoid_is_finite_at_large_logits():
 def test_stable_forms_survive_common_subexpression_elimination(compile_):
     """With sigmoid(z) in two places, CSE names it (x0 = sigmoid(z)); log(x0) and log(1 - x0)
     would then be -inf at |z| = 1000. stable_forms makes log_sigmoid nodes before CSE."""
+    from symlearn.codegen.rewrite import stable_forms
     from symlearn.compile import compile_function, lambdify_inplace
-    from symlearn.printing.numpy import stable_forms
 
     z, y = a, b
     bce = -y * sp.log(sigmoid(z)) - (1 - y) * sp.log(1 - sigmoid(z))
@@ -175,3 +175,52 @@ def test_elementsum_and_inner_are_reductions_over_every_element():
     assert total == pytest.approx(float(np.sum(x) - np.sum(y)), rel=1e-12)
     assert dot == pytest.approx(3 * float(np.sum(x * y)), rel=1e-12)
     assert square == pytest.approx(float(np.sum((x - y) ** 2)), rel=1e-12)
+
+
+# -- the rewrite table (symlearn/codegen/rewrite.py), through every backend -----------------------
+
+#: One example per entry of STABLE_REWRITES, with its value in 50-digit arithmetic.
+REWRITE_EXAMPLES = {
+    "sigmoid_complement": (1 - sigmoid(a), lambda u: 1 / (1 + mpmath.exp(u))),
+    "expm1": (sp.exp(a) - 1, lambda u: mpmath.expm1(u) if u < 700 else mpmath.inf),
+    "log_sigmoid": (sp.log(1 - sigmoid(a)), lambda u: -mpmath.log1p(mpmath.exp(u))),
+    "logaddexp": (sp.log(sp.exp(a) + sp.exp(-a) + sp.exp(2 * a)),
+                  lambda u: mpmath.log(mpmath.exp(u) + mpmath.exp(-u) + mpmath.exp(2 * u))),
+    "softplus": (sp.log(1 + sp.exp(a)), lambda u: mpmath.log1p(mpmath.exp(u))),
+    "log1p": (sp.log(1 + a), lambda u: mpmath.log1p(u) if u > -1 else mpmath.nan),
+}
+
+
+def test_every_rewrite_of_the_table_has_an_example():
+    from symlearn.codegen.rewrite import STABLE_REWRITES
+
+    assert [r.name for r in STABLE_REWRITES] == list(REWRITE_EXAMPLES)
+
+
+def _through(backend: str, expr):
+    """``expr`` compiled by one backend, as a function of one float64 array."""
+    from symlearn.codegen import backend as get_backend
+    from symlearn.codegen import compile_source, function_source
+
+    if backend == "export":  # the text symlearn.export writes into a module
+        return compile_source([function_source("f", [a], [expr])])["f"]
+    if backend == "inplace":
+        return get_backend("inplace").compile([a], expr, arrays={a}, cse=True)
+    return get_backend("allocating").compile([a], expr, cse=True)
+
+
+@pytest.mark.parametrize("backend", ["allocating", "inplace", "export"])
+@pytest.mark.parametrize("name", list(REWRITE_EXAMPLES))
+def test_each_rewrite_is_stable_in_every_backend(name, backend):
+    from symlearn.codegen.rewrite import stable_forms
+
+    expr, reference = REWRITE_EXAMPLES[name]
+    rewritten = stable_forms(expr)
+    assert rewritten != expr  # the table rewrote it
+    f = _through(backend, expr)
+    with np.errstate(all="ignore"):
+        got = np.asarray(f(POINTS.copy()), dtype=float)
+    expected = np.array([exact(reference, p) for p in POINTS])
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-13, atol=1e-300)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))

@@ -42,8 +42,10 @@ its gradient $\mathbf{1}_n^T G$, the column sums of $G$.
 
 :class:`MatrixGraph` names the intermediates of a model (``Z = X W + 1 b^T``, ``A = sigma(Z)``,
 ``L = ...``), :meth:`MatrixGraph.backward` applies the table node by node, and
-:func:`compile_graph` prints the forward and backward assignments as one numpy function (each
-intermediate computed once). Every rule is tested against ``sympy.diff`` of the expanded scalar
+:func:`compile_graph` has the matrix-graph backend (:mod:`symlearn.codegen.graph`) print the
+forward and backward assignments as one numpy function (each intermediate computed once). The
+nodes (``MatSum``, ``LogSumExp``, ``Softmax``, ``LogSoftmax``, ``FrobeniusNorm``) live in
+:mod:`symlearn.matrix_functions` and are re-exported here. Every rule is tested against ``sympy.diff`` of the expanded scalar
 form of a small instance and against the Matrix Cookbook (``tests/test_cookbook.py``), and
 :meth:`MatrixGraph.check` does the same for a whole model; :func:`compile_graph` runs that check
 once per graph structure before it returns any code.
@@ -59,6 +61,18 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.hadamard import HadamardPower
 from sympy.matrices.expressions.matexpr import MatrixElement, MatrixExpr
+
+# The nodes live in symlearn.matrix_functions (the printers read them too); re-exported here.
+from ..matrix_functions import (
+    FrobeniusNorm,
+    LogSoftmax,
+    LogSumExp,
+    MatSum,
+    Softmax,
+    _ones,
+    elementwise,
+    norm,
+)
 
 __all__ = [
     "MatSum",
@@ -77,126 +91,6 @@ __all__ = [
     "norm",
     "SCALAR_RULES",
 ]
-
-
-def _ones(rows, cols):
-    return sp.OneMatrix(rows, cols)
-
-
-# --------------------------------------------------------------------------------------------------
-# Reductions along rows, as matrix expressions SymPy can expand entry by entry
-
-
-class _Reduction(MatrixExpr):
-    """A function of one matrix ``arg``; subclasses give ``shape``, ``_entry`` and ``NAME``."""
-
-    NAME = ""
-
-    def __new__(cls, arg):
-        return super().__new__(cls, arg)
-
-    @property
-    def arg(self):
-        return self.args[0]
-
-    @property
-    def shape(self):
-        return self.arg.shape
-
-    def _row_exps(self, i):
-        return [sp.exp(self.arg._entry(i, c)) for c in range(self.arg.shape[1])]
-
-    def _latex(self, printer):
-        return rf"\operatorname{{{self.NAME}}}\left({printer._print(self.arg)}\right)"
-
-
-class MatSum(_Reduction):
-    """The sum of all entries of ``A``, as a $1 \\times 1$ matrix."""
-
-    NAME = "sum"
-
-    @property
-    def shape(self):
-        return (sp.Integer(1), sp.Integer(1))
-
-    def _entry(self, i, j, **kwargs):
-        rows, cols = self.arg.shape
-        return sp.Add(*[self.arg._entry(r, c) for r in range(rows) for c in range(cols)])
-
-
-class LogSumExp(_Reduction):
-    r"""Row-wise $\log \sum_j e^{A_{ij}}$, shape $(n, 1)$."""
-
-    NAME = "logsumexp"
-
-    @property
-    def shape(self):
-        return (self.arg.shape[0], sp.Integer(1))
-
-    def _entry(self, i, j, **kwargs):
-        return sp.log(sp.Add(*self._row_exps(i)))
-
-
-class Softmax(_Reduction):
-    r"""Row-wise $e^{A_{ij}} / \sum_k e^{A_{ik}}$."""
-
-    NAME = "softmax"
-
-    def _entry(self, i, j, **kwargs):
-        return sp.exp(self.arg._entry(i, j)) / sp.Add(*self._row_exps(i))
-
-
-class LogSoftmax(_Reduction):
-    r"""Row-wise $A_{ij} - \log \sum_k e^{A_{ik}}$."""
-
-    NAME = "logsoftmax"
-
-    def _entry(self, i, j, **kwargs):
-        return self.arg._entry(i, j) - sp.log(sp.Add(*self._row_exps(i)))
-
-
-class FrobeniusNorm(sp.Expr):
-    r"""$\|A\|_F = \sqrt{\sum_{ij} A_{ij}^2}$, a scalar; for a column vector, its 2-norm
-    $\|\mathbf{x}\|_2$. Prints as ``numpy.linalg.norm(A)``."""
-
-    is_commutative = True
-
-    def __new__(cls, arg):
-        arg = sp.sympify(arg)
-        if not getattr(arg, "is_Matrix", False):
-            raise TypeError(f"FrobeniusNorm takes a matrix, not {arg!r}")
-        return sp.Expr.__new__(cls, arg)
-
-    @property
-    def arg(self):
-        return self.args[0]
-
-    def doit(self, **hints):
-        r"""An explicit matrix gives $\sqrt{\sum_{ij} A_{ij}^2}$ written out."""
-        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
-        if isinstance(arg, sp.MatrixBase):
-            return sp.sqrt(sp.Add(*[x**2 for x in arg]))
-        return FrobeniusNorm(arg)
-
-    def _latex(self, printer, exp=None):
-        sub = "2" if self.arg.shape[1] == 1 else "F"
-        core = rf"\left\|{printer._print(self.arg)}\right\|_{{{sub}}}"
-        return core if exp is None else rf"{core}^{{{exp}}}"
-
-
-def norm(A, ord: str | None = None) -> FrobeniusNorm:
-    r"""$\|A\|_F$ (``ord=None`` or ``"fro"``), which is $\|\mathbf{x}\|_2$ for a column vector.
-    The spectral norm of a matrix is not in the rule table: asking for it is an error."""
-    if ord not in (None, "fro", 2):
-        raise ValueError(f"ord={ord!r} is not supported; use None (Frobenius / vector 2-norm)")
-    if ord == 2 and A.shape[1] != 1:
-        raise ValueError("ord=2 of a matrix (the spectral norm) is not supported; use ord=None")
-    return FrobeniusNorm(A)
-
-
-def elementwise(function, A) -> ElementwiseApplyFunction:
-    """``function`` (a SymPy function class such as ``sigmoid``) applied to every entry of ``A``."""
-    return ElementwiseApplyFunction(function, A)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -628,6 +522,11 @@ class MatrixGraph:
             assignments.append((self.adjoint(symbol), tidy(grad)))
         return tuple(assignments)
 
+    def compile(self, args: Sequence, wrt: Sequence, *, name: str = "loss_and_grad"):
+        """:func:`compile_graph` of this graph: checked, then compiled by the matrix-graph
+        backend (the backends reach the check through this method, without importing it)."""
+        return compile_graph(self, args, wrt, name=name)
+
     def gradient(self, symbol, wrt: Sequence):
         """The gradient with respect to ``symbol`` written in the inputs only."""
         assignments = self.backward(wrt)
@@ -865,67 +764,16 @@ def _same(a, b) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------
-# Compilation: forward and backward assignments as one numpy function
-
-
-def _dimensions(args: Sequence) -> dict:
-    """Dimension symbol -> the code that reads it from an argument's shape (``X.shape[0]``)."""
-    dims: dict = {}
-    for a in args:
-        for axis, d in enumerate(a.shape):
-            if isinstance(d, sp.Symbol) and d not in dims:
-                dims[d] = f"{a.name}.shape[{axis}]"
-    return dims
-
-
-def _forward_lines(nodes: Sequence, dims: dict) -> tuple[list, dict]:
-    """The assignments of ``nodes``, in order, and the map definition -> name they set up."""
-    from ..printing.matrix import MatrixNumPyPrinter
-
-    named: dict = {}
-    lines = []
-    for node, definition in nodes:
-        # A row log-sum-exp is computed once under its own name: the backward pass's softmax
-        # then costs exp(A - lse) instead of a second max, exp and sum.
-        for sub in sp.preorder_traversal(definition):
-            if isinstance(sub, LogSumExp) and sub not in named:
-                temp = f"_lse{len([k for k in named if isinstance(k, LogSumExp)])}"
-                code = MatrixNumPyPrinter(dims=dims, named=named).doprint(sub)
-                lines.append(f"    {temp} = {code}")
-                named[sub] = temp
-        lines.append(f"    {node.name} = {MatrixNumPyPrinter(dims=dims, named=named).doprint(definition)}")
-        named[definition] = node.name
-    return lines, named
-
-
-def _define(name: str, args: Sequence, body: list, doc: str):
-    """Execute the printed function (our printer's code, never user text) with the helpers."""
-    from ..printing.matrix import HELPERS
-
-    source = f"def {name}({', '.join(a.name for a in args)}):\n" + "\n".join(body) + "\n"
-    namespace: dict = {"numpy": np}
-    exec(compile(HELPERS, "<symlearn:helpers>", "exec"), namespace)
-    exec(compile(source, f"<symlearn:{name}>", "exec"), namespace)
-    function = namespace[name]
-    shapes = ", ".join(f"{a.name}: {a.shape[0]} x {a.shape[1]}" for a in args)
-    function.__doc__ = (
-        f"{doc}\n\nArguments, in order, with shapes: {shapes}.\n\nGenerated code:\n{source}"
-    )
-    function.source = source
-    return function
-
-
-def _scalar_or_array(symbol) -> str:
-    if symbol.shape == (1, 1):
-        return f"float(numpy.asarray({symbol.name}).reshape(-1)[0])"
-    return symbol.name
+# Compilation: the matrix-graph backend (symlearn/codegen/graph.py) prints the code; the rule
+# table is checked here before any code is returned
 
 
 def compile_graph(graph: MatrixGraph, args: Sequence, wrt: Sequence, *, name: str = "loss_and_grad"):
     r"""One numpy function ``f(*args) -> (loss, {symbol name: gradient})``.
 
-    Every intermediate and adjoint is computed once, in order; the code is printed by
-    :class:`~symlearn.printing.matrix.MatrixNumPyPrinter`. ``args`` fixes the argument order;
+    Every intermediate and adjoint is computed once, in order; the code is the matrix-graph
+    backend's (:mod:`symlearn.codegen.graph`, printed by
+    :class:`~symlearn.codegen.matrix.MatrixNumPyPrinter`). ``args`` fixes the argument order;
     dimension symbols are read from the arguments' shapes at run time.
 
     Nothing unchecked is returned: the first time a graph of this structure is compiled,
@@ -939,20 +787,9 @@ def compile_graph(graph: MatrixGraph, args: Sequence, wrt: Sequence, *, name: st
 
 
 def _compile_unchecked(graph: MatrixGraph, args: Sequence, wrt: Sequence, name: str):
-    from ..printing.matrix import MatrixNumPyPrinter
+    from ..codegen.graph import compile_loss_and_grad
 
-    dims = _dimensions(args)
-    lines, named = _forward_lines(graph.nodes, dims)
-    printer = MatrixNumPyPrinter(dims=dims, named=named)
-    for adjoint, definition in graph.backward(wrt):
-        lines.append(f"    {adjoint.name} = {printer.doprint(definition)}")
-    grads = ", ".join(f"{s.name!r}: {graph.adjoint(s).name}" for s in wrt)
-    lines.append(f"    return {_scalar_or_array(graph.output)}, {{{grads}}}")
-    doc = (
-        f"{name}({', '.join(a.name for a in args)}) -> (loss, gradients); gradients with "
-        f"respect to {', '.join(s.name for s in wrt)}."
-    )
-    return _define(name, args, lines, doc)
+    return compile_loss_and_grad(graph, args, wrt, name=name)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -961,7 +798,7 @@ def _compile_unchecked(graph: MatrixGraph, args: Sequence, wrt: Sequence, name: 
 #: Keys of the graphs already checked in this process.
 _CHECKED: set = set()
 #: Bumped when the check itself changes, so old verdicts on disk are not trusted.
-_CHECK_FORMAT = 1
+_CHECK_FORMAT = 2  # 2: verdict files carry a SHA-256 checksum
 
 
 def _structure_key(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> str:
@@ -976,7 +813,8 @@ def _structure_key(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> str:
     text = re.sub(r", dummy_index=\d+", "", text)  # Dummy numbering differs between processes
     digest = hashlib.sha256(text.encode())
     here = Path(__file__).resolve().parent.parent
-    for source in ("calculus/matrix.py", "printing/matrix.py", "printing/numpy.py", "functions.py"):
+    for source in ("calculus/matrix.py", "matrix_functions.py", "codegen/graph.py",
+                   "codegen/matrix.py", "codegen/printer.py", "codegen/rewrite.py", "functions.py"):
         try:
             digest.update((here / source).read_bytes())
         except OSError:  # pragma: no cover - a frozen install: the key then changes every run
@@ -985,11 +823,27 @@ def _structure_key(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> str:
     return digest.hexdigest()[:32]
 
 
-def _verdict_path(key: str):
-    from .._parser_cache import _directory
+#: A verdict file: this magic line, the SHA-256 of the body, the body (which names the key).
+_VERDICT_MAGIC = b"symlearn matrix check\n"
 
-    directory = _directory()
-    return None if directory is None else directory / "matrix-checks" / f"{key}.ok"
+
+def _verdict_path(key: str):
+    from .._cache import directory
+
+    folder = directory()
+    return None if folder is None else folder / "matrix-checks" / f"{key}.ok"
+
+
+def _verdict_body(key: str) -> bytes:
+    return f"checked {key}\n".encode()
+
+
+def _verdict_on_disk(path, key: str) -> bool:
+    """Whether ``path`` holds this key's verdict, whole: a file that does not match its SHA-256
+    (a truncated write, a flipped bit) or names another key is ignored, and the check runs."""
+    from .._cache import read_checked
+
+    return read_checked(path, _VERDICT_MAGIC, max_bytes=4096) == _verdict_body(key)
 
 
 def ensure_checked(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> None:
@@ -999,12 +853,9 @@ def ensure_checked(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> None:
     if key in _CHECKED:
         return
     path = _verdict_path(key)
-    try:
-        if path is not None and path.is_file():
-            _CHECKED.add(key)
-            return
-    except OSError:
-        pass
+    if path is not None and _verdict_on_disk(path, key):
+        _CHECKED.add(key)
+        return
     small, small_args, small_wrt = _shrunk(graph, args, wrt)
     sizes = {d: 2 for d in small.small_sizes()}
     small.check(small_wrt, sizes, draws=1)
@@ -1012,9 +863,10 @@ def ensure_checked(graph: MatrixGraph, args: Sequence, wrt: Sequence) -> None:
     _CHECKED.add(key)
     if path is not None:
         try:  # a verdict that cannot be saved is only a verdict to recompute
+            from .._cache import framed
             from ..render._io import atomic_write
 
-            atomic_write(path, "checked\n")
+            atomic_write(path, framed(_VERDICT_MAGIC, _verdict_body(key)))
         except OSError:
             pass
 
@@ -1117,9 +969,8 @@ def _check_printed(graph: MatrixGraph, args: Sequence, wrt: Sequence, sizes: Map
 
 def compile_forward(nodes: Sequence, args: Sequence, outputs: Sequence, *, name: str = "forward"):
     """A numpy function of ``args`` computing ``nodes`` in order and returning ``outputs`` as a
-    tuple ($1 \\times 1$ outputs as floats): the forward half of :func:`compile_graph`."""
-    dims = _dimensions(args)
-    lines, _ = _forward_lines(nodes, dims)
-    lines.append(f"    return ({', '.join(_scalar_or_array(o) for o in outputs)},)")
-    doc = f"{name}({', '.join(a.name for a in args)}) -> ({', '.join(o.name for o in outputs)})"
-    return _define(name, args, lines, doc)
+    tuple ($1 \\times 1$ outputs as floats): the forward half of :func:`compile_graph`, by the
+    matrix-graph backend (:func:`symlearn.codegen.graph.compile_forward`)."""
+    from ..codegen.graph import compile_forward as forward
+
+    return forward(nodes, args, outputs, name=name)

@@ -340,7 +340,9 @@ def _combinations(spec):
 def kernel_source(spec, present: tuple, values: tuple, index: int) -> FunctionSource:
     """The kernel ``(arrays..., options..., present optional arrays...) -> (value, derivative)``
     printed from :func:`symlearn.losses._spec.kernel_expressions`."""
-    from ..losses._spec import _protect_log1p, _share_softplus, kernel_expressions
+    from ..losses._spec import kernel_expressions
+    from .rewrite import protect_log1p as _protect_log1p
+    from .rewrite import share_softplus as _share_softplus
 
     flags = tuple(zip(spec.flags, values))
     value, grad = kernel_expressions(spec, present, flags)

@@ -88,16 +88,10 @@ class _Variant:
     """One structural variant: its rule, and the source of its two compiled functions."""
 
     def __init__(self, name: str, index: int, optimizer):
-        from ..optim._base import (
-            DELTA,
-            GRAD,
-            LR,
-            THETA,
-            T,
-            _factor_scalars_out,
-            _hoist_scalars,
-        )
+        from ..optim._base import DELTA, GRAD, LR, THETA, T
         from ..optim._rules import HYPERPARAMETER_ARGUMENTS
+        from .rewrite import factor_scalars_out as _factor_scalars_out
+        from .rewrite import hoist_scalars as _hoist_scalars
 
         rule = optimizer.rule
         self.rule, self.optimizer = rule, optimizer
@@ -188,37 +182,18 @@ def _scalar_source(name: str, args: list, outputs: list, cse: bool) -> FunctionS
 def _inplace_source(name: str, args: list, outputs: list, array_symbols, fixed: list):
     """The in-place function (``lambdify_inplace``'s ``_inplace`` body, guarded as it guards it)
     and its allocating fallback, as source."""
-    from ..printing.inplace import _argument_names, _Generator
-    from ..printing.numpy import StableNumPyPrinter, stable_forms
+    from .inplace import inplace_source
 
-    # lambdify_inplace(args, outputs, arrays=array_symbols, cse=True, constants=fixed), step by
-    # step (symlearn/printing/inplace.py), without executing the result.
-    exprs = [stable_forms(sp.sympify(e)) for e in outputs]
-    replacements, reduced = sp.cse(exprs)
-    names = _argument_names(args)
-    numbers = {}
-    for i, arg in enumerate(args):
-        if arg in fixed:
-            names[i] = f"_k{len(numbers)}"
-            numbers[names[i]] = None
-    rename = {a: sp.Symbol(n, **a.assumptions0) for a, n in zip(args, names) if a.name != n}
-    if rename:
-        replacements = [(s, e.xreplace(rename)) for s, e in replacements]
-        reduced = [e.xreplace(rename) for e in reduced]
-    array_names = [n for a, n in zip(args, names) if a in array_symbols]
-    generator = _Generator(StableNumPyPrinter(), {rename.get(a, a) for a in args if a in
-                                                  array_symbols}, {})
-    lines = generator.generate(replacements, reduced, list)
-    literals = [f"{n}=numpy.array({v!r})" for n, v in generator.numbers.items()]
+    # lambdify_inplace(args, outputs, arrays=array_symbols, cse=True, constants=fixed)'s code
+    # (symlearn/codegen/inplace.py), without executing it.
+    code = inplace_source(args, list(outputs), arrays=array_symbols, cse=True, constants=fixed)
+    lines, names, numbers = code.lines, code.names, code.fixed
+    literals = [f"{n}=numpy.array({v!r})" for n, v in code.literals.items()]
     # The module's in-place function takes the fixed constants as trailing arguments.
     ordered = [n for n in names if n not in numbers] + list(numbers)
     signature = ", ".join(ordered + literals)
     passed = ", ".join(ordered)
-    guard = " and ".join(
-        [f"type({n}) is _ndarray and {n}.dtype is _float64" for n in array_names]
-        + [f"{n}.shape == {array_names[0]}.shape" for n in array_names[1:]]
-        + [f"{n}.ndim" for n in array_names[:1]]
-    )
+    guard = " and ".join(code.guard)
     body = "\n".join(f"        {line}" for line in lines)
     # The fallback returns a tuple, or the value for one output; the step reads a sequence.
     call = f"{name}_allocating({passed})"

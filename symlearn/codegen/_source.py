@@ -4,7 +4,7 @@ r"""The source text of one numpy function, printed from SymPy expressions.
 
 * explicit, ordered arguments (never guessed from the expression), each renamed to a Python
   identifier by :func:`python_name` (``w_{1}`` -> ``w_1``, ``\theta`` -> ``theta``);
-* the stable forms of :func:`~symlearn.printing.numpy.stable_forms` made explicit before common
+* the stable forms of :func:`~symlearn.codegen.rewrite.stable_forms` made explicit before common
   subexpressions are named, so elimination cannot split ``log(sigmoid(z))``;
 * common subexpressions as ``_t0 = ...`` statements (SymPy's ``cse``, canonical order, so the
   same expressions always give the same text);
@@ -25,7 +25,8 @@ from typing import NamedTuple
 import numpy
 import sympy as sp
 
-from ..printing.numpy import StableNumPyPrinter, stable_forms
+from .printer import StableNumPyPrinter
+from .rewrite import stable_forms
 
 __all__ = ["FunctionSource", "compile_source", "function_source", "python_name"]
 

@@ -31,6 +31,10 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
+# The scalar-hoisting pass lives with the other rewrites (codegen/rewrite.py); old names kept.
+from ..codegen.rewrite import factor_scalars_out as _factor_scalars_out
+from ..codegen.rewrite import hoist_scalars as _hoist_scalars
+
 __all__ = [
     "DELTA",
     "GRAD",
@@ -410,98 +414,6 @@ def apply_updates(params, updates):
 
 # --------------------------------------------------------------------------------------------------
 # Compilation
-
-
-def _factor_scalars_out(expr, array_symbols: frozenset, positive: tuple = ()):
-    r"""Rewrite ``expr`` so that fewer elementwise operations touch arrays; the value is unchanged.
-
-    Three identities, applied bottom-up:
-
-    * $\sqrt{c\,x} = \sqrt{c}\,\sqrt{x}$ (any power $(c\,x)^p = c^p x^p$) for a scalar
-      factor $c$ proved positive (``positive`` lists the facts SymPy cannot prove itself);
-    * $\dfrac{1}{a + s\,x} = \dfrac{1}{s} \cdot \dfrac{1}{a/s + x}$ for a scalar coefficient
-      $s \ne 0$ of an array term $x$ in a denominator (likewise for any negative power);
-    * $a/d + b/d = (a + b)/d$ for a denominator $d$ shared by terms of a sum (NAdam's two
-      terms over $\sqrt{\hat v} + \epsilon$: one division instead of two products and a
-      reciprocal).
-
-    The scalars that come out join the product's other scalars in one per-step constant
-    (:func:`_hoist_scalars`). Adam's update $k\,m / (\epsilon + \sqrt{c\,v})$ becomes
-    $(k/\sqrt{c})\,m / (\epsilon/\sqrt{c} + \sqrt{v})$: four array passes instead of five.
-    """
-
-    def has_arrays(e) -> bool:
-        return bool(e.free_symbols & array_symbols)
-
-    def denominators(term) -> set:
-        factors = term.args if term.is_Mul else (term,)
-        return {f for f in factors if f.is_Pow and f.exp.is_negative and has_arrays(f.base)}
-
-    def common_denominator(e):
-        found = [denominators(term) for term in e.args]
-        for factor in dict.fromkeys(f for d in found for f in d):  # first-seen order
-            over = [term for term, d in zip(e.args, found) if factor in d]
-            if len(over) > 1:
-                rest = [term for term, d in zip(e.args, found) if factor not in d]
-                return sp.Add(factor * sp.Add(*[term / factor for term in over]), *rest)
-        return e
-
-    def visit(e):
-        if e.is_Atom or not has_arrays(e):
-            return e
-        e = e.func(*[visit(a) for a in e.args])
-        if e.is_Add:
-            e = common_denominator(e)
-        if e.is_Pow and e.base.is_Mul and not e.exp.is_Integer:
-            scalar, array = e.base.as_independent(*array_symbols, as_Add=False)
-            if scalar != 1 and scalar.is_positive:
-                e = scalar**e.exp * array**e.exp
-        if e.is_Pow and e.base.is_Add and e.exp.is_Number and e.exp.is_negative:
-            for term in e.base.args:
-                if not has_arrays(term):
-                    continue
-                coefficient, _ = term.as_independent(*array_symbols, as_Add=False)
-                if coefficient not in (1, -1) and coefficient.is_zero is False:
-                    base = sp.Add(*[t / coefficient for t in e.base.args])
-                    e = coefficient**e.exp * base**e.exp
-                    break
-        return e
-
-    # Each declared fact becomes a positive symbol while rewriting, so that SymPy both proves the
-    # conditions and simplifies the scalars (sqrt(1/d) = 1/sqrt(d) for d > 0).
-    declared = {p: sp.Dummy(positive=True) for p in positive}
-    rewritten = visit(expr.xreplace(declared))
-    return rewritten.xreplace({d: p for p, d in declared.items()})
-
-
-def _hoist_scalars(expr, array_symbols: frozenset, constants: dict):
-    """Replace every maximal scalar-only subexpression with free symbols by a constant symbol.
-
-    ``constants`` maps scalar expression -> constant symbol and is extended in place (it is local
-    to one compilation). In a product, the scalar factors are gathered into one constant so that
-    an array is multiplied by one number, not by each factor in turn.
-    """
-
-    def constant(e):
-        if e not in constants:
-            constants[e] = sp.Symbol(f"c{len(constants)}", real=True)
-        return constants[e]
-
-    def visit(e):
-        if not (e.free_symbols & array_symbols):
-            return constant(e) if e.free_symbols else e
-        if e.is_Mul:
-            scalars = [a for a in e.args if not (a.free_symbols & array_symbols)]
-            arrays = [visit(a) for a in e.args if a.free_symbols & array_symbols]
-            if scalars:
-                scalar = sp.Mul(*scalars)
-                arrays.insert(0, constant(scalar) if scalar.free_symbols else scalar)
-            return sp.Mul(*arrays)
-        if e.is_Atom:
-            return e
-        return e.func(*[visit(a) for a in e.args])
-
-    return visit(expr)
 
 
 _SCALAR_MODULES = ["math"]

@@ -1,7 +1,6 @@
-"""Printers: LaTeX for documents, numerically stable numpy code for compiled functions."""
+"""Printers for documents: LaTeX. (The numpy printers are code generation: :mod:`symlearn.codegen`.)"""
 
 from .latex import SymlearnLatexPrinter as SymlearnLatexPrinter
 from .latex import latex as latex
-from .numpy import StableNumPyPrinter as StableNumPyPrinter
 
-__all__ = ["SymlearnLatexPrinter", "latex", "StableNumPyPrinter"]
+__all__ = ["SymlearnLatexPrinter", "latex"]

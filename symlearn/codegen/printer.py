@@ -30,11 +30,11 @@ SymPy expression            printed as
 ``logaddexp`` subtracts the largest argument before exponentiating, so they are
 finite at arguments of magnitude 1000, where ``log(exp(a) + exp(b))`` overflows.
 
-The printer recognizes a pattern only when it sees it whole. Common-subexpression elimination
-names subexpressions first (``x0 = sigmoid(z)``, then ``log(x0)``), which would hide
-``log(sigmoid(z))``; :func:`stable_forms` therefore rewrites the patterns above into explicit
-function nodes (``log_sigmoid``, ``softplus``, ``logaddexp``, ``log1p``, ``expm1``) before any
-elimination, and :func:`symlearn.compile.lambdify_stable` applies it.
+The patterns on logs and sums (``log(1 + exp(u))``, ``1 - sigmoid(u)``, ...) are the entries of
+the one rewrite table, :data:`symlearn.codegen.rewrite.STABLE_REWRITES`; the printer applies it to
+the node it prints, and every backend applies it to the whole expression first
+(:func:`~symlearn.codegen.rewrite.stable_forms`), because common-subexpression elimination names
+subexpressions (``x0 = sigmoid(z)``, then ``log(x0)``) and would hide ``log(sigmoid(z))``.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
-from ..functions import sigmoid
+from .rewrite import stable_forms, stable_node
 
 __all__ = ["StableNumPyPrinter", "stable_forms"]
 
@@ -66,7 +66,7 @@ class StableNumPyPrinter(NumPyPrinter):
         return f"{self._np('maximum')}({self._print(expr.args[0])}, 0.0)"
 
     def _print_log(self, expr) -> str:
-        stable = _stable_node(expr)
+        stable = stable_node(expr)
         return self._print(stable) if stable is not None else super()._print_log(expr)
 
     def _print_logaddexp(self, expr) -> str:
@@ -77,7 +77,7 @@ class StableNumPyPrinter(NumPyPrinter):
         return self._fold("logaddexp", expr.args)
 
     def _print_Add(self, expr) -> str:
-        stable = _stable_node(expr)  # 1 - sigmoid(u), exp(u) - 1
+        stable = stable_node(expr)  # 1 - sigmoid(u), exp(u) - 1
         if stable is not None:
             return self._print(stable)
         # Positive terms first, then subtractions: ``x - s`` rather than ``-s + x``, which numpy
@@ -126,68 +126,3 @@ class StableNumPyPrinter(NumPyPrinter):
     def _print_inner(self, expr) -> str:
         u, v = (self._print(a) for a in expr.args)
         return f"{self._np('vdot')}({u}, {v})"
-
-
-def _sigmoid_complement(expr):
-    """``sigmoid(-u)`` when ``expr`` is ``1 - sigmoid(u)``, else None."""
-    if isinstance(expr, sp.Add) and len(expr.args) == 2 and sp.S.One in expr.args:
-        (other,) = [a for a in expr.args if a is not sp.S.One]
-        if other.could_extract_minus_sign() and isinstance(-other, sigmoid):
-            return sigmoid(-(-other).args[0])
-    return None
-
-
-def _stable_node(e):
-    """The stable form of the node ``e`` itself (see :func:`stable_forms`), or None when ``e`` is
-    none of the patterns. Its arguments may be rewritten or not: the printer calls this on the
-    expression as given, :func:`stable_forms` bottom-up."""
-    from sympy.codegen.cfunctions import expm1, log1p
-    from sympy.codegen.numpy_nodes import logaddexp
-
-    from ..functions import log_sigmoid, softplus
-
-    if isinstance(e, sp.Add):
-        complement = _sigmoid_complement(e)
-        if complement is not None:
-            return complement
-        # exp(u) - 1 -> expm1(u): exact for small u, where exp(u) - 1 cancels.
-        terms = list(e.args)
-        exps = [t for t in terms if isinstance(t, sp.exp)]
-        if sp.S.NegativeOne in terms and exps:
-            rest = [t for t in terms if t is not sp.S.NegativeOne and t is not exps[0]]
-            return sp.Add(expm1(exps[0].args[0]), *rest)
-    elif isinstance(e, sp.log):
-        (arg,) = e.args
-        arg = _sigmoid_complement(arg) or arg
-        if isinstance(arg, sigmoid):
-            return log_sigmoid(arg.args[0])
-        if isinstance(arg, sp.Add) and all(isinstance(t, sp.exp) for t in arg.args):
-            powers = [t.args[0] for t in arg.args]
-            result = logaddexp(powers[0], powers[1])
-            for power in powers[2:]:
-                result = logaddexp(result, power)
-            return result
-        if isinstance(arg, sp.Add) and len(arg.args) == 2 and sp.S.One in arg.args:
-            (other,) = [t for t in arg.args if t is not sp.S.One]
-            return softplus(other.args[0]) if isinstance(other, sp.exp) else log1p(other)
-    return None
-
-
-def stable_forms(expr):
-    r"""``expr`` with each pattern the printer prints stably made an explicit node, bottom-up:
-    $1 - \sigma(u) \to \sigma(-u)$, $\log \sigma(u) \to \operatorname{log\_sigmoid}(u)$,
-    $\log(1 + e^u) \to \operatorname{softplus}(u)$, $\log(e^a + e^b + \dots) \to
-    \operatorname{logaddexp}$, $\log(1 + u) \to \operatorname{log1p}(u)$,
-    $e^u - 1 \to \operatorname{expm1}(u)$. The value is the same expression; only its form
-    changes, so that common-subexpression elimination cannot split a pattern."""
-
-    def rewrite(e):
-        if not isinstance(e, sp.Basic) or e.is_Atom:
-            return e
-        args = [rewrite(a) for a in e.args]
-        if args != list(e.args):
-            e = e.func(*args)
-        stable = _stable_node(e)
-        return e if stable is None else stable
-
-    return rewrite(sp.sympify(expr))

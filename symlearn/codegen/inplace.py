@@ -21,14 +21,15 @@ once produced. Scalar factors and terms are combined in Python first (one array 
 product); sums and products of reductions (``inner``, ``elementsum``) are scalars.
 
 Sums, products, powers and the plain ufuncs (exp, log, abs, trigonometric) are generated here.
-Every other node is printed by :class:`~symlearn.printing.numpy.StableNumPyPrinter`, with its array
+Every other node is printed by :class:`~symlearn.codegen.printer.StableNumPyPrinter`, with its array
 operands replaced by the names holding their values, so each stable form (``logaddexp``,
 ``log1p``, ``expm1``, ...) is the printer's own; that call allocates its result.
 
 The in-place code is valid when every array argument is a float64 ``ndarray`` of one shape with at
 least one dimension (a ufunc on 0-d arrays returns a numpy scalar, which cannot be written) and the
 other arguments are real numbers; :func:`lambdify_inplace` checks this on each call and otherwise
-calls the allocating ``lambdify`` of the same expressions.
+calls the allocating ``lambdify`` of the same expressions. :func:`inplace_source` returns the
+generated statements without executing them (the exported optimizers print them into a module).
 """
 
 from __future__ import annotations
@@ -38,19 +39,21 @@ import keyword
 import linecache
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
 import sympy as sp
-from sympy.core.function import Application
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.codegen.numpy_nodes import logaddexp
+from sympy.core.function import Application
 
 from ..functions import log2, log_sigmoid, relu, sigmoid, softplus
-from .numpy import StableNumPyPrinter, stable_forms
+from .allocating import lambdify_stable
+from .printer import StableNumPyPrinter
+from .rewrite import stable_forms, stable_node
 
-__all__ = ["lambdify_inplace"]
+__all__ = ["InplaceSource", "inplace_source", "lambdify_inplace"]
 
 # Elementwise functions generated as one ufunc call, in place on an owned operand.
 _UFUNCS = {
@@ -232,13 +235,10 @@ class _Generator:
         return result
 
     def add(self, e) -> _Value:
+        stable = stable_node(e)  # exp(u) - 1, 1 - sigmoid(u): the rewrite table's form
+        if stable is not None:
+            return self.value(stable)
         terms = list(e.args)
-        head = None
-        if sp.S.NegativeOne in terms:
-            exps = [t for t in terms if isinstance(t, sp.exp)]
-            if exps:  # exp(u) - 1: the printer's expm1
-                head = self.printed(lambda u: sp.exp(u) - 1, exps[0].args, fresh=True)
-                terms = [t for t in terms if t is not sp.S.NegativeOne and t is not exps[0]]
         positive, negative, scalars = [], [], []
         for term in terms:
             if not self.is_array(term):
@@ -247,8 +247,6 @@ class _Generator:
                 negative.append(self.value(-term))
             else:
                 positive.append(self.value(term))
-        if head is not None:
-            positive.insert(0, head)
         if scalars:
             total = sp.Add(*scalars)
             if total.could_extract_minus_sign():
@@ -317,9 +315,9 @@ class _Generator:
     def function(self, e) -> _Value:
         func = type(e)
         if func is sp.log:
-            special = self._stable_log(e.args[0])
-            if special is not None:
-                return self.printed(*special, fresh=True)
+            stable = stable_node(e)  # log(1 + exp(u)), log(sigmoid(u)), ...: the table's form
+            if stable is not None:
+                return self.value(stable)
         if func in _UFUNCS and len(e.args) == 1:
             operand = self.value(e.args[0])
             return self.ufunc(_UFUNCS[func], operand)
@@ -331,22 +329,6 @@ class _Generator:
                 return e.func(*args)
 
         return self.printed(build, e.args, fresh=_fresh(func))
-
-    @staticmethod
-    def _stable_log(arg):
-        """``(build, operands)`` for the logs the printer prints in a stable form (see
-        ``StableNumPyPrinter._print_log``), with the operands whose values it needs."""
-        if arg.is_Add and len(arg.args) == 2 and sp.S.One in arg.args:
-            (other,) = [a for a in arg.args if a is not sp.S.One]
-            if isinstance(other, sp.exp):
-                return (lambda u: sp.log(1 + sp.exp(u))), other.args
-            return (lambda u: sp.log(1 + u)), (other,)
-        if isinstance(arg, sigmoid):
-            return (lambda u: sp.log(sigmoid(u))), arg.args
-        if arg.is_Add and arg.args and all(isinstance(a, sp.exp) for a in arg.args):
-            exponents = [a.args[0] for a in arg.args]
-            return (lambda *u: sp.log(sp.Add(*[sp.exp(v) for v in u], evaluate=False))), exponents
-        return None
 
     # -- statements ----------------------------------------------------------------------------------
     def generate(self, replacements: Sequence, outputs: Sequence, form) -> list[str]:
@@ -416,6 +398,54 @@ def _cse(exprs: list, cse):
     return [], exprs
 
 
+class InplaceSource(NamedTuple):
+    """The in-place code of :func:`inplace_source`, not executed."""
+
+    lines: list  # the function body's statements, the last one ``return ...``
+    names: list  # the argument names, in order (a fixed constant's is _k0, _k1, ...)
+    array_names: list  # the names of the array arguments
+    fixed: dict  # _k name -> the constant's value (None where none was given)
+    literals: dict  # _n name -> a number of the expressions, bound as a 0-d float64 array
+    guard: list  # the conditions under which the code is valid (see the module docstring)
+    modules: tuple  # the modules the printed code names (``numpy``)
+
+
+def inplace_source(args: Sequence, exprs, *, arrays: Iterable, cse=False,
+                   constants: Mapping | Iterable = ()) -> InplaceSource:
+    r"""The statements of the in-place function of ``exprs`` (see :func:`lambdify_inplace` for
+    the arguments), after the stable rewrites and common-subexpression elimination, without
+    executing them. ``constants`` is ``{symbol: value}`` or just the symbols (then the values
+    are the caller's to bind under the names in ``fixed``)."""
+    args = list(args)
+    constants = dict(constants) if isinstance(constants, Mapping) else dict.fromkeys(constants)
+    form = type(exprs) if isinstance(exprs, (list, tuple)) else None
+    exprs = [sp.sympify(e) for e in (exprs if form else [exprs])]
+    exprs = [stable_forms(e) if isinstance(e, sp.Expr) else e for e in exprs]
+    replacements, reduced = _cse(exprs, cse)
+    names = _argument_names(args)
+    fixed = {}  # name -> value of the fixed constants, as Python numbers
+    for i, arg in enumerate(args):
+        if arg in constants:
+            names[i] = f"_k{len(fixed)}"
+            fixed[names[i]] = constants[arg]
+    rename = {a: sp.Symbol(n, **a.assumptions0) for a, n in zip(args, names) if a.name != n}
+    if rename:
+        replacements = [(s, e.xreplace(rename)) for s, e in replacements]
+        reduced = [e.xreplace(rename) for e in reduced]
+    arrays = set(arrays)
+    array_names = [n for a, n in zip(args, names) if a in arrays]
+    printer = StableNumPyPrinter()
+    generator = _Generator(printer, {rename.get(a, a) for a in args if a in arrays}, {})
+    lines = generator.generate(replacements, reduced, form)
+    guard = (
+        [f"type({n}) is _ndarray and {n}.dtype is _float64" for n in array_names]
+        + [f"{n}.shape == {array_names[0]}.shape" for n in array_names[1:]]
+        + [f"{n}.ndim" for n in array_names[:1]]
+    )
+    return InplaceSource(lines, names, array_names, fixed, dict(generator.numbers), guard,
+                         tuple(printer.module_imports))
+
+
 def lambdify_inplace(args: Sequence, exprs, *, arrays: Iterable, cse=False, constants=None):
     r"""Compile ``exprs`` like ``lambdify_stable(args, exprs, cse=cse)``, evaluated in place.
 
@@ -439,37 +469,17 @@ def lambdify_inplace(args: Sequence, exprs, *, arrays: Iterable, cse=False, cons
         in-place code without that check, for callers that have made it.
     """
     global _counter
-    from ..compile import lambdify_stable
-
-    args, constants = list(args), dict(constants or {})
-    # lambdify returns a list for a list, a tuple for a tuple, the value for one expression.
+    args = list(args)
     form = type(exprs) if isinstance(exprs, (list, tuple)) else None
-    exprs = [sp.sympify(e) for e in (exprs if form else [exprs])]
-    exprs = [stable_forms(e) if isinstance(e, sp.Expr) else e for e in exprs]
-    fallback = lambdify_stable(args, form(exprs) if form else exprs[0], cse=cse)
-    replacements, reduced = _cse(exprs, cse)
-    names = _argument_names(args)
-    numbers = {}  # name -> value of the fixed constants, as Python numbers
-    for i, arg in enumerate(args):
-        if arg in constants:
-            names[i] = f"_k{len(numbers)}"
-            numbers[names[i]] = constants[arg]
-    rename = {a: sp.Symbol(n, **a.assumptions0) for a, n in zip(args, names) if a.name != n}
-    if rename:
-        replacements = [(s, e.xreplace(rename)) for s, e in replacements]
-        reduced = [e.xreplace(rename) for e in reduced]
-    arrays = set(arrays)
-    array_names = [n for a, n in zip(args, names) if a in arrays]
-    printer = StableNumPyPrinter()
-    generator = _Generator(printer, {rename.get(a, a) for a in args if a in arrays}, numbers)
-    lines = generator.generate(replacements, reduced, form)
+    stable = [sp.sympify(e) for e in (exprs if form else [exprs])]
+    stable = [stable_forms(e) if isinstance(e, sp.Expr) else e for e in stable]
+    # lambdify returns a list for a list, a tuple for a tuple, the value for one expression.
+    fallback = lambdify_stable(args, form(stable) if form else stable[0], cse=cse)
+    code = inplace_source(args, exprs, arrays=arrays, cse=cse, constants=dict(constants or {}))
+    lines, names, numbers = code.lines, code.names, code.fixed
     signature = ", ".join(n for n in names if n not in numbers)
     passed = ", ".join(f"_{n}" if n in numbers else n for n in names)  # fixed ones as numbers
-    guard = " and ".join(
-        [f"type({n}) is _ndarray and {n}.dtype is _float64" for n in array_names]
-        + [f"{n}.shape == {array_names[0]}.shape" for n in array_names[1:]]
-        + [f"{n}.ndim" for n in array_names[:1]]
-    ) or "True"
+    guard = " and ".join(code.guard) or "True"
     guarded = "\n".join(f"        {line}" for line in lines)
     body = "\n".join(f"    {line}" for line in lines)
     source = (
@@ -486,10 +496,11 @@ def lambdify_inplace(args: Sequence, exprs, *, arrays: Iterable, cse=False, cons
         "_fallback": fallback,
         "_copy": np.copy,
         **{f"_{name}": getattr(np, name) for name in (*_OPERATIONS, *_UFUNCS.values())},
-        **{name: np.array(value, dtype=np.float64) for name, value in generator.numbers.items()},
+        **{name: np.array(value, dtype=np.float64)
+           for name, value in {**numbers, **code.literals}.items()},
         **{f"_{name}": value for name, value in numbers.items()},
     }
-    for module in printer.module_imports:
+    for module in code.modules:
         importlib.import_module(module)
         root = module.split(".")[0]
         namespace[root] = importlib.import_module(root)
