@@ -7,7 +7,7 @@ rows, and the forward and backward passes as the very source text symlearn execu
 :func:`~symlearn.calculus.matrix.compile_forward` and
 :func:`~symlearn.calculus.matrix.compile_graph` print a function and ``exec`` it; the exported
 file holds that printed text (``function.source``) and the stable helpers it calls
-(:data:`symlearn.printing.matrix.HELPERS`), so the shipped code and the tested code are one path.
+(:data:`symlearn.codegen.matrix.HELPERS`), so the shipped code and the tested code are one path.
 
 The module's public functions (``X`` of shape ``(n, d)``, raw features, standardized inside):
 
@@ -208,7 +208,7 @@ def export_model(
     """
     from .calculus.matrix import compile_forward, compile_graph
     from .neurons import Objective
-    from .printing.matrix import HELPERS
+    from .codegen.matrix import HELPERS
 
     obj = result.objective
     model = obj.model.without_dropout()
@@ -307,7 +307,7 @@ def export_model(
         "    _value.setflags(write=False)",
         "del _value",
         "",
-        "# Stable row-wise helpers of the generated code (symlearn.printing.matrix.HELPERS).",
+        "# Stable row-wise helpers of the generated code (symlearn.codegen.matrix.HELPERS).",
         HELPERS.strip("\n"),
         "",
         "",

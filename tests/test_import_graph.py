@@ -16,13 +16,6 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "symlearn"
 
-# Edges tolerated for now, each named: the course documents of the loss and optimizer catalogs
-# still live in the library and import the catalogs they document (and are imported by them).
-# They move to derivations/ (helpers `steps`: symlearn/losses/_documents.py, and `courses`:
-# symlearn/optim/_documents.py); then these two lines go.
-EXEMPT_MODULES = {"symlearn.losses._documents", "symlearn.optim._documents"}
-
-
 def _module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -124,15 +117,8 @@ def cycles(graph: dict[str, set[str]]) -> list[str]:
     return found
 
 
-def _without_exempt(graph: dict[str, set[str]]) -> dict[str, set[str]]:
-    return {
-        name: set() if name in EXEMPT_MODULES else {t for t in targets if t not in EXEMPT_MODULES}
-        for name, targets in graph.items()
-    }
-
-
 def test_the_package_has_no_import_circle():
-    found = cycles(_without_exempt(import_graph()))
+    found = cycles(import_graph())
     assert not found, "modules that import each other in a circle:\n" + "\n".join(found)
 
 

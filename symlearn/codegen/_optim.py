@@ -9,9 +9,9 @@ example values, combinations whose equations are the same share one variant, and
 dispatches on the switches' values at call time.
 
 Each variant's step is compiled by the pieces :func:`~symlearn.optim._base.compile_rule` uses:
-the closed forms, :func:`~symlearn.optim._base._factor_scalars_out`,
-:func:`~symlearn.optim._base._hoist_scalars` and the in-place generator of
-:func:`symlearn.printing.inplace.lambdify_inplace`, so that the in-place body the module runs is
+the closed forms, :func:`~symlearn.codegen.rewrite.factor_scalars_out`,
+:func:`~symlearn.codegen.rewrite.hoist_scalars` and the in-place generator of
+:func:`symlearn.codegen.inplace.lambdify_inplace`, so that the in-place body the module runs is
 the package's text, line for line (``tests/test_export_optim.py`` compares them). Where the module
 differs from the package:
 

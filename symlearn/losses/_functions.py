@@ -9,7 +9,7 @@ r"""SymPy functions the loss catalog needs beyond :mod:`symlearn.functions`.
 
 Each declares ``fdiff`` (so ``sympy.diff`` applies the chain rule through it), a rewrite to
 elementary functions (so the derivation checks can compare forms), and ``_latex``. Stable numpy
-code for them comes from :class:`symlearn.printing.numpy.StableNumPyPrinter`.
+code for them comes from :class:`symlearn.codegen.printer.StableNumPyPrinter`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class xlogy(sp.Function):
     r"""$x \log y$, defined as $0$ when $x = 0$ (as ``torch.xlogy`` and ``scipy.special.xlogy``)."""
 
     nargs = 2
-    elementwise = True  # printed as numpy calls that return a new array (printing.inplace)
+    elementwise = True  # printed as numpy calls that return a new array (codegen.inplace)
 
     @classmethod
     def eval(cls, x, y):
@@ -97,7 +97,7 @@ class elementsum(sp.Function):
     r"""$\sum_i u_i$ over every element of the array $u$ (printed ``(u).sum()``)."""
 
     nargs = 1
-    reduces = True  # a scalar of array operands (symlearn.printing.inplace)
+    reduces = True  # a scalar of array operands (symlearn.codegen.inplace)
 
     def _latex(self, printer, exp=None):
         body = rf"\sum_i {printer.parenthesize(self.args[0], 1000)}_i"

@@ -18,7 +18,8 @@ Compilation: the equations are substituted into one closed form per output (the 
 new state); every factor that depends only on scalars ($t$, $\eta_t$, the hyper-parameters) is
 hoisted into a per-step constant computed once in Python floats (so $\eta / (1 - \beta_1^{t+1})$
 costs nothing per element), and the remaining elementwise expressions are compiled together by
-:func:`symlearn.compile.lambdify_stable` with ``cse=True`` and explicit, ordered arguments.
+:func:`symlearn.codegen.inplace.lambdify_inplace` with ``cse=True`` and explicit, ordered
+arguments (the hoisting passes are :mod:`symlearn.codegen.rewrite`'s).
 """
 
 from __future__ import annotations
