@@ -389,9 +389,9 @@ def _inplace_copy(function, name: str) -> FunctionSource:
 
 def _plain_call(spec, signature, kind: str, kernels) -> str:
     """The first lines of a public function of a plain loss: the call ``name(x, y)`` (or with
-    ``reduction='sum'``) on two float64 arrays of one shape with at least one element goes to
-    the package's in-place kernel at once, as ``Loss._plain_entry`` does; anything else takes
-    the runtime (which checks and converts)."""
+    ``reduction='sum'``) on two float arrays of one shape with at least one element goes to the
+    package's in-place kernel at once (after a conversion to float64, as the package's), as
+    ``Loss._plain_entry`` does; anything else takes the runtime (which checks and converts)."""
     value, grad, both, quiet = kernels
     first, second = spec.arrays
     others = [f"{name} is None" for name, p in signature.parameters.items()
@@ -399,11 +399,16 @@ def _plain_call(spec, signature, kind: str, kernels) -> str:
     assert all(signature.parameters[name.split()[0]].default is None for name in others)
     condition = " and ".join([
         f"type({first}) is _ndarray and type({second}) is _ndarray",
-        f"{first}.dtype is _float64 and {second}.dtype is _float64",
         f"{first}.shape == {second}.shape and {first}.ndim and {first}.size",
         *others,
         "(reduction == 'mean' or reduction == 'sum')",
     ])
+    # Other float dtypes (float32...) are converted as the package converts them
+    # (as_float_array), then take the same kernel.
+    convert = "".join(
+        f"        if {a}.dtype is not _float64 and {a}.dtype.kind == 'f':\n"
+        f"            {a} = {a}.astype(_float64)\n" for a in (first, second))
+    same = f"        if {first}.dtype is _float64 and {second}.dtype is _float64:\n"
     scale = f"1.0 / {first}.size if reduction == 'mean' else 1.0"
     call = {
         "value": f"{value}({first}, {second}, 1.0, {scale})[0]",
@@ -411,10 +416,10 @@ def _plain_call(spec, signature, kind: str, kernels) -> str:
         "both": f"{both}({first}, {second}, 1.0, {scale})",
     }[kind]
     if quiet:  # as Loss._plain_arrays: a branch not taken may divide by zero or overflow
-        return (f"    if {condition}:\n"
-                '        with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):\n'
-                f"            return {call}\n")
-    return f"    if {condition}:\n        return {call}\n"
+        return (f"    if {condition}:\n{convert}{same}"
+                '            with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):\n'
+                f"                return {call}\n")
+    return f"    if {condition}:\n{convert}{same}            return {call}\n"
 
 
 def _literal_tuple(items) -> str:
