@@ -16,10 +16,12 @@ from a state at t = 1), for n = 1e3, 1e4, 1e5, 1e6 float64 and 1e6 float32. Cont
   stable forms), value and gradient as two functions;
 * ``copy``: ``numpy.copyto`` of the inputs' bytes into buffers (losses: the two inputs; Adam:
   grads and both moments), the memory-bandwidth bound of one pass;
-* Adam only, two floors of a pure ``update`` (which returns a new state, so it allocates the new
-  moments and the update: 3 arrays per step): ``kernel``, the exported module's compiled
-  in-place step called directly (no checks, no state), and ``tuned+alloc``, the tuned numpy
-  writing into three ``numpy.empty`` arrays allocated in the call.
+* floors, where a target meets one: ``kernel``, the exported module's compiled kernel of the
+  common call (losses: the plain in-place kernel or cross_entropy's fast path; Adam: the
+  in-place step) called directly, without argument checks or state; ``tuned+alloc``, the tuned
+  numpy returning a new gradient (Adam: new moments and update, 3 arrays per step), as a
+  function that returns its result must, where ``tuned`` overwrites one buffer every call;
+  ``convert`` (float32 rows), the float64 copies of the inputs a float64 function needs.
 
 Every round times one sample of each contender in a rotated order (a drift of the shared
 machine's speed falls on all alike); times are medians per call, ratios are medians of the
@@ -30,7 +32,8 @@ optimizer, beyond ``import numpy``, in fresh subprocesses (median of 9; cold: co
 source, no ``__pycache__``; warm: from its ``.pyc``).
 
 Run from a checkout: ``python benchmarks/bench_export.py [--quick] [--budget SECONDS]
-[--markdown]``; ``--quick`` (under a minute) uses a small budget per cell.
+[--only losses|adam|import]``; ``--quick`` (about a minute on an idle machine) uses a small budget
+per cell. The Markdown table at the end is the one in README.md's Performance section.
 """
 
 from __future__ import annotations
@@ -127,18 +130,23 @@ IDIOMATIC = {"mse_loss": idiomatic_mse, "binary_cross_entropy_with_logits": idio
              "cross_entropy": idiomatic_cross_entropy}
 
 
-def tuned(name, x, y):
+def tuned(name, x, y, allocate: bool = False):
     """The loss in numpy with every array written into buffers allocated here, once (the
-    returned gradient is that buffer, overwritten by the next call: a training loop's use)."""
+    returned gradient is that buffer, overwritten by the next call: a training loop's use); with
+    ``allocate``, the returned gradient is a new array each call (what a function that returns
+    its result must do) and only the other temporaries are reused."""
+    def out(buffer):
+        return np.empty_like(buffer) if allocate else buffer
+
     if name == "mse_loss":
         d = np.empty_like(x)
         scale = 2.0 / x.size
 
         def mse(x, y):
-            np.subtract(x, y, out=d)
-            value = np.dot(d, d) / d.size
-            np.multiply(d, scale, out=d)
-            return value, d
+            g = np.subtract(x, y, out=out(d))
+            value = np.dot(g, g) / g.size
+            np.multiply(g, scale, out=g)
+            return value, g
 
         return mse
     if name == "binary_cross_entropy_with_logits":
@@ -148,11 +156,11 @@ def tuned(name, x, y):
         def bce(x, y):
             np.logaddexp(0, x, out=softplus)
             value = (softplus.sum() - np.dot(x, y)) * scale
-            np.subtract(x, softplus, out=grad)
-            np.exp(grad, out=grad)
-            np.subtract(grad, y, out=grad)
-            np.multiply(grad, scale, out=grad)
-            return value, grad
+            g = np.subtract(x, softplus, out=out(grad))
+            np.exp(g, out=g)
+            np.subtract(g, y, out=g)
+            np.multiply(g, scale, out=g)
+            return value, g
 
         return bce
     n = x.shape[0]
@@ -161,17 +169,35 @@ def tuned(name, x, y):
 
     def cross_entropy(z, labels):
         np.max(z, axis=1, out=top)
-        np.subtract(z, top[:, None], out=shifted)
-        picked = shifted[rows, labels].sum()
-        np.exp(shifted, out=shifted)
-        np.sum(shifted, axis=1, out=total)
+        g = np.subtract(z, top[:, None], out=out(shifted))
+        picked = g[rows, labels].sum()
+        np.exp(g, out=g)
+        np.sum(g, axis=1, out=total)
         np.divide(scale, total, out=top)
-        np.multiply(shifted, top[:, None], out=shifted)
-        shifted[rows, labels] -= scale
+        np.multiply(g, top[:, None], out=g)
+        g[rows, labels] -= scale
         value = (np.log(total, out=total).sum() - picked) * scale
-        return value, shifted
+        return value, g
 
     return cross_entropy
+
+
+def kernel(module, name, x, y):
+    """The exported module's compiled kernel of the common call, called directly (no argument
+    checks): the floor of its per-call work. ``None`` for float32 (the module computes in
+    float64; see the ``convert`` floor)."""
+    if x.dtype != np.float64:
+        return None
+    if name == "cross_entropy":
+        return lambda z, labels: module._cross_entropy_plain(z, labels, "mean", True, True)
+    both = getattr(module, f"_{name}_plain_both")
+    scale = 1.0 / x.size
+    return lambda x, y: both(x, y, 1.0, scale)
+
+
+def convert(x, y):
+    """The float64 copies of float32 inputs that a float64 function needs (its floor)."""
+    return x.astype(np.float64), (y.astype(np.float64) if y.dtype.kind == "f" else y)
 
 
 def torch_loss(name, torch):
@@ -320,10 +346,14 @@ def loss_rows(module, torch, budget, min_rounds, rng):
                 "torch": torch_loss(name, torch),
                 "lambdify": lambdified(name, x, y),
                 "copy": copy_bound(x, y),
+                "kernel": kernel(module, name, x, y),
+                "tuned+alloc": tuned(name, x, y, allocate=True),
+                "convert": convert if dtype != np.float64 else None,
             }
+            contenders = {k: f for k, f in contenders.items() if f is not None}
             tolerance = 1e-9 if dtype == np.float64 else 1e-4
             for label, function in contenders.items():
-                if label == "copy":
+                if label in ("copy", "convert"):
                     continue
                 value, grad = function(x, y)
                 assert np.isclose(value, reference[0], rtol=tolerance), (name, label)
@@ -392,7 +422,7 @@ def print_row(row, flush=False):
 
 def markdown(rows) -> str:
     columns = ("package", "idiomatic", "tuned", "torch", "lambdify", "copy", "kernel",
-               "tuned+alloc")
+               "tuned+alloc", "convert")
     lines = [
         "| function | n | dtype | exported | " + " | ".join(f"/ {c}" for c in columns) + " |",
         "|---|---:|---|---:|" + "---:|" * len(columns),

@@ -403,12 +403,11 @@ def _plain_call(spec, signature, kind: str, kernels) -> str:
         *others,
         "(reduction == 'mean' or reduction == 'sum')",
     ])
-    # Other float dtypes (float32...) are converted as the package converts them
-    # (as_float_array), then take the same kernel.
-    convert = "".join(
-        f"        if {a}.dtype is not _float64 and {a}.dtype.kind == 'f':\n"
-        f"            {a} = {a}.astype(_float64)\n" for a in (first, second))
+    # float64 arrays go straight to the kernel; other float dtypes (float32...) are converted as
+    # the package converts them (as_float_array), then take the same kernel.
     same = f"        if {first}.dtype is _float64 and {second}.dtype is _float64:\n"
+    convert = "".join(f"        if {a}.dtype is not _float64 and {a}.dtype.kind == 'f':\n"
+                      f"            {a} = {a}.astype(_float64)\n" for a in (first, second))
     scale = f"1.0 / {first}.size if reduction == 'mean' else 1.0"
     call = {
         "value": f"{value}({first}, {second}, 1.0, {scale})[0]",
@@ -416,10 +415,11 @@ def _plain_call(spec, signature, kind: str, kernels) -> str:
         "both": f"{both}({first}, {second}, 1.0, {scale})",
     }[kind]
     if quiet:  # as Loss._plain_arrays: a branch not taken may divide by zero or overflow
-        return (f"    if {condition}:\n{convert}{same}"
-                '            with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):\n'
+        call = ('    with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):\n'
                 f"                return {call}\n")
-    return f"    if {condition}:\n{convert}{same}            return {call}\n"
+    else:
+        call = f"return {call}\n"
+    return f"    if {condition}:\n{same}            {call}{convert}{same}            {call}"
 
 
 def _literal_tuple(items) -> str:
