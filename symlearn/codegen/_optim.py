@@ -213,7 +213,6 @@ def _inplace_source(name: str, args: list, outputs: list, array_symbols, fixed: 
     # The module's in-place function takes the fixed constants as trailing arguments.
     ordered = [n for n in names if n not in numbers] + list(numbers)
     signature = ", ".join(ordered + literals)
-    passed = ", ".join(ordered)
     guard = " and ".join(
         [f"type({n}) is _ndarray and {n}.dtype is _float64" for n in array_names]
         + [f"{n}.shape == {array_names[0]}.shape" for n in array_names[1:]]
@@ -221,7 +220,11 @@ def _inplace_source(name: str, args: list, outputs: list, array_symbols, fixed: 
     )
     body = "\n".join(f"        {line}" for line in lines)
     # The fallback returns a tuple, or the value for one output; the step reads a sequence.
-    call = f"{name}_allocating({passed})"
+    # The scalars as Python floats, as the package's fallback has them: numpy then keeps the
+    # arrays' dtype (float32 parameters give float32 updates and state), where a 0-d float64
+    # array or a numpy float64 would promote them to float64 (NEP 50).
+    scalars = ", ".join(n if n in array_names else f"float({n})" for n in ordered)
+    call = f"{name}_allocating({scalars})"
     call = f"[{call}]" if len(outputs) == 1 else call
     text = (f"def {name}({signature}):\n"
             f"    if {guard}:\n{body}\n"
