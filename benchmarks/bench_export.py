@@ -480,7 +480,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small budget (under a minute)")
     parser.add_argument("--budget", type=float, default=None,
-                        help="seconds per cell (default 1.5; --quick 0.12)")
+                        help="seconds per cell (default 1.5; --quick 0.08)")
     parser.add_argument("--only", choices=("losses", "adam", "import"), default=None)
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                         help="cpu: this process's CPU time (default; a shared machine's other "
@@ -488,8 +488,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     global CLOCK
     CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
-    budget = args.budget if args.budget is not None else (0.12 if args.quick else 1.5)
-    min_rounds = 9 if args.quick else 15
+    budget = args.budget if args.budget is not None else (0.08 if args.quick else 1.5)
+    min_rounds = 7 if args.quick else 15
     import torch
 
     from symlearn import export
