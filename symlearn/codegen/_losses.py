@@ -1,17 +1,27 @@
-r"""The exported form of the elementwise losses of :mod:`symlearn.losses`.
+r"""The exported form of the losses of :mod:`symlearn.losses`.
 
 Each exported loss is three functions with ``torch.nn.functional``'s signature (the catalog's
 ``spec.signature``, byte for byte): ``name(...)``, ``name_grad(...)`` and
-``name_value_and_grad(...)``. They share one runtime (:data:`RUNTIME` plus helpers copied from
-:mod:`symlearn.losses._spec` by ``inspect.getsource``, so validation, broadcasting and the
-reductions are the package's own code) and one kernel per combination of boolean options and
-present optional arrays, printed by :func:`~symlearn.codegen.function_source` from
-:func:`symlearn.losses._spec.kernel_expressions`, the expressions ``Loss`` compiles.
+``name_value_and_grad(...)``.
+
+* The common call (two float arrays of one shape, 'mean' or 'sum', no options) of a loss the
+  package evaluates by its plain path runs the package's own compiled in-place kernels
+  (``Loss._kernel`` through ``lambdify_inplace``: the summed value as a dot product or one sum,
+  the gradient written into the one array the kernel allocates), their text copied by
+  ``inspect.getsource`` (:func:`_plain_kernels`); cross_entropy's common call runs the package's
+  fast path, copied with its source.
+* Every other call goes through one runtime (:data:`RUNTIME`) whose validation is the package's:
+  ``_bound_reduction`` and ``_bind_elementwise`` of :mod:`symlearn.losses._spec` (reduction,
+  conversion, broadcasting, shape and domain checks, optional arrays, the reduction's scale) and
+  their helpers, copied by ``inspect.getsource``; then one kernel per combination of boolean
+  options and present optional arrays, printed by :func:`~symlearn.codegen.function_source`
+  from :func:`symlearn.losses._spec.kernel_expressions`, the expressions ``Loss`` compiles.
 
 A loss is exported only when every part of it has a numpy-only form here: its domain checks
-(:data:`_CHECKS`, matched by their sentence), its option checks and its ``prepare`` step. The
-structured losses (cross_entropy, nll_loss, ctc_loss, ...) are written by hand in numpy inside the
-package and are not exported yet; :func:`loss_refusal` says so in one sentence.
+(:data:`_CHECKS`, matched by their sentence), its option checks (:data:`_OPTION_CHECKS`) and its
+``prepare`` step. The structured losses written by hand in numpy (:data:`STRUCTURED`) are
+exported with their own source text; the others are refused by :func:`loss_refusal` in one
+sentence.
 """
 
 from __future__ import annotations
