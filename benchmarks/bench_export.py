@@ -387,7 +387,8 @@ def adam_contenders(module, package, torch, n, dtype, rng) -> tuple[dict, np.nda
     tensor.grad = torch.from_numpy(g.copy())
     adam = torch.optim.Adam([tensor], lr=LR, betas=(B1, B2), eps=EPS)
     adam.step()
-    scalars, fixed, arrays, n_per_step = module._ADAM_VARIANTS[module._ADAM_TABLE[(False, False)]][:4]
+    variant = module._ADAM_VARIANTS[module._ADAM_TABLE[(False, False)]]
+    scalars, fixed, arrays, n_per_step = variant[:4]
     constants = [*scalars(1, LR, B1, B2, EPS, 0.0)[:n_per_step],
                  *[np.array(float(c)) for c in fixed(B1, B2, EPS, 0.0)]]
     contenders = {

@@ -213,6 +213,7 @@ def _inplace_source(name: str, args: list, outputs: list, array_symbols, fixed: 
     # The module's in-place function takes the fixed constants as trailing arguments.
     ordered = [n for n in names if n not in numbers] + list(numbers)
     signature = ", ".join(ordered + literals)
+    passed = ", ".join(ordered)
     guard = " and ".join(
         [f"type({n}) is _ndarray and {n}.dtype is _float64" for n in array_names]
         + [f"{n}.shape == {array_names[0]}.shape" for n in array_names[1:]]
@@ -223,8 +224,9 @@ def _inplace_source(name: str, args: list, outputs: list, array_symbols, fixed: 
     # The scalars as Python floats, as the package's fallback has them: numpy then keeps the
     # arrays' dtype (float32 parameters give float32 updates and state), where a 0-d float64
     # array or a numpy float64 would promote them to float64 (NEP 50).
-    scalars = ", ".join(n if n in array_names else f"float({n})" for n in ordered)
-    call = f"{name}_allocating({scalars})"
+    arrays_passed = {n for a, n in zip(args, names) if a in array_symbols}
+    as_floats = [n if n in arrays_passed else f"float({n})" for n in passed.split(", ")]
+    call = f"{name}_allocating({', '.join(as_floats)})"
     call = f"[{call}]" if len(outputs) == 1 else call
     text = (f"def {name}({signature}):\n"
             f"    if {guard}:\n{body}\n"
@@ -408,7 +410,8 @@ def _step_source(name: str, variant: _Variant, state_type) -> FunctionSource:
     outputs = per_step + new_scalars
     scalar_args = ["count", "rate", "*hyper", *(f"state[{i}]" for i in scalar_at)]
     if outputs:
-        lines.append(f"    {', '.join(outputs)}, = {variant.scalars_name}({', '.join(scalar_args)})")
+        call = f"{variant.scalars_name}({', '.join(scalar_args)})"
+        lines.append(f"    {', '.join(outputs)}, = {call}")
     new_buffers = [f"_n{i}" for i in array_at]
     lines.append(f"    update, {''.join(f'{n}, ' for n in new_buffers)}= {variant.arrays_name}("
                  f"params, grads, {''.join(f'{b}, ' for b in buffers)}"
