@@ -436,3 +436,44 @@ def test_cli_writes_the_losses(tmp_path):
     assert "ctc_loss" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "n.py").exists()
 
+
+
+def _load(path: Path, name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "binary_cross_entropy_with_logits",
+                                  "soft_margin_loss", "cross_entropy"])
+def test_the_common_call_runs_the_packages_kernel(module_path, name):
+    """``loss(x, y)`` on two float arrays of one shape takes the exported module's shortcut to
+    the package's in-place kernel (cross_entropy: its fast path): the values are torch's
+    (float64, independent) and the package's bit for bit, float32 inputs converted as the
+    package converts them, and value/grad alone equal value_and_grad."""
+    module = _load(module_path, "exported_losses_common_call")
+    rng = np.random.default_rng(11)
+    for dtype in (np.float64, np.float32):
+        if name == "cross_entropy":
+            x, y = (3 * rng.normal(size=(50, 7))).astype(dtype), rng.integers(0, 7, 50)
+        elif name == "soft_margin_loss":
+            x, y = (3 * rng.normal(size=(6, 9))).astype(dtype), _signs(6, 9).astype(dtype)
+        else:
+            x, y = (3 * rng.normal(size=(6, 9))).astype(dtype), rng.uniform(0, 1, (6, 9)).astype(
+                dtype)
+        loss = catalog[name]
+        for reduction in ("mean", "sum"):
+            value, grad = getattr(module, f"{name}_value_and_grad")(x, y, reduction=reduction)
+            assert grad.dtype == np.float64 and grad.shape == x.shape
+            package = loss.value_and_grad(x, y, reduction=reduction)
+            assert value == package[0] and np.array_equal(grad, package[1]), (dtype, reduction)
+            assert getattr(module, name)(x, y, reduction=reduction) == value
+            assert np.array_equal(getattr(module, f"{name}_grad")(x, y, reduction=reduction), grad)
+            expected = reference(name, [x.astype(np.float64), y], {"reduction": reduction})
+            np.testing.assert_allclose(value, expected[0], rtol=1e-12)
+            np.testing.assert_allclose(grad, expected[1], rtol=1e-10, atol=1e-15)
+            # The arguments are not written (the kernels write only into arrays they made).
+            assert not np.shares_memory(grad, x) and not np.shares_memory(grad, y)

@@ -462,3 +462,58 @@ def test_dispatch_picks_the_factorys_equations():
             assert variants[table[key]].rule.equations == rule.equations, (name, kwargs)
             checked += 1
     assert checked >= 250  # 260 accepted combinations (sympy 1.14)
+
+
+def test_remembered_hyperparameters_never_skip_a_check(module_path):
+    """name_update checks its hyper-parameters once for the same objects (the usual loop passes
+    the same numbers every step): another value, or a list changed in place, is checked again,
+    and a value that changes the equations changes the step."""
+    spec = importlib.util.spec_from_file_location("exported_optim_remembered", module_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    p = np.linspace(-1.0, 1.0, 5)
+    g = np.cos(p)
+    state = module.adam_init(p)
+    module.adam_update(g, state, p, lr=0.01)
+    module.adam_update(g, state, p, lr=0.01)
+    with pytest.raises(ValueError, match="lr=-0.01 must be non-negative"):
+        module.adam_update(g, state, p, lr=-0.01)
+    betas = [0.9, 0.999]
+    module.adam_update(g, state, p, betas=betas)
+    betas[0] = 1.5
+    with pytest.raises(ValueError, match=r"betas\[0\]=1.5 must be in \[0, 1\)"):
+        module.adam_update(g, state, p, betas=betas)
+    with pytest.raises(TypeError, match="must be a number"):
+        module.adam_update(g, state, p, lr=True)
+    plain = module.adam_update(g, state, p, weight_decay=0.0)[0]
+    decayed = module.adam_update(g, state, p, weight_decay=0.5)[0]
+    package = optim.adam(weight_decay=0.5)
+    np.testing.assert_array_equal(decayed, package.update(g, package.init(p), p)[0])
+    assert not np.array_equal(plain, decayed)
+
+
+def test_float32_parameters_keep_their_dtype(module_path):
+    """float32 parameters take the allocating step with the scalars as Python floats, as the
+    package's: updates and state stay float32 (numpy would promote them to float64 for a 0-d
+    float64 constant) and follow torch.optim.Adam in float32."""
+    spec = importlib.util.spec_from_file_location("exported_optim_float32", module_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(3)
+    p = rng.normal(size=20).astype(np.float32)
+    tensor = torch.tensor(p.copy(), requires_grad=True)
+    adam = torch.optim.Adam([tensor], lr=0.01)
+    state = module.adam_init(p)
+    package = optim.adam(lr=0.01)
+    package_state = package.init(p)
+    for _ in range(5):
+        g = rng.normal(size=20).astype(np.float32)
+        updates, state = module.adam_update(g, state, p, lr=0.01)
+        assert updates.dtype == np.float32 and state.exp_avg.dtype == np.float32
+        assert state.exp_avg_sq.dtype == np.float32
+        package_updates, package_state = package.update(g, package_state, p)
+        np.testing.assert_allclose(updates, package_updates, rtol=1e-6)
+        p = p + updates
+        tensor.grad = torch.from_numpy(g.copy())
+        adam.step()
+        np.testing.assert_allclose(p, tensor.detach().numpy(), rtol=1e-5, atol=1e-6)

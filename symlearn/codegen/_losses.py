@@ -1,17 +1,27 @@
-r"""The exported form of the elementwise losses of :mod:`symlearn.losses`.
+r"""The exported form of the losses of :mod:`symlearn.losses`.
 
 Each exported loss is three functions with ``torch.nn.functional``'s signature (the catalog's
 ``spec.signature``, byte for byte): ``name(...)``, ``name_grad(...)`` and
-``name_value_and_grad(...)``. They share one runtime (:data:`RUNTIME` plus helpers copied from
-:mod:`symlearn.losses._spec` by ``inspect.getsource``, so validation, broadcasting and the
-reductions are the package's own code) and one kernel per combination of boolean options and
-present optional arrays, printed by :func:`~symlearn.codegen.function_source` from
-:func:`symlearn.losses._spec.kernel_expressions`, the expressions ``Loss`` compiles.
+``name_value_and_grad(...)``.
+
+* The common call (two float arrays of one shape, 'mean' or 'sum', no options) of a loss the
+  package evaluates by its plain path runs the package's own compiled in-place kernels
+  (``Loss._kernel`` through ``lambdify_inplace``: the summed value as a dot product or one sum,
+  the gradient written into the one array the kernel allocates), their text copied by
+  ``inspect.getsource`` (:func:`_plain_kernels`); cross_entropy's common call runs the package's
+  fast path, copied with its source.
+* Every other call goes through one runtime (:data:`RUNTIME`) whose validation is the package's:
+  ``_bound_reduction`` and ``_bind_elementwise`` of :mod:`symlearn.losses._spec` (reduction,
+  conversion, broadcasting, shape and domain checks, optional arrays, the reduction's scale) and
+  their helpers, copied by ``inspect.getsource``; then one kernel per combination of boolean
+  options and present optional arrays, printed by :func:`~symlearn.codegen.function_source`
+  from :func:`symlearn.losses._spec.kernel_expressions`, the expressions ``Loss`` compiles.
 
 A loss is exported only when every part of it has a numpy-only form here: its domain checks
-(:data:`_CHECKS`, matched by their sentence), its option checks and its ``prepare`` step. The
-structured losses (cross_entropy, nll_loss, ctc_loss, ...) are written by hand in numpy inside the
-package and are not exported yet; :func:`loss_refusal` says so in one sentence.
+(:data:`_CHECKS`, matched by their sentence), its option checks (:data:`_OPTION_CHECKS`) and its
+``prepare`` step. The structured losses written by hand in numpy (:data:`STRUCTURED`) are
+exported with their own source text; the others are refused by :func:`loss_refusal` in one
+sentence.
 """
 
 from __future__ import annotations
@@ -36,169 +46,81 @@ _CHECKS = {
     "1 or -1": "lambda a: (a == 1) | (a == -1)",
 }
 
-# The numpy-only runtime every exported loss calls. It follows Loss._evaluate and
-# Loss._elementwise (symlearn/losses/_spec.py) step by step; the helpers it calls are the
-# package's own functions, copied by inspect.getsource (see runtime_source).
-RUNTIME = '''
+# The numpy-only runtime every exported elementwise loss calls: Loss._elementwise
+# (symlearn/losses/_spec.py) around the exported kernels. Its validation is the package's own
+# code: _bound_reduction, _bind_elementwise and the helpers they call are copied by
+# inspect.getsource (see runtime_source), so the package and the module check, convert, broadcast
+# and scale in one text.
+RUNTIME = """
 np = numpy
 REDUCTIONS = ("none", "mean", "sum")
+_ndarray = numpy.ndarray
+_float64 = numpy.dtype(numpy.float64)
 
 
 class _LossSpec:
-    """What the runtime needs of one catalog row."""
+    \"\"\"What the runtime needs of one catalog row (LossSpec's fields of the same names).\"\"\"
 
     def __init__(self, **fields):
         self.__dict__.update(fields)
 
 
-def _check_options(spec, options):
-    for name, rule in spec.option_rules:
-        value = options[name]
-        if rule == "positive" and not value > 0:
-            raise ValueError(f"{name}={float(value)!r} must be positive")
-        if rule == "non_negative" and not value >= 0:
-            raise ValueError(f"{name}={float(value)!r} must be non-negative")
-
-
-def _check_domain(spec, named, bound):
-    for argument, holds, expected, unless in spec.checks:
-        if unless is not None and bound.get(unless):
-            continue
-        array = named.get(argument)
-        if array is None:
-            continue
-        with numpy.errstate(invalid="ignore"):
-            ok = holds(array)
-        if not numpy.all(ok):
-            bad = numpy.argwhere(~numpy.broadcast_to(ok, array.shape))
-            index = tuple(int(i) for i in bad[0]) if bad.size else ()
-            raise ValueError(
-                f"{argument} must be {expected}; got {argument}[{index}] = "
-                f"{array[index]!r} (shape {array.shape})"
-            )
-
-
 def _elementwise_loss(spec, bound, want_value, want_grad):
-    """(value, gradient with respect to the first array) of an elementwise loss; ``bound`` is
-    the call's arguments by name."""
-    reduction = bound["reduction"]
-    if spec.plain and (reduction == "mean" or reduction == "sum"):
-        # The common call, loss(x, y[, reduction]) with two float64 arrays of one shape: the
-        # kernel at once (the general path below would find the same kernel and scale).
-        x, y = bound[spec.arrays[0]], bound[spec.arrays[1]]
-        if (
-            type(x) is numpy.ndarray and type(y) is numpy.ndarray
-            and x.dtype == numpy.float64 and y.dtype == numpy.float64
-            and x.shape == y.shape and x.ndim and x.size
-            and bound.get("weight") is None and bound.get("size_average") is None
-            and bound.get("reduce") is None
-        ):
-            scale = 1.0 / x.size if reduction == "mean" else 1.0
-            with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                value, grad = spec.kernels[((), ())](x, y)
-                value = value.sum() * scale if want_value else None
-                if want_grad and (grad is x or grad is y):
-                    grad = grad * scale  # the kernel returned an argument: never hand it back
-                elif want_grad and scale != 1.0:
-                    numpy.multiply(grad, scale, out=grad)
-            return value, (grad if want_grad else None)
-    if (
-        reduction not in REDUCTIONS
-        or bound.get("size_average") is not None
-        or bound.get("reduce") is not None
-    ):
-        reduction = resolve_reduction(
-            bound.get("size_average"), bound.get("reduce"), reduction, spec.reductions
-        )
-    arrays = [as_float_array(bound[name], name) for name in spec.arrays]
-    if spec.prepare is not None:
-        prepared = spec.prepare(dict(zip(spec.arrays, arrays)), bound)
-        arrays = [prepared[name] for name in spec.arrays]
-    first_shape = shape = arrays[0].shape
-    if spec.broadcast:
-        try:
-            shape = numpy.broadcast_shapes(*(a.shape for a in arrays))
-        except ValueError:
-            shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(spec.arrays, arrays))
-            raise ValueError(f"the shapes do not broadcast: {shapes}") from None
-        arrays = [a if a.shape == shape else numpy.broadcast_to(a, shape) for a in arrays]
-    for name, array in zip(spec.arrays[1:], arrays[1:]):
-        if array.shape != shape:
-            raise ValueError(
-                f"{name} has shape {array.shape}; expected {shape}, the shape of "
-                f"{spec.arrays[0]}"
-            )
-    named = dict(zip(spec.arrays, arrays))
-    present, extra = [], []
-    for name in spec.optional_arrays:
-        if bound.get(name) is not None:
-            extra.append(_broadcastable(as_float_array(bound[name], name), name, shape, spec))
-            named[name] = extra[-1]
-            present.append(name)
-    weight = None
-    if spec.weight is not None and bound.get("weight") is not None:
-        weight = _broadcastable(as_float_array(bound["weight"], "weight"), "weight", shape, spec)
-    options = [numpy.float64(bound[name]) for name in spec.options]
-    _check_options(spec, dict(zip(spec.options, options)))
-    _check_domain(spec, named, bound)
-    flags = tuple(bool(bound[name]) for name in spec.flags)
-    scale = 1.0
-    per_sample = spec.mean_over == "last" and len(shape) > 0
-    if per_sample:
-        scale = 1.0 / shape[-1]
-    if reduction == "batchmean":
-        scale = 1.0 / (shape[0] if shape else 1)
-    elif reduction == "mean":
-        if weight is not None and spec.weight == "normalized":
-            # Weights summing to 0 give inf, so 0/0 = NaN value and gradient (as PyTorch).
-            with numpy.errstate(divide="ignore"):
-                scale = numpy.float64(1.0) / numpy.broadcast_to(weight, shape).sum(
-                    dtype=numpy.float64
-                )
-        else:
-            count = 1
-            for n in shape[:-1] if per_sample else shape:
-                count *= n
-            scale = scale / count if count else float("nan")
-    kernel = spec.kernels[(tuple(present), flags)]
+    \"\"\"(value, gradient with respect to the first array) of an elementwise loss; ``bound`` is
+    the call's arguments by name.\"\"\"
+    reduction = _bound_reduction(bound, spec.reductions)
+    (arrays, options, extra, present, weight, flags, shape, first_shape, scale,
+     per_sample) = _bind_elementwise(spec, bound, reduction)
+    kernel = spec.kernels[(present, flags)]
     with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
         value, grad = kernel(*arrays, *options, *extra)
         if weight is not None:
             value, grad = weight * value, weight * grad
-        grad = scale * grad
+        if want_grad:
+            grad = scale * grad
+    if not want_grad:
+        return _reduce(value, reduction, shape, scale, per_sample, spec), None
     if numpy.shape(grad) != shape:
         grad = numpy.array(numpy.broadcast_to(grad, shape))
     if first_shape != shape:
         grad = _sum_to_shape(grad, first_shape)
     if want_value:
         value = _reduce(value, reduction, shape, scale, per_sample, spec)
-    return (value if want_value else None), (grad if want_grad else None)
-'''
+    return (value if want_value else None), grad
+"""
 
 
 def runtime_source(gaussian: bool = False) -> str:
-    """The runtime's text: :data:`RUNTIME` and the package's own helpers it calls."""
+    """The runtime's text: :data:`RUNTIME`, the package's own helpers it calls and the
+    catalog's option checks (:data:`_OPTION_CHECKS`)."""
     from ..losses import _catalog, _spec
 
-    helpers = [_spec.resolve_reduction, _spec.as_float_array, _spec._sum_to_shape,
+    helpers = [_spec.resolve_reduction, _spec.as_float_array, _spec._check_domain,
+               _spec._bound_reduction, _spec._bind_elementwise, _spec._sum_to_shape,
                _spec._broadcastable, _spec._reduce]
+    helpers += [getattr(_catalog, name) for name in _OPTION_CHECKS]
     if gaussian:
         helpers.append(_catalog._gaussian_var)
     texts = [inspect.getsource(h).strip() for h in helpers]
     return RUNTIME.strip() + "\n\n\n" + "\n\n\n".join(texts) + "\n"
 
 
-def _option_rules(spec) -> tuple | None:
+#: The catalog's option checks (factories in symlearn/losses/_catalog.py whose check is
+#: ``check(options)``), copied into the module by inspect.getsource.
+_OPTION_CHECKS = ("_nonnegative_option", "_positive_option")
+
+
+def _option_check(spec) -> str | None:
+    """The text that makes ``spec.option_checks`` in the module (``_positive_option('delta')``),
+    ``"None"`` without one, ``None`` when it has no exported form."""
     check = spec.option_checks
     if check is None:
-        return ()
+        return "None"
     qualname = getattr(check, "__qualname__", "")
-    rule = {"_positive_option.<locals>.check": "positive",
-            "_nonnegative_option.<locals>.check": "non_negative"}.get(qualname)
-    if rule is None or not check.__closure__:
+    factory = qualname.removesuffix(".<locals>.check")
+    if factory not in _OPTION_CHECKS or not check.__closure__:
         return None
-    name = check.__closure__[0].cell_contents
-    return ((name, rule),)
+    return f"{factory}({check.__closure__[0].cell_contents!r})"
 
 
 def loss_refusal(spec) -> str | None:
@@ -211,7 +133,7 @@ def loss_refusal(spec) -> str | None:
     unknown = [c.expected for c in spec.checks if c.expected not in _CHECKS]
     if unknown:
         return f"{spec.name}'s check {unknown[0]!r} has no exported form yet"
-    if _option_rules(spec) is None:
+    if _option_check(spec) is None:
         return f"{spec.name}'s option check has no exported form yet"
     if spec.prepare is not None and spec.name != "gaussian_nll_loss":
         return f"{spec.name}'s argument preparation has no exported form yet"
@@ -290,6 +212,8 @@ def _structured_parts(spec) -> list[str] | None:
         return True
 
     if not visit(spec.structured):
+        return None
+    if spec.fast is not None and not visit(spec.fast):
         return None
     return [text for _, text in sorted(found.values())]
 
@@ -419,14 +343,95 @@ def _symbols(spec) -> str:
     return ", ".join(f"${latex(symbol)}$ is {what}" for symbol, what in named)
 
 
-def _plain(spec) -> bool:
-    """The package's own test for its short path (Loss.__init__'s ``_plain``), and arrays of one
-    shape that need no preparation."""
-    return (
-        len(spec.arrays) == 2 and not spec.options and not spec.flags and not spec.checks
-        and spec.mean_over == "elements" and not spec.broadcast and spec.prepare is None
-        and not spec.optional_arrays
-    )
+def _plain_kernels(spec):
+    """``(sources, (value, grad, both, quiet))`` for a loss the package evaluates by its plain
+    path (``Loss._plain_entry``/``_plain_arrays``: two float64 arrays of one shape, no options,
+    a 'mean' or 'sum' reduction): the package's own compiled in-place kernels (``Loss._kernel``
+    through ``lambdify_inplace``), their text copied by ``inspect.getsource`` as the structured
+    losses' is, so that the module runs the package's code on its common call. ``None`` when
+    the package has no such path for ``spec``."""
+    from ..losses import catalog
+
+    loss = catalog.get(spec.name)
+    if loss is None or not getattr(loss, "_plain", False) or spec.prepare is not None:
+        return None
+    kernel = loss._kernel((), ())
+    if kernel.reduced_both is None or kernel.reduced_value is None:
+        return None
+    prefix = f"_{spec.name}_plain"
+    sources = [
+        _inplace_copy(kernel.reduced_value.inplace, f"{prefix}_value"),
+        _inplace_copy(kernel.grad.inplace, f"{prefix}_grad"),
+        _inplace_copy(kernel.reduced_both.inplace, f"{prefix}_both"),
+    ]
+    return sources, (*(s.name for s in sources), kernel.quiet)
+
+
+def _inplace_copy(function, name: str) -> FunctionSource:
+    """The source of one of the package's in-place kernels (``lambdify_inplace``'s ``_inplace``,
+    executed from text and registered with linecache) under ``name``: its body unchanged, the
+    names it reads from its namespace (numpy's ufuncs as ``_multiply``..., the numbers of its
+    expressions as 0-d arrays) bound as keyword defaults. Anything else it reads is an error,
+    never a silently different function."""
+    import dis
+
+    import numpy
+
+    header, body = inspect.getsource(function).split("\n", 1)
+    parameters = header[header.index("(") + 1:header.rindex(")")]
+    bound = []
+    seen = set()
+    for instruction in dis.get_instructions(function):
+        if instruction.opname != "LOAD_GLOBAL" or instruction.argval in seen:
+            continue
+        seen.add(instruction.argval)
+        value = function.__globals__.get(instruction.argval)
+        if value is numpy:
+            continue
+        if type(value) is numpy.ndarray and value.shape == () and value.dtype == numpy.float64:
+            bound.append(f"{instruction.argval}=numpy.array({float(value)!r})")
+        elif getattr(numpy, getattr(value, "__name__", ""), None) is value and callable(value):
+            bound.append(f"{instruction.argval}=numpy.{value.__name__}")
+        else:
+            raise ValueError(f"the compiled kernel {name} reads {instruction.argval!r}, which has "
+                             "no exported form")
+    text = f"def {name}({', '.join([parameters, *sorted(bound)])}):\n{body}"
+    return FunctionSource(name, tuple(p.strip() for p in parameters.split(",")), text)
+
+
+def _plain_call(spec, signature, kind: str, kernels) -> str:
+    """The first lines of a public function of a plain loss: the call ``name(x, y)`` (or with
+    ``reduction='sum'``) on two float arrays of one shape with at least one element goes to the
+    package's in-place kernel at once (after a conversion to float64, as the package's), as
+    ``Loss._plain_entry`` does; anything else takes the runtime (which checks and converts)."""
+    value, grad, both, quiet = kernels
+    first, second = spec.arrays
+    others = [f"{name} is None" for name, p in signature.parameters.items()
+              if name not in spec.arrays and name != "reduction"]
+    assert all(signature.parameters[name.split()[0]].default is None for name in others)
+    condition = " and ".join([
+        f"type({first}) is _ndarray and type({second}) is _ndarray",
+        f"{first}.shape == {second}.shape and {first}.ndim and {first}.size",
+        *others,
+        "(reduction == 'mean' or reduction == 'sum')",
+    ])
+    # float64 arrays go straight to the kernel; other float dtypes (float32...) are converted as
+    # the package converts them (as_float_array), then take the same kernel.
+    same = f"        if {first}.dtype is _float64 and {second}.dtype is _float64:\n"
+    convert = "".join(f"        if {a}.dtype is not _float64 and {a}.dtype.kind == 'f':\n"
+                      f"            {a} = {a}.astype(_float64)\n" for a in (first, second))
+    scale = f"1.0 / {first}.size if reduction == 'mean' else 1.0"
+    call = {
+        "value": f"{value}({first}, {second}, 1.0, {scale})[0]",
+        "grad": f"{grad}({first}, {second}, 1.0, {scale})[0]",
+        "both": f"{both}({first}, {second}, 1.0, {scale})",
+    }[kind]
+    if quiet:  # as Loss._plain_arrays: a branch not taken may divide by zero or overflow
+        call = ('    with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):\n'
+                f"                return {call}\n")
+    else:
+        call = f"return {call}\n"
+    return f"    if {condition}:\n{same}            {call}{convert}{same}            {call}"
 
 
 def _literal_tuple(items) -> str:
@@ -445,7 +450,8 @@ def loss_sources(spec) -> tuple[list[FunctionSource], str]:
     for index, (present, values) in enumerate(_combinations(spec)):
         kernel = kernel_source(spec, present, values, index)
         sources.append(kernel)
-        entries.append(f"        ({_literal_tuple(present)}, {_literal_tuple(values)}): "
+        flags = tuple(zip(spec.flags, values))
+        entries.append(f"        ({_literal_tuple(present)}, {_literal_tuple(flags)}): "
                        f"{kernel.name},")
     checks = []
     for check in spec.checks:
@@ -461,9 +467,8 @@ def loss_sources(spec) -> tuple[list[FunctionSource], str]:
         f"    weight={spec.weight!r},",
         f"    mean_over={spec.mean_over!r},",
         f"    broadcast={spec.broadcast!r},",
-        f"    plain={_plain(spec)!r},",
         f"    reductions={_literal_tuple(spec.reductions)},",
-        f"    option_rules={_literal_tuple(_option_rules(spec))},",
+        f"    option_checks={_option_check(spec)},",
         "    checks=(",
         *checks,
         "    ),",
@@ -474,6 +479,9 @@ def loss_sources(spec) -> tuple[list[FunctionSource], str]:
         ")",
     ]
     sources.append(FunctionSource(table_name, (), "\n".join(lines) + "\n"))
+    fast = _plain_kernels(spec)
+    if fast is not None:
+        sources.extend(fast[0])
     signature = inspect.signature(spec.signature)
     params = str(signature)[1:-1]
     for kind, suffix, call in (
@@ -482,8 +490,10 @@ def loss_sources(spec) -> tuple[list[FunctionSource], str]:
         doc = _docstring(spec, kind)
         want = {"value": "True, False", "grad": "False, True", "both": "True, True"}[kind]
         body = "\n".join(f"    {line}" if line else "" for line in doc.splitlines())
+        shortcut = "" if fast is None else _plain_call(spec, signature, kind, fast[1])
         text = (f"def {spec.name}{suffix}({params}):\n"
                 f'    r"""{body.lstrip()}\n    """\n'
+                f"{shortcut}"
                 f"    return _elementwise_loss({table_name}, locals(), {want}){call}\n")
         sources.append(FunctionSource(f"{spec.name}{suffix}", tuple(signature.parameters), text))
     return sources, f"{spec.name}: ${_latex(spec.expr)}$"
@@ -500,12 +510,41 @@ def _structured_sources(spec) -> list[FunctionSource]:
         doc = _structured_docstring(spec, kind)
         want = {"value": "True, False", "grad": "False, True", "both": "True, True"}[kind]
         body = "\n".join(f"    {line}" if line else "" for line in doc.splitlines())
+        shortcut = _fast_call(spec, signature, want, call)
         text = (f"def {spec.name}{suffix}({params}):\n"
                 f'    r"""{body.lstrip()}\n    """\n'
+                f"{shortcut}"
                 f"    return _structured_loss({function}, {_literal_tuple(spec.reductions)}, "
                 f"locals(), {want}){call}\n")
         sources.append(FunctionSource(f"{spec.name}{suffix}", tuple(signature.parameters), text))
     return sources
+
+
+def _fast_call(spec, signature, want: str, call: str) -> str:
+    """The first lines of a public function of a structured loss with a ``fast`` path: the
+    call with every option at its default goes to the package's ``spec.fast`` (copied with the
+    loss's source), as ``Loss._dispatch`` does; ``fast`` returns ``None`` for inputs it does not
+    take, which then go the general way."""
+    if spec.fast is None:
+        return ""
+    conditions = []
+    for name, parameter in signature.parameters.items():
+        if name in spec.arrays[:2] or name == "reduction":
+            continue
+        default = parameter.default
+        if default is None:
+            conditions.append(f"{name} is None")
+        elif type(default) in (int, float):  # the type first: an array is never compared
+            conditions.append(f"type({name}) is {type(default).__name__} and {name} == {default!r}")
+        else:
+            return ""
+    reductions = [r for r in spec.reductions if r in ("none", "mean", "sum")]
+    conditions.append("(" + " or ".join(f"reduction == {r!r}" for r in reductions) + ")")
+    first, second = spec.arrays[:2]
+    return (f"    if {' and '.join(conditions)}:\n"
+            f"        result = {spec.fast.__name__}({first}, {second}, reduction, {want})\n"
+            "        if result is not None:\n"
+            f"            return result{call}\n")
 
 
 def _structured_docstring(spec, kind: str) -> str:

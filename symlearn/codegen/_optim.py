@@ -196,7 +196,12 @@ def _inplace_source(name: str, args: list, outputs: list, array_symbols, fixed: 
     guard = " and ".join(code.guard)
     body = "\n".join(f"        {line}" for line in lines)
     # The fallback returns a tuple, or the value for one output; the step reads a sequence.
-    call = f"{name}_allocating({passed})"
+    # The scalars as Python floats, as the package's fallback has them: numpy then keeps the
+    # arrays' dtype (float32 parameters give float32 updates and state), where a 0-d float64
+    # array or a numpy float64 would promote them to float64 (NEP 50).
+    arrays_passed = {n for a, n in zip(args, names) if a in array_symbols}
+    as_floats = [n if n in arrays_passed else f"float({n})" for n in passed.split(", ")]
+    call = f"{name}_allocating({', '.join(as_floats)})"
     call = f"[{call}]" if len(outputs) == 1 else call
     text = (f"def {name}({signature}):\n"
             f"    if {guard}:\n{body}\n"
@@ -267,18 +272,22 @@ def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
         sources.extend(variant.sources())
     upper = name.upper()
     records = []
-    for variant in variants:
+    for index, variant in enumerate(variants):
+        step = _step_source(f"_{name}_{index}_step", variant, state_type)
+        sources.append(step)
         records.append(
             f"    ({variant.scalars_name}, {variant.fixed_name}, {variant.arrays_name}, "
             f"{variant.n_per_step}, {variant.array_fields!r}, {variant.scalar_fields!r}, "
             f"{_tuple(variant.initials)}, {_tuple(variant.scalar_initials)}, "
             f"{_tuple([str(state_type._fields.index(f)) for f in variant.array_fields])}, "
-            f"{_tuple([str(state_type._fields.index(f)) for f in variant.scalar_fields])}),"
+            f"{_tuple([str(state_type._fields.index(f)) for f in variant.scalar_fields])}, "
+            f"{step.name}),"
         )
     table_text = "\n".join(f"    {key!r}: {index}," for key, index in table.items())
     registry = (
         f"_{upper}_VARIANTS = [\n" + "\n".join(records) + "\n]\n\n"
-        f"_{upper}_TABLE = {{\n{table_text}\n}}\n"
+        f"_{upper}_TABLE = {{\n{table_text}\n}}\n\n"
+        f"_{upper}_LAST = [None]  # the last checked hyper-parameters (see _remember)\n"
     )
     sources.append(FunctionSource(f"_{upper}_VARIANTS", (), registry))
     # The arguments that are initial values of a buffer (Adagrad's initial_accumulator_value).
@@ -336,14 +345,65 @@ def optimizer_source(name: str) -> tuple[list[FunctionSource], str]:
             f'    r"""{_indent(init_doc)}\n    """\n'
             + select.replace("beta1, beta2 = _check_betas", "_check_betas") +
             f"    return _optimizer_init({state_type.__name__}, variant, params, {initial_dict})\n")
+    # The arguments are checked once for the same objects (the usual loop passes the same
+    # numbers every step); _remember keeps them only when none can change in place.
+    same = " and ".join(f"last[{i}] is {a}" for i, a in enumerate(arguments))
+    hyper = f"({hyper_values}{',' if len(variants[0].hyper_names) == 1 else ''})"
     update = (f"def {name}_update(grads, state, params, {signature}):\n"
-              f'    r"""{_indent(update_doc)}\n    """\n' + select +
-              f"    return _optimizer_update({name!r}, {state_type.__name__}, variant, grads, "
-              f"state, params, lr, ({hyper_values}{',' if len(variants[0].hyper_names) == 1 else ''}))\n")
+              f'    r"""{_indent(update_doc)}\n    """\n'
+              f"    last = _{upper}_LAST[0]\n"
+              f"    if last is None or not ({same}):\n"
+              + textwrap.indent(select, "    ") +
+              f"        last = _remember(_{upper}_LAST, {_tuple(arguments)}, variant, {hyper})\n"
+              f"    return _optimizer_update({name!r}, {state_type.__name__}, last[-3], grads, "
+              f"state, params, lr, last[-2], last[-1])\n")
     sources.append(FunctionSource(f"{name}_init", ("params", *arguments), init))
     sources.append(FunctionSource(f"{name}_update", ("grads", "state", "params", *arguments),
                                   update))
     return sources, f"{name}: {doc} ({len(variants)} variants of its update rule)"
+
+
+def _step_source(name: str, variant: _Variant, state_type) -> FunctionSource:
+    """The variant's step for one array (the common call), written out: the state's fields read
+    and the new state built by position, the compiled functions called with their arguments
+    named, so that the step costs few Python operations beyond the arithmetic. It returns
+    ``None`` when a buffer is not an array of the parameters' shape (the general path then
+    reports or handles it)."""
+    fields = state_type._fields
+    array_at = [fields.index(f) for f in variant.array_fields]
+    scalar_at = [fields.index(f) for f in variant.scalar_fields]
+    buffers = [f"_b{i}" for i in array_at]
+    per_step = [f"_c{j}" for j in range(variant.n_per_step)]
+    new_scalars = [f"_s{i}" for i in scalar_at]
+    lines = [f"def {name}(state, count, rate, params, grads, hyper, fixed):"]
+    lines += [f"    {b} = state[{i}]" for b, i in zip(buffers, array_at)]
+    if buffers:
+        lines.append("    shape = params.shape")
+        guard = " and ".join(f"type({b}) is _ndarray and {b}.shape == shape" for b in buffers)
+        lines.append(f"    if not ({guard}):")
+        lines.append("        return None")
+    outputs = per_step + new_scalars
+    scalar_args = ["count", "rate", "*hyper", *(f"state[{i}]" for i in scalar_at)]
+    if outputs:
+        call = f"{variant.scalars_name}({', '.join(scalar_args)})"
+        lines.append(f"    {', '.join(outputs)}, = {call}")
+    new_buffers = [f"_n{i}" for i in array_at]
+    lines.append(f"    update, {''.join(f'{n}, ' for n in new_buffers)}= {variant.arrays_name}("
+                 f"params, grads, {''.join(f'{b}, ' for b in buffers)}"
+                 f"{''.join(f'{c}, ' for c in per_step)}*fixed)")
+    values = []
+    for i in range(len(fields)):
+        if i == 0:
+            values.append("count + 1")
+        elif i in array_at:
+            values.append(f"_n{i}")
+        elif i in scalar_at:
+            values.append(f"float(_s{i})")
+        else:
+            values.append(f"state[{i}]")
+    lines.append(f"    return update, _tuple_new({state_type.__name__}, {_tuple(values)})")
+    return FunctionSource(name, ("state", "count", "rate", "params", "grads", "hyper", "fixed"),
+                          "\n".join(lines) + "\n")
 
 
 def _prose(text: str) -> str:
@@ -537,7 +597,7 @@ def apply_updates(params, updates):
 def _optimizer_init(state_type, variant, params, arguments):
     """The state before the first step: count 0 and each buffer at its initial value (a number,
     or the name of the argument that gives it)."""
-    _, _, _, _, array_fields, scalar_fields, initials, scalar_initials, _, _ = variant
+    _, _, _, _, array_fields, scalar_fields, initials, scalar_initials, _, _, _ = variant
     leaves = []
     _flatten(params, leaves, [])
     values = {"count": 0}
@@ -547,6 +607,24 @@ def _optimizer_init(state_type, variant, params, arguments):
             params, [numpy.full_like(numpy.asarray(p), initial) for p in leaves])
     values.update(zip(scalar_fields, scalar_initials))
     return state_type(**values)
+
+
+def _immutable(value):
+    """True for values that cannot change in place (numbers, tuples of them, functions)."""
+    if type(value) is tuple:
+        return all(_immutable(v) for v in value)
+    return isinstance(value, (int, float, numpy.generic)) or (
+        callable(value) and not isinstance(value, numpy.ndarray))
+
+
+def _remember(last, arguments, variant, hyper):
+    """``(*arguments, variant, hyper, fixed constants)`` for checked ``arguments``, kept in
+    ``last[0]`` when none of them can change in place, so that the next call with the same
+    objects skips the checks."""
+    record = (*arguments, variant, hyper, _fixed_constants(variant[1], hyper))
+    if _immutable(arguments):
+        last[0] = record
+    return record
 
 
 _FIXED = {}
@@ -564,10 +642,9 @@ def _fixed_constants(fixed, hyper):
     return found
 
 
-def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper):
-    """One step of a variant: (updates, new_state), as symlearn's Optimizer.update."""
-    (scalars, fixed, arrays, n_per_step, array_fields, scalar_fields, _, _, array_index,
-     scalar_index) = variant
+def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper, fixed):
+    """One step of a variant: (updates, new_state), as symlearn's Optimizer.update; ``fixed``
+    are the constants of the hyper-parameters alone (see _fixed_constants)."""
     if type(state) is not state_type:
         found = _describe(state) if state is not None else "None"
         raise TypeError(f"state is {found}, not the {state_type.__name__} that {name}'s init "
@@ -575,14 +652,12 @@ def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper
     count = state[0]
     rate = lr(count) if callable(lr) else lr
     if type(params) is _ndarray and type(grads) is _ndarray and grads.shape == params.shape:
-        # One array (the common case), checked in a few calls: no tree to walk.
-        buffers = [state[i] for i in array_index]
-        if all(type(b) is _ndarray and b.shape == params.shape for b in buffers):
-            outputs = scalars(count, rate, *hyper, *[state[i] for i in scalar_index])
-            result = arrays(params, grads, *buffers, *outputs[:n_per_step],
-                            *_fixed_constants(fixed, hyper))
-            return result[0], _new_state(state, count, array_index, result[1:], scalar_index,
-                                         outputs[n_per_step:])
+        # One array (the common case): the variant's step written out, no tree to walk.
+        result = variant[10](state, count, rate, params, grads, hyper, fixed)
+        if result is not None:
+            return result
+    (scalars, _, arrays, n_per_step, array_fields, scalar_fields, _, _, array_index,
+     scalar_index, _) = variant
     leaves, paths = [], []
     signature = _flatten(params, leaves, paths)
     shapes = [numpy.shape(p) for p in leaves]
@@ -595,7 +670,7 @@ def _optimizer_update(name, state_type, variant, grads, state, params, lr, hyper
                              f"hyper-parameters given to {name}_update")
         buffers.append(_match(f"state.{field}", tree, "params", params, signature, paths, shapes))
     outputs = scalars(count, rate, *hyper, *(getattr(state, f) for f in scalar_fields))
-    constants = outputs[:n_per_step] + _fixed_constants(fixed, hyper)
+    constants = outputs[:n_per_step] + fixed
     updates, new = [], [[] for _ in array_fields]
     for i, (p, g) in enumerate(zip(leaves, g_leaves)):
         result = arrays(p, g, *(b[i] for b in buffers), *constants)
@@ -614,7 +689,11 @@ def _new_state(state, count, array_index, arrays, scalar_index, scalars):
     fields[0] = count + 1
     for i, value in zip(array_index, arrays):
         fields[i] = value
-    for i, value in zip(scalar_index, scalars):
-        fields[i] = float(value)
-    return tuple.__new__(type(state), fields)
+    if scalar_index:
+        for i, value in zip(scalar_index, scalars):
+            fields[i] = float(value)
+    return _tuple_new(type(state), fields)
+
+
+_tuple_new = tuple.__new__
 '''

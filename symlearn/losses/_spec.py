@@ -76,22 +76,113 @@ class Check(NamedTuple):
     unless: str | None = None  # skip the check when this boolean option is true
 
 
-def _check_domain(checks, arrays: Mapping[str, np.ndarray], bound: Mapping) -> None:
-    for check in checks:
-        if check.unless is not None and bound.get(check.unless):
+def _check_domain(checks, arrays, bound) -> None:
+    """A ValueError naming the argument and the first element outside its domain. ``checks``
+    are :class:`Check` rows or plain ``(argument, holds, expected, unless)`` tuples (the exported
+    modules' tables)."""
+    for argument, holds, expected, unless in checks:
+        if unless is not None and bound.get(unless):
             continue
-        array = arrays.get(check.argument)
+        array = arrays.get(argument)
         if array is None:
             continue
         with np.errstate(invalid="ignore"):
-            ok = check.holds(array)
+            ok = holds(array)
         if not np.all(ok):
             bad = np.argwhere(~np.broadcast_to(ok, array.shape))
             index = tuple(int(i) for i in bad[0]) if bad.size else ()
             raise ValueError(
-                f"{check.argument} must be {check.expected}; got {check.argument}[{index}] = "
+                f"{argument} must be {expected}; got {argument}[{index}] = "
                 f"{array[index]!r} (shape {array.shape})"
             )
+
+
+def _bound_reduction(bound, allowed) -> str:
+    """The call's reduction (``bound["reduction"]``), after torch's legacy ``size_average`` and
+    ``reduce`` (checked against ``allowed`` only when it is not a plain one)."""
+    reduction = bound["reduction"]
+    if (
+        reduction not in REDUCTIONS
+        or bound.get("size_average") is not None
+        or bound.get("reduce") is not None
+    ):
+        reduction = resolve_reduction(
+            bound.get("size_average"), bound.get("reduce"), reduction, allowed
+        )
+    return reduction
+
+
+def _bind_elementwise(spec, bound, reduction: str):
+    r"""The checked arguments of one call of an elementwise loss, before its kernel runs.
+
+    ``spec`` is read for plain fields only, so that :func:`symlearn.export` copies this function
+    (``inspect.getsource``) into exported modules with a table of the same fields: ``arrays``,
+    ``optional_arrays``, ``options``, ``flags`` (names, iterated), ``weight``, ``mean_over``,
+    ``broadcast``, ``checks`` (``(argument, holds, expected, unless)`` rows), ``option_checks``
+    and ``prepare`` (functions or ``None``).
+
+    Returns:
+        ``(arrays, options, extra, present, weight, flags, shape, first_shape, scale,
+        per_sample)``: the array arguments as float64 (broadcast to ``shape`` when the loss
+        broadcasts), the options as numpy float64 scalars, the present optional arrays and their
+        names, the weight (``None`` when absent), ``((flag, bool), ...)``, the shapes, and the
+        reduction's scale of the gradient: 1 for 'sum'/'none', $1/N$ for 'mean' (over the
+        elements, or the weights' sum for a normalized weight), $1/	ext{batch}$ for
+        'batchmean'.
+    """
+    arrays = [as_float_array(bound[name], name) for name in spec.arrays]
+    if spec.prepare is not None:
+        prepared = spec.prepare(dict(zip(spec.arrays, arrays)), bound)
+        arrays = [prepared[name] for name in spec.arrays]
+    first_shape = shape = arrays[0].shape
+    if spec.broadcast:
+        try:
+            shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        except ValueError:
+            shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(spec.arrays, arrays))
+            raise ValueError(f"the shapes do not broadcast: {shapes}") from None
+        arrays = [a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays]
+    for name, array in zip(spec.arrays[1:], arrays[1:]):
+        if array.shape != shape:
+            raise ValueError(
+                f"{name} has shape {array.shape}; expected {shape}, the shape of "
+                f"{spec.arrays[0]}"
+            )
+    named = dict(zip(spec.arrays, arrays))
+    present, extra = [], []
+    for name in spec.optional_arrays:
+        if bound.get(name) is not None:
+            extra.append(_broadcastable(as_float_array(bound[name], name), name, shape, spec))
+            named[name] = extra[-1]
+            present.append(name)
+    weight = None
+    if spec.weight is not None and bound.get("weight") is not None:
+        weight = _broadcastable(as_float_array(bound["weight"], "weight"), "weight", shape, spec)
+    # numpy scalars: a division by an option of 0 gives inf in an unused branch, not an error.
+    options = [np.float64(bound[name]) for name in spec.options]
+    if spec.option_checks is not None:
+        # Python floats, so that a message shows -1.0 (not np.float64(-1.0)).
+        spec.option_checks({name: float(v) for name, v in zip(spec.options, options)})
+    _check_domain(spec.checks, named, bound)
+    flags = tuple((name, bool(bound[name])) for name in spec.flags)
+    scale = 1.0
+    per_sample = spec.mean_over == "last" and len(shape) > 0
+    if per_sample:
+        scale = 1.0 / shape[-1]
+    if reduction == "batchmean":
+        scale = 1.0 / (shape[0] if shape else 1)
+    elif reduction == "mean":
+        if weight is not None and spec.weight == "normalized":
+            # Weights summing to 0 give inf, so 0/0 = NaN value and gradient (as PyTorch).
+            with np.errstate(divide="ignore"):
+                scale = np.float64(1.0) / np.broadcast_to(weight, shape).sum(dtype=np.float64)
+        else:
+            count = 1
+            for n in shape[:-1] if per_sample else shape:
+                count *= n
+            scale = scale / count if count else float("nan")
+    return (arrays, options, extra, tuple(present), weight, flags, shape, first_shape, scale,
+            per_sample)
 
 
 @dataclass(frozen=True)
@@ -464,15 +555,7 @@ class Loss:
     def _evaluate(self, args, kwargs, want_value, want_grad):
         spec = self.spec
         bound = spec.signature(*args, **kwargs)
-        reduction = bound["reduction"]
-        if (
-            reduction not in REDUCTIONS
-            or bound.get("size_average") is not None
-            or bound.get("reduce") is not None
-        ):
-            reduction = resolve_reduction(
-                bound.get("size_average"), bound.get("reduce"), reduction, spec.reductions
-            )
+        reduction = _bound_reduction(bound, spec.reductions)
         if self._plain and all(bound[name] is None for name in self._optional):
             return self._plain_elementwise(bound, reduction, want_value, want_grad)
         if spec.structured is not None:
@@ -507,8 +590,10 @@ class Loss:
                     args, tuple(_share_softplus([scale * total, scale * grad])), arrays
                 )
                 reduced_value = _compile(args, [scale * total], arrays)
+            # The gradient alone in the form value_and_grad computes it (sigmoid through the
+            # value's softplus), so that grad(...) equals value_and_grad(...)[1] bit for bit.
             kernel = _Kernel(
-                _compile(args, [value], arrays), _compile(args, [scale * grad], arrays), both,
+                _compile(args, [value], arrays), _compile(args, [grad_c], arrays), both,
                 quiet, reduced_both, reduced_value,
                 direct=reduced_both is not None and not quiet
                 and bool(grad.free_symbols & set(spec.symbols)),
@@ -564,59 +649,14 @@ class Loss:
         return self._plain_kernel
 
     def _elementwise(self, bound, reduction, want_value, want_grad):
+        (arrays, options, extra, present, weight, flags, shape, first_shape, scale,
+         per_sample) = _bind_elementwise(self.spec, bound, reduction)
         spec = self.spec
-        arrays = [as_float_array(bound[name], name) for name in spec.arrays]
-        if spec.prepare is not None:
-            prepared = spec.prepare(dict(zip(spec.arrays, arrays)), bound)
-            arrays = [prepared[name] for name in spec.arrays]
-        first_shape = shape = arrays[0].shape
-        if spec.broadcast:
-            try:
-                shape = np.broadcast_shapes(*(a.shape for a in arrays))
-            except ValueError:
-                shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(spec.arrays, arrays))
-                raise ValueError(f"the shapes do not broadcast: {shapes}") from None
-            arrays = [a if a.shape == shape else np.broadcast_to(a, shape) for a in arrays]
-        for name, array in zip(spec.arrays[1:], arrays[1:]):
-            if array.shape != shape:
-                raise ValueError(
-                    f"{name} has shape {array.shape}; expected {shape}, the shape of "
-                    f"{spec.arrays[0]}"
-                )
-        named = dict(zip(spec.arrays, arrays))
-        present, extra = [], []
-        for name in spec.optional_arrays:
-            if bound.get(name) is not None:
-                extra.append(_broadcastable(as_float_array(bound[name], name), name, shape, spec))
-                named[name] = extra[-1]
-                present.append(name)
-        weight = 1.0
-        if spec.weight is not None and bound.get("weight") is not None:
-            weight = _broadcastable(as_float_array(bound["weight"], "weight"), "weight", shape, spec)
-            present.append("weight")
-        # numpy scalars: a division by an option of 0 gives inf in an unused branch, not an error.
-        options = [np.float64(bound[name]) for name in spec.options]
-        if spec.option_checks is not None:
-            spec.option_checks(dict(zip(spec.options, options)))
-        _check_domain(spec.checks, named, bound)
-        flags = tuple((name, bool(bound[name])) for name in spec.flags)
-
-        # The gradient's scale: 1 for 'sum'/'none', 1/(count) for 'mean'.
-        scale = 1.0
-        per_sample = spec.mean_over == "last" and len(shape) > 0
-        if per_sample:
-            scale = 1.0 / shape[-1]
-        if reduction == "batchmean":
-            scale = 1.0 / (shape[0] if shape else 1)
-        elif reduction == "mean":
-            if "weight" in present and spec.weight == "normalized":
-                # Weights summing to 0 give inf, so 0/0 = NaN value and gradient (as PyTorch).
-                with np.errstate(divide="ignore"):
-                    scale = np.float64(1.0) / np.broadcast_to(weight, shape).sum(dtype=np.float64)
-            else:
-                count = math.prod(shape[:-1] if per_sample else shape)
-                scale = scale / max(count, 0) if count else float("nan")
-        kernel = self._kernel(tuple(present), flags)
+        if weight is not None:
+            present += ("weight",)
+        else:
+            weight = 1.0
+        kernel = self._kernel(present, flags)
         call = (*arrays, *options, *extra, weight, scale)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if want_value and want_grad:
