@@ -44,6 +44,7 @@ from ..functions import log_sigmoid, sigmoid, softplus
 __all__ = [
     "STABLE_REWRITES",
     "Rewrite",
+    "cse_sharing_functions",
     "factor_scalars_out",
     "hoist_scalars",
     "protect_log1p",
@@ -191,6 +192,21 @@ def protect_log1p(expr):
         and sp.S.One in e.args[0].args and len(e.args[0].args) == 2,
         lambda e: log1p(e.args[0] - 1),
     )
+
+
+def cse_sharing_functions(exprs):
+    """``sympy.cse``, after naming each softplus/log-sigmoid that occurs in several expressions,
+    so that it is computed once and used as is (plain ``cse`` would share its negation and
+    print extra sign flips)."""
+    counts: dict = {}
+    for e in exprs:
+        for f in e.atoms(softplus, log_sigmoid):
+            counts[f] = counts.get(f, 0) + 1
+    shared = [f for f, k in sorted(counts.items(), key=lambda item: str(item[0])) if k > 1]
+    names = [(sp.Symbol(f"_shared{i}"), f) for i, f in enumerate(shared)]
+    exprs = [e.xreplace({f: name for name, f in names}) for e in exprs]
+    replacements, reduced = sp.cse(exprs)
+    return names + replacements, reduced
 
 
 # --------------------------------------------------------------------------------------------------

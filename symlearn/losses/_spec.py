@@ -26,6 +26,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import sympy as sp
 
+from ..codegen.rewrite import cse_sharing_functions as _cse_sharing_functions
+from ..codegen.rewrite import protect_log1p as _protect_log1p
+from ..codegen.rewrite import share_softplus as _share_softplus
+
 __all__ = ["Check", "Loss", "LossSpec", "as_float_array", "resolve_reduction"]
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -360,55 +364,6 @@ def summed_value(value, arrays):
         else:
             total += coefficient * elementsum(body)
     return total
-
-
-def _share_softplus(exprs):
-    r"""Rewrite $\sigma(u)$ as $e^{u - \operatorname{softplus}(u)}$ where $\operatorname{softplus}(u)$
-    also occurs, so common-subexpression elimination computes the softplus once (both forms are
-    stable: the exponent is $\log\sigma(u) \le 0$)."""
-    from ..functions import sigmoid, softplus
-
-    present = set()
-    for e in exprs:
-        present |= {s.args[0] for s in e.atoms(softplus)}
-    if not present:
-        return exprs
-    return [
-        e.replace(
-            lambda a: isinstance(a, sigmoid) and a.args[0] in present,
-            lambda a: sp.exp(a.args[0] - softplus(a.args[0])),
-        )
-        for e in exprs
-    ]
-
-
-def _protect_log1p(expr):
-    r"""$\log(1 + u) \to \operatorname{log1p}(u)$ before common-subexpression elimination, which
-    would otherwise pull $1 + u$ out and hide the pattern from the stable printer."""
-    from sympy.codegen.cfunctions import log1p
-
-    return expr.replace(
-        lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.Add)
-        and sp.S.One in e.args[0].args and len(e.args[0].args) == 2,
-        lambda e: log1p(e.args[0] - 1),
-    )
-
-
-def _cse_sharing_functions(exprs):
-    """``sympy.cse``, after naming each softplus/log-sigmoid that occurs in several expressions,
-    so that it is computed once and used as is (plain ``cse`` would share its negation and
-    print extra sign flips)."""
-    from ..functions import log_sigmoid, softplus
-
-    counts: dict = {}
-    for e in exprs:
-        for f in e.atoms(softplus, log_sigmoid):
-            counts[f] = counts.get(f, 0) + 1
-    shared = [f for f, k in sorted(counts.items(), key=lambda item: str(item[0])) if k > 1]
-    names = [(sp.Symbol(f"_shared{i}"), f) for i, f in enumerate(shared)]
-    exprs = [e.xreplace({f: name for name, f in names}) for e in exprs]
-    replacements, reduced = sp.cse(exprs)
-    return names + replacements, reduced
 
 
 def _compile(args, exprs, arrays=None):
