@@ -152,7 +152,7 @@ def test_inline_markdown_maths_survives_github(built, name):
     md = (built / f"{name}.md").read_text()
     bad = []
     for line in md.splitlines():
-        if line.startswith("$$") or line.startswith("\\"):
+        if line.startswith(("$$", "\\")):
             continue
         for formula in re.findall(r"(?<![\\$])\$([^$]+)\$(?!\$)", line):
             if formula != formula.strip():
