@@ -25,7 +25,6 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Union
 
 import numpy as np
 import sympy as sp
@@ -124,7 +123,7 @@ def _is_zero(expr) -> bool:
             return True
         try:
             explicit = expr.as_explicit()
-        except Exception:  # symbolic dimensions: cannot decide symbolically
+        except Exception:  # noqa: BLE001 - symbolic dimensions: cannot decide symbolically
             return False
         return _is_zero(explicit)
     return sp.simplify(expr) == 0
@@ -228,7 +227,7 @@ def _expand_sizes(expr, sizes: Mapping):
 class Check:
     """A way of checking a step. Subclasses implement :meth:`run`."""
 
-    def run(self, lhs, rhs, relation: str, context: "Derivation", index: int) -> CheckResult:
+    def run(self, lhs, rhs, relation: str, context: Derivation, index: int) -> CheckResult:
         raise NotImplementedError
 
 
@@ -461,7 +460,7 @@ class Figure:
     requires: str = ""
 
 
-Block = Union[Section, Text, Steps, Table, Figure]
+Block = Section | Text | Steps | Table | Figure
 
 
 @dataclass(frozen=True)
@@ -489,26 +488,53 @@ class Derivation:
     definitions: Mapping = field(default_factory=dict)
 
     # -- builders: each returns a new Derivation ---------------------------------------------------
-    def section(self, title: str) -> "Derivation":
+    def section(self, title: str) -> Derivation:
         return replace(self, blocks=self.blocks + (Section(title),))
 
-    def text(self, body: str) -> "Derivation":
+    def text(self, body: str) -> Derivation:
         return replace(self, blocks=self.blocks + (Text(body),))
 
-    def table(self, header, rows, caption: str = "") -> "Derivation":
+    def table(self, header, rows, caption: str = "") -> Derivation:
         block = Table(tuple(header), tuple(tuple(r) for r in rows), caption)
         return replace(self, blocks=self.blocks + (block,))
 
-    def figure(self, figure: Figure) -> "Derivation":
+    def notation(self, entries: Mapping, caption: str = "") -> Derivation:
+        r"""A notation table, ``symbol | meaning``: each symbol (a SymPy symbol, or LaTeX as a
+        ``str``) with what it stands for. Its symbols count as defined for
+        :func:`undefined_symbols` from here on."""
+        from .printing.latex import latex
+
+        rows = [
+            (f"${symbol}$" if isinstance(symbol, str) else f"${latex(symbol)}$", meaning)
+            for symbol, meaning in entries.items()
+        ]
+        return self.table(("symbol", "meaning"), rows, caption)
+
+    def where(self, entries: Mapping) -> Derivation:
+        r"""A "where" clause after a formula, one sentence: "where $\eta$ is the learning rate
+        and $g_t$ the gradient." (symbols as in :meth:`notation`). A clause right after a block
+        of steps defines the symbols those steps use."""
+        from .printing.latex import latex
+
+        if not entries:
+            raise ValueError("where() needs at least one symbol and its meaning")
+        parts = []
+        for i, (symbol, meaning) in enumerate(entries.items()):
+            tex = symbol if isinstance(symbol, str) else latex(symbol)
+            parts.append(f"${tex}$ " + ("is " if i == 0 else "") + meaning)
+        sentence = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return self.text(f"where {sentence}.")
+
+    def figure(self, figure: Figure) -> Derivation:
         return replace(self, blocks=self.blocks + (figure,))
 
-    def steps(self, *steps: Step) -> "Derivation":
+    def steps(self, *steps: Step) -> Derivation:
         """Add steps as one aligned block, checking each now."""
         first = len(self.all_steps())
         checked = tuple(self._check(step, first + i + 1) for i, step in enumerate(steps))
         return replace(self, blocks=self.blocks + (Steps(checked),))
 
-    def chain(self, lhs, *lines, check: Check | None = None) -> "Derivation":
+    def chain(self, lhs, *lines, check: Check | None = None) -> Derivation:
         """Add ``lhs = rhs_1 = rhs_2 = ...`` as one block; each line is checked against the one
         before it.
 
@@ -551,7 +577,7 @@ class Derivation:
         lhs, rhs = self._substitute(lhs), self._substitute(rhs)
         try:
             result = step.check.run(lhs, rhs, step.relation, self, number)
-        except Exception as error:  # a check that cannot run is a failed check
+        except Exception as error:  # noqa: BLE001 - a check that cannot run is a failed check
             result = CheckResult(False, "error", f"the check could not run: {error}")
         if result.passed and isinstance(step.check, Rounded) and step.relation in {"=", "approx"}:
             # A displayed number is "=" exactly when it is the exact value, else "approx": a

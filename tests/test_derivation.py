@@ -175,3 +175,23 @@ def test_accented_and_calligraphic_symbols_are_other_symbols():
     doc = Derivation("t", "T").text("Labels $y$, a loss $L$.").steps(
         Step(loss + y_hat, y_hat + loss, "", check=Symbolic()))
     assert {u.symbol for u in undefined_symbols(doc)} == {r"\hat y", r"\mathcal L"}
+
+
+def test_notation_table_and_where_clause_define_and_render():
+    from symlearn.derivation import undefined_symbols
+    from symlearn.render import to_markdown
+
+    eta, g, theta = sp.symbols("eta g_t theta_t")
+    step = Step(theta - eta * g, -(eta * g) + theta, "", check=Symbolic())
+    bare = Derivation("t", "T").steps(step)
+    assert {u.symbol for u in undefined_symbols(bare)} == {r"\eta", "g_t", r"\theta_t"}
+    where = bare.where({eta: "the learning rate", g: "the gradient", "\\theta_t": "the weights"})
+    assert undefined_symbols(where) == []
+    md = to_markdown(where)
+    assert ("where $\\eta$ is the learning rate, $g_{t}$ the gradient and $\\theta_t$ the "
+            "weights.") in md
+    table = Derivation("t", "T").notation({eta: "learning rate", g: "gradient", theta: "weights"})
+    assert undefined_symbols(table.steps(step)) == []
+    assert "| $\\eta$ | learning rate |" in to_markdown(table)
+    with pytest.raises(ValueError, match="where"):
+        bare.where({})
