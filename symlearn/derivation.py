@@ -364,8 +364,8 @@ class Rounded(Check):
         return CheckResult(
             ok,
             "rounded",
-            f"checked numerically: the exact value {float(exact):.6g} rounds to the "
-            f"{self.digits} decimals shown",
+            f"checked numerically: the exact value {float(exact):.6g}, rounded to "
+            f"{self.digits} decimals, is the number shown",
         )
 
 
@@ -584,6 +584,8 @@ class Derivation:
             # rounded value written with "=" is a false claim, an exact one with "approx" a
             # needless doubt.
             exact = Rounded.is_exact(lhs, rhs)
+            if exact:
+                result = replace(result, detail="checked exactly: the value is the number shown")
             if exact and step.relation == "approx":
                 step = replace(step, relation="=")
             elif exact is False and step.relation == "=":

@@ -305,6 +305,7 @@ def test_rounded_step_relation_follows_exactness():
     exact = Derivation("t", "T").steps(
         Step(sp.Integer(2) * 2, sp.Float("4.00", 3), relation="approx", check=Rounded(2)))
     assert exact.all_steps()[0].relation == "="
+    assert exact.all_steps()[0].result.detail == "checked exactly: the value is the number shown"
     assert "&= 4" in to_markdown(exact)
     with pytest.raises(StepCheckError, match="approx"):
         Derivation("t", "T").steps(Step(sp.exp(-1), sp.Float("0.37", 2), check=Rounded(2)))
