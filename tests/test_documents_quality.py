@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,15 +65,41 @@ UNDEFINED_XFAIL: dict[str, str] = {
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """Every bundled document as tex and md, built once by the command line."""
-    out = tmp_path_factory.mktemp("documents")
-    done = subprocess.run(
-        [sys.executable, "-m", "symlearn", "build", "-o", str(out), "--format", "tex",
-         "--format", "md", "-j", "2"],
-        cwd=ROOT, capture_output=True, text=True, timeout=1800, env=dict(os.environ), check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    """Every bundled document as tex and md, built once by the command line -- once per run,
+    not once per xdist worker: the workers share one folder and the first builds it under a lock
+    while the others wait (two concurrent builds of everything doubled this test's time)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # this run's folder, common to its workers
+    out, finished = shared / "documents", shared / "documents.built"
+    with _exclusive(shared / "documents.lock"):
+        if not finished.exists():
+            done = subprocess.run(
+                [sys.executable, "-m", "symlearn", "build", "-o", str(out), "--format", "tex",
+                 "--format", "md", "-j", "2"],
+                cwd=ROOT, capture_output=True, text=True, timeout=1800, env=dict(os.environ),
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr[-3000:]
+            finished.write_text("")
     return out
+
+
+@contextmanager
+def _exclusive(path: Path):
+    """An exclusive lock on ``path`` for the block (POSIX ``flock``; elsewhere no lock: workers
+    may then build at the same time, into the same folder, each file written atomically)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock
+        yield
+        return
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _entries() -> dict:
