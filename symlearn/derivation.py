@@ -667,6 +667,9 @@ STANDARD_SYMBOLS = frozenset({"e", r"\pi", r"\mathbb R", r"\mathbb N", r"\mathbb
 _OPERATION_SUPERSCRIPTS = frozenset({"T", r"\top", r"\intercal", r"\prime", "'"})
 
 
+_DIFFERENTIAL = re.compile(r"(?<![A-Za-z\\])d(?=\\(?:" + "|".join(sorted(_LETTER_WORDS)) + r")\b|[A-Za-z])")
+
+
 def _group(tex: str, i: int) -> tuple[str, int]:
     """The argument at ``tex[i]``: a braced group (without its braces), a control word or one
     character; returns (argument, index after it)."""
@@ -710,6 +713,8 @@ def latex_symbols(tex: str) -> set[str]:
     operators (``\frac``, ``\partial``, ``\log``) or a transpose's ``T``; a subscript is part of
     its symbol's name (``x_{t-1}`` is one symbol).
     """
+    # The differential d is an operator, not a symbol: d/d\theta, dx.
+    tex = _DIFFERENTIAL.sub("", tex.replace(r"\frac{d}", r"\frac{}"))
     found: set[str] = set()
     bound: set[str] = set()  # \min_t E(t): t is the operator's, not the reader's to look up
     i = 0

@@ -122,6 +122,9 @@ def test_latex_symbols_reads_symbols_as_a_reader_does():
     assert latex_symbols(r"\begin{cases} r & |r| \le \delta \end{cases}") == {"r", r"\delta"}
     assert latex_symbols(r"\sum_{k \le 3} g_k^2 + \min_t E(t)") == {"g_k", "E"}  # bound: k, t
     assert latex_symbols(r"\mathcal{L} + 0.96^{t\psi}") == {r"\mathcal L", "t", r"\psi"}
+    # the differential d is an operator; a symbol d (a dimension, d_f) is not
+    assert latex_symbols(r"\frac{d}{d\theta} f(\theta) + \int g\,dx") == {r"\theta", "f", "g", "x"}
+    assert latex_symbols(r"d\, d_f") == {"d", "d_f"}
 
 
 def test_undefined_symbol_in_a_step_is_reported_with_its_step():
