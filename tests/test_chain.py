@@ -76,4 +76,7 @@ def test_backward_document_has_checked_steps_and_figure():
     doc = g.backward(at={x: -2, y: 5, z: -4}, name="t", title="T")
     assert all(s.result.passed for s in doc.all_steps())
     assert len(doc.figures()) == 1
-    assert "grad -4.00" in g.to_dot({x: -2, y: 5, z: -4})
+    # CS231n's circuit f = (x + y) z at (-2, 5, -4): exact integers are labelled exactly.
+    dot = g.to_dot({x: -2, y: 5, z: -4})
+    assert "x | value -2 | grad -4\"" in dot and "z | value -4 | grad 3\"" in dot
+    assert "f = q*z | value -12 | grad 1\"" in dot and ".00" not in dot

@@ -101,7 +101,7 @@ def test_graph_figure_is_drawn(tmp_path):
     doc = graph(q=x + y, f=q * z).backward(at={x: -2, y: 5, z: -4}, name="g", title="G")
     write_documents(doc, tmp_path, ("md",))
     svg = (tmp_path / "figures" / "g-graph.svg").read_text()
-    assert "<svg" in svg and ("grad -4.00" in svg or "grad &#45;4.00" in svg)
+    assert "<svg" in svg and ("grad -4<" in svg or "grad &#45;4<" in svg), svg
 
 
 @pytest.mark.skipif(tex_engine() is None, reason="no TeX engine installed")

@@ -233,17 +233,17 @@ def render_dot(source: str, path) -> None:
 
 
 def _fmt(value, digits: int) -> str:
-    number = float(sp.N(value, 30))
-    text = f"{number:.{digits}f}"
-    return "0." + "0" * digits if text.startswith("-") and float(text) == 0 else text
+    """``value`` as a graph label: exact when it has at most ``digits`` decimals (-4, 0.5), else
+    rounded to ``digits`` (the same rule as the documents' numbers)."""
+    return str(_num(value, digits))
 
 
-def _num(value, digits: int) -> sp.Float:
-    """The exact ``value`` rounded to ``digits`` decimals, as a SymPy Float that prints that way
-    (``-0.1966``, ``3.00``)."""
-    text = _fmt(value, digits)
-    significant = len(text.lstrip("-").replace(".", "").lstrip("0")) or 1
-    return sp.Float(text, significant)
+def _num(value, digits: int) -> sp.Number:
+    """``value`` for display: an exact number with at most ``digits`` decimals as itself (-4, not
+    -4.00), any other rounded to ``digits`` decimals as a Float that prints that way (-0.1966)."""
+    from ..printing.latex import rounded_number
+
+    return rounded_number(sp.Float(value) if isinstance(value, float) else value, digits)
 
 
 def _partial(output: sp.Symbol, node: sp.Symbol) -> sp.Derivative:
