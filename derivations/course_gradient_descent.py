@@ -299,7 +299,7 @@ def _bound(doc: Derivation) -> Derivation:
              claim=(th - alpha * sp.diff(lam * th**2 / 2, th), (1 - alpha * lam) * th),
              check=_expanded()),
         Step(_shown(r"\theta_t"), _shown(r"(1 - \alpha\lambda)^t\,\theta_0"),
-             "unroll from $\\theta_0$",
+             "unroll from $\\theta_0$ over $t$ steps",
              claim=(None, (1 - alpha * lam) ** t * th0),
              check=Custom(unrolled, "checked symbolically for each $t = 1, \\dots, 8$",
                           "symbolic")),
@@ -662,8 +662,9 @@ def build_learning_rate_diagnostics() -> Derivation:
         "**How to read the curves.** **Too small:** a smooth curve that keeps falling at a slow "
         "rate; a larger $\\eta$ would help. **Good:** the fastest fall. **Too large:** on this "
         "exactly quadratic loss the loss still falls at every step (each eigen-component "
-        "shrinks in absolute value), but the error's component along the steepest direction "
-        "changes sign at every step, the iterate jumping across the valley floor (right "
+        "shrinks in absolute value), but the error's component along the steepest direction, "
+        "$(\\mathbf{w}_t - \\mathbf{w}^*)\\cdot\\mathbf{v}_{\\max}$ with $\\mathbf{v}_{\\max}$ the "
+        "eigenvector of $\\mathbf{H}$ for $\\lambda_{\\max}$, changes sign at every step, the iterate jumping across the valley floor (right "
         "panel), and shrinks by only $|1 - 1.99| = 0.99$ per step, "
         "so the curve flattens early; on a real network, where the curvature changes along the "
         "path, this is where the loss curve turns jagged. **Divergent:** the loss grows "

@@ -558,7 +558,7 @@ def build_robustness_to_outliers() -> Derivation:
     doc = doc.section("Three losses of the residual").text(
         "For a prediction $\\hat y$ of $y$ write the residual $r = y - \\hat y$. The squared "
         "error is $r^2$ (MSE averages it), the absolute error $|r|$ (MAE), and the Huber loss "
-        "with threshold $\\delta > 0$ is $\\frac{1}{2}r^2$ for $|r| \\le \\delta$ and "
+        "$\\ell_\\delta$ with threshold $\\delta > 0$ is $\\frac{1}{2}r^2$ for $|r| \\le \\delta$ and "
         "$\\delta(|r| - \\frac{1}{2}\\delta)$ beyond (the course notes' definition; PyTorch's "
         "`huber_loss`). A fitted model is where the residuals' pulls balance, and the pull of "
         "one residual is the derivative of its loss:"

@@ -31,7 +31,8 @@ y = sp.MatrixSymbol("y", n, 1)
 Y = sp.MatrixSymbol("Y", n, k)
 w = sp.MatrixSymbol("w", d, 1)
 W = sp.MatrixSymbol("W", d, k)
-L = sp.MatrixSymbol("L", 1, 1)
+# The loss: a 1 x 1 matrix (the graph's output), printed as the scalar the prose calls it.
+L = sp.MatrixSymbol(r"\mathcal{L}", 1, 1)
 _u = sp.Dummy("u", real=True)
 SQUARE = sp.Lambda(_u, _u**2)
 ONES_N = sp.OneMatrix(n, 1)
@@ -232,7 +233,8 @@ def build_logistic_regression() -> Derivation:
     )
     doc = doc.section("The batch, in matrix form")
     doc = doc.text(
-        "With $\\mathbf{z} = \\mathbf{X}\\mathbf{w}$ and the mean over the batch, the "
+        "With $\\mathbf{z} = \\mathbf{X}\\mathbf{w}$ and the loss $\\mathcal{L}$ the mean over the "
+        "batch, the "
         "elementwise rule gives $\\bar{\\mathbf{z}} = \\frac{1}{n}(\\sigma(\\mathbf{z}) - "
         "\\mathbf{y})$ and the matmul rule $\\bar{\\mathbf{w}} = \\mathbf{X}^T\\bar{\\mathbf{z}}$:"
     )
@@ -268,7 +270,8 @@ def build_softmax_regression() -> Derivation:
     doc = doc.text(
         "Logits $\\mathbf{Z} = \\mathbf{X}\\mathbf{W}$ ($n\\times k$), one-hot targets "
         "$\\mathbf{Y}$. Because each row of $\\mathbf{Y}$ sums to one, the cross-entropy "
-        "$-\\frac{1}{n}\\sum_{ij} Y_{ij}\\log\\operatorname{softmax}(\\mathbf{Z})_{ij}$ is "
+        "$\\mathcal{L} = -\\frac{1}{n}\\sum_{ij} Y_{ij}\\log\\operatorname{softmax}"
+        "(\\mathbf{Z})_{ij}$ is "
         "$\\frac{1}{n}\\sum_i(\\operatorname{logsumexp}(\\mathbf{Z}_i) - \\langle\\mathbf{Y}_i, "
         "\\mathbf{Z}_i\\rangle)$ (PyTorch's `cross_entropy` with class labels). The "
         "log-sum-exp rule sends $\\frac{1}{n}\\operatorname{softmax}(\\mathbf{Z})$, the linear "
@@ -385,7 +388,9 @@ def build_mlp_backprop() -> Derivation:
     doc = doc.text(
         "For a single example ($n = 1$) with inputs $x_1, x_2$, the weight "
         "$w^{(1)}_{1,1}$ from input 1 to hidden unit 1 gets, by the chain rule through "
-        "$z^{(1)}_1$, $a^{(1)}_1$ and every output logit $z^{(2)}_j$:"
+        "$z^{(1)}_1$, $a^{(1)}_1$ and every output logit $z^{(2)}_j$, where $w^{(2)}_{1,j}$ is "
+        "the weight from hidden unit 1 to logit $j$ and $\\delta^{(2)}_j = "
+        "\\partial\\mathcal{L}/\\partial z^{(2)}_j$:"
     )
     lhs, rhs, check = _scalar_weight_step()
     doc = doc.steps(Step(lhs, rhs, "chain rule, summing over the output logits", check=check))
@@ -507,7 +512,9 @@ def build_weight_decay() -> Derivation:
         "Adding $\\frac{\\lambda}{2}\\|\\mathbf{w}\\|^2 = \\frac{\\lambda}{2}"
         "\\operatorname{sum}(\\mathbf{w}\\circ\\mathbf{w})$ to a loss adds $\\lambda\\mathbf{w}$ "
         "to its gradient (the sum rule, then the elementwise rule with $(u^2/2)' = u$). For "
-        "logistic regression with $\\lambda = 1/10$:"
+        "logistic regression (the `logistic-regression` document: the $n$ rows of $\\mathbf{X}$ "
+        "are the examples and $\\mathbf{y}$ holds their labels, 0 or 1) with $\\lambda = 1/10$, "
+        "$\\mathcal{L}$ being the mean log-loss plus $\\frac{\\lambda}{2}\\|\\mathbf{w}\\|^2$:"
     )
     doc = doc.steps(
         Step(sp.Derivative(L, w), gradient, "sum rule: the data term's gradient plus $\\lambda\\mathbf{w}$",

@@ -4,6 +4,7 @@ import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Numeric, Rounded, Step
+from symlearn.printing.latex import rounded_number
 from symlearn.render.figures import plotted
 
 NAME = "nonlinear-first-order"
@@ -125,8 +126,8 @@ def build():
         f"Starting from $x_0 = {START}$ with learning rate $\\alpha = {LEARNING_RATE}$, the "
         "update $x_{t+1} = x_t - \\alpha f'(x_t)$ gives:"
     )
-    rows = [(t, sp.Float(f"{xs[t]:.6f}", 7)) for t in (0, 1, 2, 5, 10, 20, 40)]
-    doc = doc.table(("step $t$", "$x_t$"), rows)
+    rows = [(t, rounded_number(xs[t], 6)) for t in (0, 1, 2, 5, 10, 20, 40)]
+    doc = doc.table(("step $t$", "$x_t$"), rows, caption="Rounded to 6 decimals.")
     doc = doc.steps(
         Step(sp.Symbol("x_{40}"), X_STAR, "to $10^{-8}$", relation="approx", check=Custom(
             _descent_converges, "checked numerically: after 40 steps $|x_{40} - x^*| < 10^{-8}$",

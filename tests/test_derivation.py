@@ -106,3 +106,92 @@ def test_matrix_identity_checked_on_instance():
     doc.steps(Step((A + B).T, A.T + B.T, "transpose of a sum"))
     with pytest.raises(StepCheckError):
         doc.steps(Step((A.T * B).T, A.T * B, "slip: transpose dropped"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Every symbol a formula shows is defined for the reader (issue 15: "lr-schedules uses s, k, a, b,
+# N, d, d_f, p undefined")
+
+
+def test_latex_symbols_reads_symbols_as_a_reader_does():
+    from symlearn.derivation import latex_symbols
+
+    assert latex_symbols(r"\frac{\partial L}{\partial w_{1}}") == {"L", "w_1"}
+    assert latex_symbols(r"\mathbf{X}^{T} \boldsymbol{\theta} + \hat{y}_i") == {"X", r"\theta", r"\hat y_i"}
+    assert latex_symbols(r"\operatorname{softplus}(z)\ \text{for all reals}") == {"z"}
+    assert latex_symbols(r"\begin{cases} r & |r| \le \delta \end{cases}") == {"r", r"\delta"}
+    assert latex_symbols(r"\sum_{k \le 3} g_k^2 + \min_t E(t)") == {"g_k", "E"}  # bound: k, t
+    assert latex_symbols(r"\mathcal{L} + 0.96^{t\psi}") == {r"\mathcal L", "t", r"\psi"}
+
+
+def test_undefined_symbol_in_a_step_is_reported_with_its_step():
+    from symlearn.derivation import undefined_symbols
+
+    a, b, c = sp.symbols("a b c")
+    doc = Derivation("t", "T").text("For a number $a$:").steps(
+        Step((a + b) ** 2, a**2 + 2 * a * b + b**2, "expand", check=Symbolic()),
+        Step(c * a, a * c, "commute", check=Symbolic()),
+    )
+    found = [(u.where, u.symbol) for u in undefined_symbols(doc)]
+    assert found == [("step 1", "b"), ("step 2", "c")]
+
+
+def test_definitions_count_from_prose_where_clause_tables_and_given_steps():
+    from symlearn.derivation import undefined_symbols
+
+    a, b, q, f, z = sp.symbols("a b q f z")
+    p = sp.symbols("p_1:4")
+    doc = (
+        Derivation("t", "T", summary="The product $f$ of two numbers.", definitions={q: a + b})
+        .table(("node", "value"), [(a, 1), (b, 2)])          # a notation table defines a, b
+        .steps(Step(q, a + b, "definition", check=Symbolic()))  # a given step defines q
+        .steps(Step(z * q, q * z, "commute", check=Symbolic()))
+        .text("where $z$ is any number.")                     # a where clause after the formula
+        .text("A distribution $p_i$ over three outcomes:")   # defines p_1, p_2, p_3
+        .steps(Step(p[0] + p[1] + p[2] - f, p[2] + p[1] + p[0] - f, "", check=Symbolic()))
+        .steps(Step(sp.Sum(sp.exp(sp.Symbol("k")) * sp.pi, (sp.Symbol("k"), 1, 3)),
+                    sp.Sum(sp.pi * sp.exp(sp.Symbol("k")), (sp.Symbol("k"), 1, 3)), "",
+                    check=Symbolic()))  # k is bound by the sum; e and pi are standard
+    )
+    assert undefined_symbols(doc) == []
+
+
+def test_a_definition_later_in_the_document_does_not_count():
+    from symlearn.derivation import undefined_symbols
+
+    doc = (
+        Derivation("t", "T")
+        .steps(Step(x + y, y + x, "", check=Symbolic()))
+        .text("Nothing here.")
+        .text("Here $x$ and $y$ are real numbers.")
+    )
+    assert {u.symbol for u in undefined_symbols(doc)} == {"x", "y"}
+
+
+def test_accented_and_calligraphic_symbols_are_other_symbols():
+    from symlearn.derivation import undefined_symbols
+
+    y_hat, loss = sp.Symbol(r"\hat{y}"), sp.Symbol(r"\mathcal{L}")
+    doc = Derivation("t", "T").text("Labels $y$, a loss $L$.").steps(
+        Step(loss + y_hat, y_hat + loss, "", check=Symbolic()))
+    assert {u.symbol for u in undefined_symbols(doc)} == {r"\hat y", r"\mathcal L"}
+
+
+def test_notation_table_and_where_clause_define_and_render():
+    from symlearn.derivation import undefined_symbols
+    from symlearn.render import to_markdown
+
+    eta, g, theta = sp.symbols("eta g_t theta_t")
+    step = Step(theta - eta * g, -(eta * g) + theta, "", check=Symbolic())
+    bare = Derivation("t", "T").steps(step)
+    assert {u.symbol for u in undefined_symbols(bare)} == {r"\eta", "g_t", r"\theta_t"}
+    where = bare.where({eta: "the learning rate", g: "the gradient", "\\theta_t": "the weights"})
+    assert undefined_symbols(where) == []
+    md = to_markdown(where)
+    assert ("where $\\eta$ is the learning rate, $g_{t}$ the gradient and $\\theta_t$ the "
+            "weights.") in md
+    table = Derivation("t", "T").notation({eta: "learning rate", g: "gradient", theta: "weights"})
+    assert undefined_symbols(table.steps(step)) == []
+    assert "| $\\eta$ | learning rate |" in to_markdown(table)
+    with pytest.raises(ValueError, match="where"):
+        bare.where({})

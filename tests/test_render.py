@@ -1,14 +1,17 @@
 """Renderers: LaTeX, Markdown, PDF; atomic writes; refusal to render unchecked derivations."""
 
+import math
 import shutil
 from pathlib import Path
 
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from symlearn import Derivation, Step, sigmoid
 from symlearn.derivation import DerivationError
-from symlearn.printing.latex import latex
+from symlearn.printing.latex import latex, rounded_number
 from symlearn.render import tex_engine, to_latex, to_markdown, write_documents
 from symlearn.render._io import atomic_produce, atomic_write
 
@@ -94,7 +97,7 @@ def test_missing_tex_engine_is_a_message_not_a_failure(tmp_path, monkeypatch):
 def test_graph_figure_is_drawn(tmp_path):
     from symlearn import graph
 
-    q, f, y, z = sp.symbols("q f y z")
+    q, y, z = sp.symbols("q y z")
     doc = graph(q=x + y, f=q * z).backward(at={x: -2, y: 5, z: -4}, name="g", title="G")
     write_documents(doc, tmp_path, ("md",))
     svg = (tmp_path / "figures" / "g-graph.svg").read_text()
@@ -221,3 +224,114 @@ def test_heaviside_prints_as_the_indicator_it_is():
     for value in (-1, 0, 1):  # the printed condition holds exactly where the function is 1
         assert sp.Heaviside(value, 0) == (1 if value > 0 else 0)
         assert sp.Heaviside(value, 1) == (1 if value >= 0 else 0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Numbers as a reader should see them (issue 15: "0.9000000", "= -4.00" for an exact -4,
+# "≈ 0.0" for an exact 0, (24/25)^psi(t+1)): one test per cause in the printer.
+
+
+def _as_float(tex: str) -> float:
+    """Python's own reading of a printed number (``1.5 \\cdot 10^{-7}``, ``10^{-8}``)."""
+    mantissa, _, exponent = tex.replace(r" \cdot ", "*").partition("10^{")
+    mantissa = mantissa.rstrip("*") or "1"
+    if mantissa == "-":
+        mantissa = "-1"
+    power = int(exponent.rstrip("}")) if exponent else 0
+    return float(f"{mantissa}e{power}")
+
+
+def test_exact_integers_print_without_decimals():
+    assert latex(sp.Integer(-4)) == "-4"
+    assert latex(sp.Integer(0)) == "0"
+    # A whole number carried as a displayed Float (the backward table's -4.00 for an exact -4,
+    # a rounded -0.00) states no decimals: "-4" and "0", never "-4.00" or "0.0".
+    assert latex(sp.Float("-4.00", 3)) == "-4"
+    assert latex(sp.Float("-0.00", 2)) == "0"
+    assert latex(sp.Float(0.0)) == "0"
+
+
+def test_a_double_prints_its_shortest_round_trip_form():
+    assert latex(sp.Float(0.9)) == "0.9"
+    assert latex(sp.Float(0.1 + 0.2)) == "0.30000000000000004"  # Python's repr of that double
+    assert latex(sp.Float(1.5e-7)) == r"1.5 \cdot 10^{-7}"
+
+
+def test_a_double_close_to_an_integer_is_not_printed_as_the_integer():
+    near = math.nextafter(4.0, 0.0)  # 3.9999999999999996, the double just below 4
+    tex = latex(sp.Float(near))
+    assert tex != "4" and _as_float(tex) == near
+    # SymPy's default printer rounds it to 15 digits and prints "4.0"
+    assert sp.latex(sp.Float(near)) == "4.0"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(allow_nan=False, allow_infinity=False, width=64))
+def test_every_double_prints_a_number_that_reads_back_as_it(x):
+    assert _as_float(latex(sp.Float(x))) == x
+
+
+def test_stated_digits_of_a_rounded_value_are_kept():
+    # A rounded value states its digits, as the course writes 0.37 * (-0.53) = -0.20.
+    assert latex(sp.Float("-0.20", 2)) == "-0.20"
+    assert latex(sp.Float("0.1966", 4)) == "0.1966"
+    assert latex(sp.Float("470", 3)) == "470"  # not "470."
+
+
+def test_rationals_print_exactly_as_the_shorter_exact_form():
+    assert latex(sp.Rational(24, 25)) == "0.96"
+    psi, t = sp.symbols("psi t")
+    assert latex(sp.Rational(24, 25) ** (psi * (t + 1))) == r"0.96^{\psi \left(t + 1\right)}"
+    assert latex(sp.Rational(1, 100000000)) == "10^{-8}"
+    assert latex(sp.Rational(1, 2)) == r"\frac{1}{2}"
+    assert latex(sp.Rational(1, 3)) == r"\frac{1}{3}"
+    assert latex(sp.Rational(-3, 10)) == "-0.3"
+    assert sp.Rational(latex(sp.Rational(24, 25))) == sp.Rational(24, 25)  # exact, not rounded
+
+
+def test_rounded_number_is_exact_when_it_can_be():
+    assert latex(rounded_number(-4, 2)) == "-4"
+    assert latex(rounded_number(sp.Integer(0), 2)) == "0"
+    assert latex(rounded_number(0.9, 6)) == "0.9"
+    assert latex(rounded_number(sp.Rational(24, 25), 2)) == "0.96"
+    assert latex(rounded_number(sp.Rational(2, 3), 2)) == "0.67"
+    assert latex(rounded_number(0.196, 2)) == "0.20"
+    assert latex(rounded_number(0.021246, 6)) == "0.021246"
+
+
+def test_rounded_step_relation_follows_exactness():
+    from symlearn import Rounded, StepCheckError
+
+    exact = Derivation("t", "T").steps(
+        Step(sp.Integer(2) * 2, sp.Float("4.00", 3), relation="approx", check=Rounded(2)))
+    assert exact.all_steps()[0].relation == "="
+    assert exact.all_steps()[0].result.detail == "checked exactly: the value is the number shown"
+    assert "&= 4" in to_markdown(exact)
+    with pytest.raises(StepCheckError, match="approx"):
+        Derivation("t", "T").steps(Step(sp.exp(-1), sp.Float("0.37", 2), check=Rounded(2)))
+
+
+def test_backward_table_prints_exact_gradients_exactly():
+    from symlearn import graph
+
+    q, y, z = sp.symbols("q y z")
+    doc = graph(q=x + y, f=q * z).backward(at={x: -2, y: 5, z: -4}, name="g", title="G")
+    md = to_markdown(doc)
+    assert "-4.00" not in md and ".00$" not in md
+    assert r"\frac{\partial f}{\partial x} &= -4 " in md  # CS231n's df/dx = -4, exactly
+
+
+def test_matrix_symbols_with_superscripts_are_bold_letters_with_labels():
+    assert latex(sp.MatrixSymbol("W^{(2)}", 2, 3)) == r"\mathbf{W}^{(2)}"
+    assert latex(sp.MatrixSymbol(r"\delta^{(2)}", 2, 3)) == r"\boldsymbol{\delta}^{(2)}"
+    assert latex(sp.MatrixSymbol("theta_1", 2, 1)) == r"\boldsymbol{\theta}_{1}"
+    assert latex(sp.MatrixSymbol(r"\mathcal{L}", 1, 1)) == r"\mathcal{L}"  # a scalar loss
+
+
+def test_function_applied_entrywise_prints_as_applied_to_the_matrix():
+    from symlearn.calculus.matrix import elementwise
+
+    X, w = sp.MatrixSymbol("X", 3, 2), sp.MatrixSymbol("w", 2, 1)
+    assert latex(elementwise(sigmoid, X * w)) == r"\sigma\left(\mathbf{X} \mathbf{w}\right)"
+    u = sp.Dummy("u")
+    assert r"\mapsto" in latex(elementwise(sp.Lambda(u, u**2), X * w))  # not a matrix power
