@@ -452,9 +452,11 @@ def _multilabel_margin_document(spec) -> Derivation:
     doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
     doc = doc.text(
         "Every (target label, other class) pair is a hinge with margin 1: the target's score "
-        "should exceed each non-target's by 1. For $C = 3$, target labels $\\{1, 2\\}$ (the "
-        "target row `[0, 1, -1]` counted from 0) and the non-target class 3, with both hinges "
-        "active:"
+        "should exceed each non-target's by 1. For $C = 3$ classes with scores $x_1, x_2, x_3$, "
+        "target labels 1 and 2 (the target row `[0, 1, -1]` counted from 0) and the non-target "
+        "class 3, with both hinges active, the sample's loss $\\ell$ is the sum of the "
+        "hinges $1 - x_1 + x_3$ and $1 - x_2 + x_3$ divided by $C$ (PyTorch's), and its "
+        "derivative in the non-target's score is:"
     )
     ell = ((1 - x1 + x3) + (1 - x2 + x3)) / 3
     doc = add_gradient_steps(doc, ell, x3, output=ELL)
@@ -578,6 +580,34 @@ def _draw_overview(path):
     plt.close(figure)
 
 
+#: What the overview table's symbols mean, in the order a reader meets them.
+_OVERVIEW_SYMBOLS = {
+    "x": "the input (PyTorch's `input`): a prediction, a score or logit, a probability (binary "
+         "cross-entropy) or a log-probability (KL divergence)",
+    "y": "the target (`target`): a value, a class index, or a label $\\pm 1$; $y_j$ is the "
+         "$j$-th target label of a multi-label sample",
+    r"\delta": "Huber's threshold between the quadratic and the linear part (`delta`)",
+    r"\beta": "smooth L1's threshold (`beta`)",
+    "z": "the logits (`input` of `cross_entropy`); $z_j$ is the logit of class $j$",
+    "C": "the number of classes",
+    "w": "the class weights (`weight`); $w_y$ is the target class's",
+    "p_w": "the weight of the positive class (`pos_weight`)",
+    "m": "the margin (`margin`)",
+    r"\alpha_T(s)": "CTC's forward variable at the last time step $T$: the probability of every "
+                    "alignment that ends at position $s$ of the extended target",
+    "S'": "the length of the extended target (the target with a blank between and around its "
+          "labels)",
+    "x_1, x_2": "the two inputs a ranking compares (`input1`, `input2`)",
+    r"\cos": "the cosine similarity of the two inputs",
+    "a, p, n": "the anchor, the positive and the negative (`anchor`, `positive`, `negative`); "
+               "$a_i$, $p_i$, $n_i$ are their entries",
+    "D": "the number of entries of the vectors compared",
+    "p": "also the order of the norm (`p`) and the power of a margin: in the triplet rows $p_i$ "
+         "is an entry of the positive and the exponent $p$ the norm's order",
+    "v": "the variance (`var`)",
+}
+
+
 def build_overview() -> Derivation:
     from symlearn.losses import catalog
 
@@ -591,6 +621,7 @@ def build_overview() -> Derivation:
         "a row of symlearn's catalog, with its per-element (or per-sample) formula and the "
         "gradient its document derives and checks."
     )
+    doc = doc.notation(_OVERVIEW_SYMBOLS, "the symbols of the table below")
     rows = []
     for loss in catalog.values():
         spec = loss.spec
