@@ -629,9 +629,24 @@ def build_overview() -> Derivation:
         rows.append((spec.title, spec.expr, grad, f"`{spec.name}`" if spec.torch else "none"))
     doc = doc.table(("loss", "formula", "gradient", "PyTorch twin"), rows)
     x, y = sp.symbols("x y", real=True)
-    doc = doc.section("The two gradients every course shows").steps(
-        Step(sp.Derivative(sp.log(1 + sp.exp(x)) - y * x, x), sigmoid(x) - y, "BCE with logits"),
-        Step(sp.Derivative((x - y) ** 2, x), 2 * (x - y), "squared error"),
+    bce = sp.log(1 + sp.exp(x)) - y * x
+    doc = doc.section("The two gradients every course shows").text(
+        "Binary cross-entropy on a logit $x$ with a target $y \\in [0, 1]$ is "
+        f"$\\ell = {latex(bce)}$ per element (the log-sigmoid form of the table, written out). "
+        "Its derivative, one rule at a time:"
+    )
+    doc = add_gradient_steps(doc, bce, x, textbook=sigmoid(x) - y, output=ELL)
+    doc = doc.text(
+        "The predicted probability minus the target: the gradient never saturates, however "
+        "wrong the logit. The squared error of a prediction $x$ against a target $y$ is "
+        "$\\ell = (x - y)^2$:"
+    )
+    # Unevaluated, so that the last line reads 2(x - y), the residual doubled, as texts write it.
+    doubled = sp.Mul(2, x - y, evaluate=False)
+    doc = add_gradient_steps(doc, (x - y) ** 2, x, textbook=doubled, output=ELL, why=False)
+    doc = doc.text(
+        "Both gradients are the residual, prediction minus target; the squared error's is twice "
+        "it, because the power rule brings the exponent 2 down."
     )
     return doc.figure(
         Figure(
