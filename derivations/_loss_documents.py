@@ -161,16 +161,13 @@ def _elementwise_document(spec) -> Derivation:
         target = spec.symbols[-1]
         doc = doc.section("By target").text(
             "The loss has a branch for each of these targets (checked on each: random points "
-            "above take the general branch):"
+            "above take the general branch). Each branch's derivative, rule by rule:"
         )
         for value in cases:
             at = sp.sympify(spec.expr).subs(target, value)
-            doc = doc.chain(
-                sp.Derivative(at, x),
-                (sp.sympify(spec.derivative).subs(target, value),
-                 f"at ${latex(target)} = {latex(value)}$, PyTorch's form"),
-                check=Numeric(),
-            )
+            doc = doc.text(f"At ${latex(target)} = {latex(value)}$, $\\ell = {latex(at)}$:")
+            doc = _pytorch_form(add_gradient_steps(doc, at, x, output=ELL, why=False),
+                                sp.sympify(spec.derivative).subs(target, value))
     if spec.compiled_expr is not None:
         doc = doc.section("The compiled value").text(
             "The compiled value is the form below, equal to the loss on its domain."
@@ -306,12 +303,13 @@ def _nll_document(spec) -> Derivation:
     doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
     doc = doc.text(
         "The input holds log-probabilities $x$; for target class $y$ with weight $w_y$ the loss is "
-        "$-w_y x_y$. Here the classes are numbered from 0, as PyTorch's targets are: for $C = 3$ "
+        "$\\ell = -w_y x_y$. Here the classes are numbered from 0, as PyTorch's targets are: for $C = 3$ "
         "the entries are $x_0, x_1, x_2$, and for $y = 1$:"
     )
     doc = add_gradient_steps(doc, ell, x1, output=ELL)
     doc = doc.text("The loss does not involve the other entries, so their derivatives are 0:")
-    doc = doc.steps(Step(sp.Derivative(ELL, x0), sp.S.Zero, "$x_0$ does not appear in $\\ell$",
+    doc = doc.steps(Step(sp.Derivative(ELL, x0), sp.S.Zero,
+                         "$x_0$ does not appear in $\\ell$: a constant's derivative, $c' = 0$",
                          claim=(sp.Derivative(ell, x0), sp.S.Zero)))
     return doc.text(
         "`'mean'` divides the sum by $\\sum_n w_{y_n}$ over the targets not equal to `ignore_index`."
@@ -349,12 +347,14 @@ def _ctc_document(spec) -> Derivation:
         "probability is "
         "$\\frac{\\partial (-\\log p)}{\\partial y_t(c)} = -\\frac{1}{p\\, y_t(c)^2} "
         "\\sum_{s : l'_s = c} \\alpha_t(s) \\beta_t(s)$. At $t = 1$, $c = a$ only $s = 1$ has "
-        "label $a$; $\\alpha_1(1) = a_1$ and $\\beta_1(1) = a_1 a_2 + a_1 b_2$:"
+        "label $a$; $\\alpha_1(1) = a_1$ and $\\beta_1(1) = a_1 a_2 + a_1 b_2$. Rule by rule, "
+        "from $\\ell = -\\log p$ written out, the derivative ends at that formula:"
     )
-    doc = doc.chain(
-        sp.Derivative(ell, a1),
-        (-(alpha_1[1] * beta_1_1) / (paths * a1**2),
-         "the $\\alpha$-$\\beta$ formula above at $t = 1$, $s = 1$"),
+    doc = add_gradient_steps(doc, ell, a1, output=ELL, why=False,
+                             textbook=-(alpha_1[1] * beta_1_1) / (paths * a1**2))
+    doc = doc.text(
+        "The last line is $-\\alpha_1(1)\\beta_1(1)/(p\\, a_1^2)$: the $\\alpha$-$\\beta$ "
+        "formula at $t = 1$, $s = 1$, equal to the rule-by-rule derivative (checked)."
     )
     z_a, z_b = sp.symbols("z_a z_b", real=True)
     soft_a = sp.exp(z_a) / (sp.exp(z_a) + sp.exp(z_b))
@@ -926,11 +926,15 @@ def _worked_example_section(doc: Derivation, spec) -> Derivation:
                     claim=(exact, _shown(exact)))
 
     steps = [number(L, example.value, "the loss")]
+    # Where each partial's number comes from (a value, not a derivation: the derivation is above).
+    source = ("the derivative above at this element, times the reduction's factor"
+              if spec.structured is None else
+              "the exact derivative at this input, from the sample's loss written out")
     shape = example.args[0].shape
     for index, exact in zip(np.ndindex(shape), example.grad):
         label = ",".join(str(i + 1) for i in index)
         partial = sp.Symbol(rf"\frac{{\partial L}}{{\partial x_{{{label}}}}}")
-        steps.append(number(partial, exact, ""))
+        steps.append(number(partial, exact, source))
     doc = doc.steps(*steps)
     value, grad = loss.value_and_grad(*example.args, **example.kwargs)
     expected = np.array([_numeric(g) for g in example.grad]).reshape(shape)

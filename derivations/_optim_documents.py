@@ -13,6 +13,7 @@ from __future__ import annotations
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Step, Symbolic
+from symlearn.calculus.steps import add_gradient_steps
 
 __all__ = [
     "adagrad_document",
@@ -878,10 +879,23 @@ def saddle_document() -> Derivation:
     doc = Derivation("saddle-point", "A saddle point: gradient descent stalls, momentum escapes",
                      "$f = x^2 - y^2$ from a start near the saddle: plain GD lingers, momentum "
                      "leaves (seed 003: 'saddle points -> zero gradient -> no update').")
-    doc = doc.section("The saddle").steps(
-        Step(sp.Symbol(r"\nabla f"), sp.Matrix([2 * x, -2 * y]), "gradient",
+    f_ = sp.Symbol("f")
+    doc = doc.section("The saddle").text(
+        "The two partial derivatives of $f = x^2 - y^2$, rule by rule:"
+    )
+    doc = add_gradient_steps(doc, f, x, output=f_, why=False)
+    doc = add_gradient_steps(doc, f, y, output=f_, why=False)
+    doc = doc.text(
+        "Stacked, they are the gradient; differentiating each again (the power rule once more: "
+        "$\\partial(2x)/\\partial x = 2$, $\\partial(-2y)/\\partial y = -2$, and neither "
+        "depends on the other variable) gives the Hessian $H$ of second derivatives:"
+    )
+    doc = doc.steps(
+        Step(sp.Symbol(r"\nabla f"), sp.Matrix([2 * x, -2 * y]),
+             "the two partial derivatives above",
              claim=(sp.Matrix([sp.diff(f, x), sp.diff(f, y)]), sp.Matrix([2 * x, -2 * y]))),
-        Step(sp.Symbol("H"), sp.diag(2, -2), "Hessian: one positive, one negative eigenvalue",
+        Step(sp.Symbol("H"), sp.diag(2, -2),
+             "second derivatives: one positive, one negative eigenvalue",
              claim=(sp.hessian(f, (x, y)), sp.diag(2, -2))),
     )
     grad = lambda p: np.array([2 * p[0], -2 * p[1]])

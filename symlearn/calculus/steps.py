@@ -470,6 +470,9 @@ def _apply(derivative: sp.Derivative, ctx: _Context):
     expr = derivative.expr
     if expr in ctx.definitions:
         return _rule_intermediate(expr, ctx)
+    if expr == ctx.wrt:  # a loss that is the variable itself (a branch of hinge-embedding)
+        ctx.note(f"${latex(expr)}' = 1$")
+        return sp.S.One
     for cls in type(expr).__mro__:
         rule = RULES.get(cls)
         if rule is None:
