@@ -387,3 +387,18 @@ def test_the_module_examples_run():
 
     result = doctest.testmod(steps_module, extraglobs={"sp": sp})
     assert result.attempted >= 2 and result.failed == 0
+
+
+def test_the_why_sentence_speaks_of_the_documents_own_symbols():
+    """The chain-rule sentence uses the output, the variable and the outermost intermediate the
+    reader sees (f, w and v here), not a generic l and x."""
+    from symlearn.calculus.steps import add_gradient_steps
+    from symlearn.derivation import Derivation, Text
+
+    f = sp.Symbol("f")
+    doc = add_gradient_steps(Derivation(name="t", title="t"), sp.log(1 + sp.exp(-y * (w * x + b))),
+                             w, output=f)
+    whys = [blk.body for blk in doc.blocks if isinstance(blk, Text) and "Why name" in blk.body]
+    assert len(whys) == 1
+    assert r"\frac{\partial f}{\partial w} = \frac{\partial f}{\partial v}" in whys[0]
+    assert r"\partial \ell" not in whys[0]
