@@ -582,28 +582,22 @@ def _draw_overview(path):
 
 #: What the overview table's symbols mean, in the order a reader meets them.
 _OVERVIEW_SYMBOLS = {
-    "x": "the input (PyTorch's `input`): a prediction, a score or logit, a probability (binary "
-         "cross-entropy) or a log-probability (KL divergence)",
-    "y": "the target (`target`): a value, a class index, or a label $\\pm 1$; $y_j$ is the "
-         "$j$-th target label of a multi-label sample",
-    r"\delta": "Huber's threshold between the quadratic and the linear part (`delta`)",
+    "x": "the input (`input`): a prediction, a logit, a probability or a log-probability",
+    "y": "the target (`target`); $y_j$ is a sample's $j$-th target label",
+    r"\delta": "Huber's threshold (`delta`)",
     r"\beta": "smooth L1's threshold (`beta`)",
-    "z": "the logits (`input` of `cross_entropy`); $z_j$ is the logit of class $j$",
+    "z": "the logits; $z_j$ is class $j$'s",
     "C": "the number of classes",
-    "w": "the class weights (`weight`); $w_y$ is the target class's",
-    "p_w": "the weight of the positive class (`pos_weight`)",
+    "w": "the class weights (`weight`); $w_y$ is the target's",
+    "p_w": "the positive class's weight (`pos_weight`)",
     "m": "the margin (`margin`)",
-    r"\alpha_T(s)": "CTC's forward variable at the last time step $T$: the probability of every "
-                    "alignment that ends at position $s$ of the extended target",
-    "S'": "the length of the extended target (the target with a blank between and around its "
-          "labels)",
-    "x_1, x_2": "the two inputs a ranking compares (`input1`, `input2`)",
+    r"\alpha_T(s)": "CTC's forward variable at the last step $T$, position $s$",
+    "S'": "the length of the target with the blanks added",
+    "x_1, x_2": "the two inputs a ranking compares",
     r"\cos": "the cosine similarity of the two inputs",
-    "a, p, n": "the anchor, the positive and the negative (`anchor`, `positive`, `negative`); "
-               "$a_i$, $p_i$, $n_i$ are their entries",
-    "D": "the number of entries of the vectors compared",
-    "p": "also the order of the norm (`p`) and the power of a margin: in the triplet rows $p_i$ "
-         "is an entry of the positive and the exponent $p$ the norm's order",
+    "a, p, n": "anchor, positive and negative; $a_i$, $p_i$, $n_i$ their entries",
+    "D": "the length of the vectors compared",
+    "p": "as an exponent, the norm's order or a margin's power (`p`)",
     "v": "the variance (`var`)",
 }
 
