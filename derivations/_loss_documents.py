@@ -161,16 +161,13 @@ def _elementwise_document(spec) -> Derivation:
         target = spec.symbols[-1]
         doc = doc.section("By target").text(
             "The loss has a branch for each of these targets (checked on each: random points "
-            "above take the general branch):"
+            "above take the general branch). Each branch's derivative, rule by rule:"
         )
         for value in cases:
             at = sp.sympify(spec.expr).subs(target, value)
-            doc = doc.chain(
-                sp.Derivative(at, x),
-                (sp.sympify(spec.derivative).subs(target, value),
-                 f"at ${latex(target)} = {latex(value)}$, PyTorch's form"),
-                check=Numeric(),
-            )
+            doc = doc.text(f"At ${latex(target)} = {latex(value)}$, $\\ell = {latex(at)}$:")
+            doc = _pytorch_form(add_gradient_steps(doc, at, x, output=ELL, why=False),
+                                sp.sympify(spec.derivative).subs(target, value))
     if spec.compiled_expr is not None:
         doc = doc.section("The compiled value").text(
             "The compiled value is the form below, equal to the loss on its domain."
@@ -306,12 +303,13 @@ def _nll_document(spec) -> Derivation:
     doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
     doc = doc.text(
         "The input holds log-probabilities $x$; for target class $y$ with weight $w_y$ the loss is "
-        "$-w_y x_y$. Here the classes are numbered from 0, as PyTorch's targets are: for $C = 3$ "
+        "$\\ell = -w_y x_y$. Here the classes are numbered from 0, as PyTorch's targets are: for $C = 3$ "
         "the entries are $x_0, x_1, x_2$, and for $y = 1$:"
     )
     doc = add_gradient_steps(doc, ell, x1, output=ELL)
     doc = doc.text("The loss does not involve the other entries, so their derivatives are 0:")
-    doc = doc.steps(Step(sp.Derivative(ELL, x0), sp.S.Zero, "$x_0$ does not appear in $\\ell$",
+    doc = doc.steps(Step(sp.Derivative(ELL, x0), sp.S.Zero,
+                         "$x_0$ does not appear in $\\ell$: a constant's derivative, $c' = 0$",
                          claim=(sp.Derivative(ell, x0), sp.S.Zero)))
     return doc.text(
         "`'mean'` divides the sum by $\\sum_n w_{y_n}$ over the targets not equal to `ignore_index`."
@@ -349,12 +347,14 @@ def _ctc_document(spec) -> Derivation:
         "probability is "
         "$\\frac{\\partial (-\\log p)}{\\partial y_t(c)} = -\\frac{1}{p\\, y_t(c)^2} "
         "\\sum_{s : l'_s = c} \\alpha_t(s) \\beta_t(s)$. At $t = 1$, $c = a$ only $s = 1$ has "
-        "label $a$; $\\alpha_1(1) = a_1$ and $\\beta_1(1) = a_1 a_2 + a_1 b_2$:"
+        "label $a$; $\\alpha_1(1) = a_1$ and $\\beta_1(1) = a_1 a_2 + a_1 b_2$. Rule by rule, "
+        "from $\\ell = -\\log p$ written out, the derivative ends at that formula:"
     )
-    doc = doc.chain(
-        sp.Derivative(ell, a1),
-        (-(alpha_1[1] * beta_1_1) / (paths * a1**2),
-         "the $\\alpha$-$\\beta$ formula above at $t = 1$, $s = 1$"),
+    doc = add_gradient_steps(doc, ell, a1, output=ELL, why=False,
+                             textbook=-(alpha_1[1] * beta_1_1) / (paths * a1**2))
+    doc = doc.text(
+        "The last line is $-\\alpha_1(1)\\beta_1(1)/(p\\, a_1^2)$: the $\\alpha$-$\\beta$ "
+        "formula at $t = 1$, $s = 1$, equal to the rule-by-rule derivative (checked)."
     )
     z_a, z_b = sp.symbols("z_a z_b", real=True)
     soft_a = sp.exp(z_a) / (sp.exp(z_a) + sp.exp(z_b))
@@ -452,9 +452,11 @@ def _multilabel_margin_document(spec) -> Derivation:
     doc = _start(spec).section("The loss").text(_definition(spec) + " " + spec.notes)
     doc = doc.text(
         "Every (target label, other class) pair is a hinge with margin 1: the target's score "
-        "should exceed each non-target's by 1. For $C = 3$, target labels $\\{1, 2\\}$ (the "
-        "target row `[0, 1, -1]` counted from 0) and the non-target class 3, with both hinges "
-        "active:"
+        "should exceed each non-target's by 1. For $C = 3$ classes with scores $x_1, x_2, x_3$, "
+        "target labels 1 and 2 (the target row `[0, 1, -1]` counted from 0) and the non-target "
+        "class 3, with both hinges active, the sample's loss $\\ell$ is the sum of the "
+        "hinges $1 - x_1 + x_3$ and $1 - x_2 + x_3$ divided by $C$ (PyTorch's), and its "
+        "derivative in the non-target's score is:"
     )
     ell = ((1 - x1 + x3) + (1 - x2 + x3)) / 3
     doc = add_gradient_steps(doc, ell, x3, output=ELL)
@@ -578,6 +580,28 @@ def _draw_overview(path):
     plt.close(figure)
 
 
+#: What the overview table's symbols mean, in the order a reader meets them.
+_OVERVIEW_SYMBOLS = {
+    "x": "the input (`input`): a prediction, a logit, a probability or a log-probability",
+    "y": "the target (`target`); $y_j$ is a sample's $j$-th target label",
+    r"\delta": "Huber's threshold (`delta`)",
+    r"\beta": "smooth L1's threshold (`beta`)",
+    "z": "the logits; $z_j$ is class $j$'s",
+    "C": "the number of classes",
+    "w": "the class weights (`weight`); $w_y$ is the target's",
+    "p_w": "the positive class's weight (`pos_weight`)",
+    "m": "the margin (`margin`)",
+    r"\alpha_T(s)": "CTC's forward variable at the last step $T$, position $s$",
+    "S'": "the length of the target with the blanks added",
+    "x_1, x_2": "the two inputs a ranking compares",
+    r"\cos": "the cosine similarity of the two inputs",
+    "a, p, n": "anchor, positive and negative; $a_i$, $p_i$, $n_i$ their entries",
+    "D": "the length of the vectors compared",
+    "p": "as an exponent, the norm's order or a margin's power (`p`)",
+    "v": "the variance (`var`)",
+}
+
+
 def build_overview() -> Derivation:
     from symlearn.losses import catalog
 
@@ -591,6 +615,7 @@ def build_overview() -> Derivation:
         "a row of symlearn's catalog, with its per-element (or per-sample) formula and the "
         "gradient its document derives and checks."
     )
+    doc = doc.notation(_OVERVIEW_SYMBOLS, "the symbols of the table below")
     rows = []
     for loss in catalog.values():
         spec = loss.spec
@@ -598,9 +623,24 @@ def build_overview() -> Derivation:
         rows.append((spec.title, spec.expr, grad, f"`{spec.name}`" if spec.torch else "none"))
     doc = doc.table(("loss", "formula", "gradient", "PyTorch twin"), rows)
     x, y = sp.symbols("x y", real=True)
-    doc = doc.section("The two gradients every course shows").steps(
-        Step(sp.Derivative(sp.log(1 + sp.exp(x)) - y * x, x), sigmoid(x) - y, "BCE with logits"),
-        Step(sp.Derivative((x - y) ** 2, x), 2 * (x - y), "squared error"),
+    bce = sp.log(1 + sp.exp(x)) - y * x
+    doc = doc.section("The two gradients every course shows").text(
+        "Binary cross-entropy on a logit $x$ with a target $y \\in [0, 1]$ is "
+        f"$\\ell = {latex(bce)}$ per element (the log-sigmoid form of the table, written out). "
+        "Its derivative, one rule at a time:"
+    )
+    doc = add_gradient_steps(doc, bce, x, textbook=sigmoid(x) - y, output=ELL)
+    doc = doc.text(
+        "The predicted probability minus the target: the gradient never saturates, however "
+        "wrong the logit. The squared error of a prediction $x$ against a target $y$ is "
+        "$\\ell = (x - y)^2$:"
+    )
+    # Unevaluated, so that the last line reads 2(x - y), the residual doubled, as texts write it.
+    doubled = sp.Mul(2, x - y, evaluate=False)
+    doc = add_gradient_steps(doc, (x - y) ** 2, x, textbook=doubled, output=ELL, why=False)
+    doc = doc.text(
+        "Both gradients are the residual, prediction minus target; the squared error's is twice "
+        "it, because the power rule brings the exponent 2 down."
     )
     return doc.figure(
         Figure(
@@ -880,11 +920,15 @@ def _worked_example_section(doc: Derivation, spec) -> Derivation:
                     claim=(exact, _shown(exact)))
 
     steps = [number(L, example.value, "the loss")]
+    # Where each partial's number comes from (a value, not a derivation: the derivation is above).
+    source = ("the derivative above at this element, times the reduction's factor"
+              if spec.structured is None else
+              "the exact derivative at this input, from the sample's loss written out")
     shape = example.args[0].shape
     for index, exact in zip(np.ndindex(shape), example.grad):
         label = ",".join(str(i + 1) for i in index)
         partial = sp.Symbol(rf"\frac{{\partial L}}{{\partial x_{{{label}}}}}")
-        steps.append(number(partial, exact, ""))
+        steps.append(number(partial, exact, source))
     doc = doc.steps(*steps)
     value, grad = loss.value_and_grad(*example.args, **example.kwargs)
     expected = np.array([_numeric(g) for g in example.grad]).reshape(shape)

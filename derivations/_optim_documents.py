@@ -13,6 +13,7 @@ from __future__ import annotations
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Step, Symbolic
+from symlearn.calculus.steps import add_gradient_steps
 
 __all__ = [
     "adagrad_document",
@@ -33,6 +34,44 @@ def _rule_table(optimizer) -> tuple[list, list]:
     return ["quantity", "update"], rows
 
 
+#: What each hyper-parameter symbol of an update rule means, in words, with PyTorch's argument.
+_MEANINGS = {
+    r"\mu": "the momentum coefficient (`momentum`: the fraction of the buffer kept each step)",
+    r"\tau": "the dampening (`dampening`: the fraction of each new gradient left out of the "
+             "buffer)",
+    r"\lambda": "the weight-decay coefficient (`weight_decay`)",
+    r"\kappa": "the learning-rate decay (`lr_decay`)",
+    "s_{0}": "the accumulator's starting value (`initial_accumulator_value`)",
+    r"\epsilon": "a small constant that keeps the denominator away from zero (`eps`)",
+    r"\alpha": "the decay rate of the running mean of squared gradients (`alpha`)",
+    r"\rho": "the decay rate of the running means of squared gradients and of squared steps "
+             "(`rho`)",
+    r"\beta_{1}": "the decay rate of the first moment (`betas[0]`: the running mean of the "
+                  "gradients)",
+    r"\beta_{2}": "the decay rate of the second moment (`betas[1]`: the running mean of the "
+                  "squared gradients)",
+    r"\psi": "the momentum decay (`momentum_decay`: how fast the momentum coefficient warms up)",
+}
+
+#: The symbols every update rule uses, for documents whose prose does not introduce them.
+_STEP_SYMBOLS = {
+    r"\eta_t": "the learning rate at step $t$",
+    "g_t": "the gradient of the loss at the parameters $\\theta_t$",
+}
+
+
+def _where_rule(doc: Derivation, optimizer, *, basics: bool = False) -> Derivation:
+    """A "where" clause after an update-rule table: each hyper-parameter the table shows, in words
+    and by its PyTorch argument (and $\\eta_t$, $g_t$ when ``basics``, for documents whose prose
+    has not introduced them)."""
+    shown = set().union(*(eq.rhs.free_symbols for eq in optimizer.equations))
+    entries = dict(_STEP_SYMBOLS) if basics else {}
+    for symbol in optimizer.rule.hyperparameters:
+        if symbol in shown:
+            entries[symbol] = _MEANINGS[symbol.name]
+    return doc.where(entries) if entries else doc
+
+
 def optimizer_document(optimizer, name: str | None = None, title: str | None = None) -> Derivation:
     """The update rule of ``optimizer`` as a document: equations, hyper-parameters, PyTorch twin."""
     name = name or optimizer.name
@@ -44,7 +83,7 @@ def optimizer_document(optimizer, name: str | None = None, title: str | None = N
         "$\\theta_{t+1} = \\theta_t + \\Delta\\theta_t$."
     )
     header, rows = _rule_table(optimizer)
-    doc = doc.table(header, rows)
+    doc = _where_rule(doc.table(header, rows), optimizer)
     hyper = [(k, repr(v)) for k, v in optimizer.hyperparameters.items()]
     doc = doc.section("Hyper-parameters").table(["argument", "value"], hyper).text(
         f"Names and defaults are those of `torch.optim.{optimizer.torch_name}`; the compiled step "
@@ -141,7 +180,8 @@ def _adagrad_decay(doc: Derivation) -> Derivation:
     step = sp.Mul(eta * g, sp.Pow(root, -1, evaluate=False), evaluate=False)
     doc = doc.section("Why AdaGrad's step decays to zero").text(
         "The accumulated sum $s_t$ only grows. With a constant gradient $g > 0$ (and $s_0 = 0$, "
-        "$\\epsilon$ negligible) it is $s_t = t g^2$ after $t$ steps, and the step length is"
+        "$\\epsilon$ negligible) it is $s_t = t g^2$ after $t$ steps, and with a constant learning "
+        "rate $\\eta$ the step length is"
     )
     doc = doc.chain(
         step,
@@ -255,8 +295,11 @@ def momentum_document() -> Derivation:
         "first. Its `dampening` $\\tau$ multiplies the new gradient by $1 - \\tau$, except at the "
         "first step, where the buffer is set to $g_0$ (PyTorch's `buf = grad.clone()`)."
     )
-    header, rows = _rule_table(sgd(momentum=0.9, dampening=0.1))
+    optimizer = sgd(momentum=0.9, dampening=0.1)
+    header, rows = _rule_table(optimizer)
     doc = doc.table(header, rows, "sgd(momentum=0.9, dampening=0.1): PyTorch's form")
+    doc = _where_rule(doc, optimizer, basics=True).text(
+        "PyTorch's $\\mu$ is the seeds' $\\rho$, its $\\eta_t$ their $\\alpha$.")
     # Steady states: constant gradient versus alternating gradient.
     ustar = sp.Symbol("u^*")
     doc = doc.section("What momentum does to consistent and to sign-switching gradients").text(
@@ -335,8 +378,11 @@ def nesterov_document() -> Derivation:
         Step(b1, -v1 / alpha, "the buffer stays $-v/\\alpha$",
              claim=(sp.expand(texpand(b1)), sp.expand(texpand(-v1 / alpha))), check=Symbolic()),
     )
-    header, rows = _rule_table(sgd(momentum=0.9, nesterov=True))
+    optimizer = sgd(momentum=0.9, nesterov=True)
+    header, rows = _rule_table(optimizer)
     doc = doc.table(header, rows, "sgd(momentum=0.9, nesterov=True)")
+    doc = _where_rule(doc, optimizer, basics=True).text(
+        "PyTorch's $\\mu$ is the seeds' $\\rho$, its $\\eta_t$ their $\\alpha$.")
     return doc.text(
         "So PyTorch's iterate is the seed's look-ahead point $x_t + \\rho v_t$, not $x_t$; "
         "tests/test_optim.py checks this on 100 steps of a narrow valley. Compared with plain "
@@ -526,7 +572,7 @@ def sgd_document() -> Derivation:
                      "full-batch gradient is linear in N (seed 003 says 'exponentially'), counted.")
     doc = doc.section("Update rule")
     header, rows = _rule_table(sgd())
-    doc = doc.table(header, rows).text(
+    doc = _where_rule(doc.table(header, rows), sgd(), basics=True).text(
         "Gradient descent evaluates $g_t = \\nabla \\mathcal{L}(\\theta_t)$ on all $N$ examples; "
         "SGD on one; mini-batch SGD on a batch $B$ of 8 to 256 examples (seed 000), drawn by "
         "shuffling the data once per epoch and taking consecutive slices, so an epoch is "
@@ -833,10 +879,23 @@ def saddle_document() -> Derivation:
     doc = Derivation("saddle-point", "A saddle point: gradient descent stalls, momentum escapes",
                      "$f = x^2 - y^2$ from a start near the saddle: plain GD lingers, momentum "
                      "leaves (seed 003: 'saddle points -> zero gradient -> no update').")
-    doc = doc.section("The saddle").steps(
-        Step(sp.Symbol(r"\nabla f"), sp.Matrix([2 * x, -2 * y]), "gradient",
+    f_ = sp.Symbol("f")
+    doc = doc.section("The saddle").text(
+        "The two partial derivatives of $f = x^2 - y^2$, rule by rule:"
+    )
+    doc = add_gradient_steps(doc, f, x, output=f_, why=False)
+    doc = add_gradient_steps(doc, f, y, output=f_, why=False)
+    doc = doc.text(
+        "Stacked, they are the gradient; differentiating each again (the power rule once more: "
+        "$\\partial(2x)/\\partial x = 2$, $\\partial(-2y)/\\partial y = -2$, and neither "
+        "depends on the other variable) gives the Hessian $H$ of second derivatives:"
+    )
+    doc = doc.steps(
+        Step(sp.Symbol(r"\nabla f"), sp.Matrix([2 * x, -2 * y]),
+             "the two partial derivatives above",
              claim=(sp.Matrix([sp.diff(f, x), sp.diff(f, y)]), sp.Matrix([2 * x, -2 * y]))),
-        Step(sp.Symbol("H"), sp.diag(2, -2), "Hessian: one positive, one negative eigenvalue",
+        Step(sp.Symbol("H"), sp.diag(2, -2),
+             "second derivatives: one positive, one negative eigenvalue",
              claim=(sp.hessian(f, (x, y)), sp.diag(2, -2))),
     )
     grad = lambda p: np.array([2 * p[0], -2 * p[1]])

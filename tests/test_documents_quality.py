@@ -51,16 +51,7 @@ SAME_SIDES_XFAIL: dict[str, str] = {}
 #: the modules they build from) another branch is rewriting: strict, so each one fixed there
 #: shows up as an XPASS to remove from this list, and a new failure anywhere else fails.
 _REWRITTEN = "being rewritten by another branch"
-UNDEFINED_XFAIL: dict[str, str] = {
-    name: _REWRITTEN
-    for name in (
-        # derivations/losses.py
-        "losses-overview", "multilabel-margin-loss",
-        # derivations/optim.py
-        "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "amsgrad",
-        "adamw", "nadam",
-    )
-}
+UNDEFINED_XFAIL: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -456,12 +456,14 @@ RULES: dict[type, Callable] = {
 }
 
 #: Sentences added once per derivation, for the questions a student asks about the method.
+#: ``{out}``, ``{x}`` and ``{u}`` are filled with the document's own symbols (the output, the
+#: variable and the first intermediate), so the sentence speaks of what the reader sees.
 WHY = {
     "intermediates": (
         "Why name intermediates: each local derivative is then a one-line rule, and the chain "
-        r"rule $\frac{\partial \ell}{\partial x} = \frac{\partial \ell}{\partial u} "
-        r"\frac{\partial u}{\partial x}$ multiplies them; substituting the names back at the end "
-        "gives the derivative in the inputs."
+        r"rule $\frac{{\partial {out}}}{{\partial {x}}} = \frac{{\partial {out}}}{{\partial {u}}} "
+        r"\frac{{\partial {u}}}{{\partial {x}}}$ multiplies them; substituting the names back at "
+        "the end gives the derivative in the inputs."
     ),
 }
 
@@ -470,6 +472,9 @@ def _apply(derivative: sp.Derivative, ctx: _Context):
     expr = derivative.expr
     if expr in ctx.definitions:
         return _rule_intermediate(expr, ctx)
+    if expr == ctx.wrt:  # a loss that is the variable itself (a branch of hinge-embedding)
+        ctx.note(f"${latex(expr)}' = 1$")
+        return sp.S.One
     for cls in type(expr).__mro__:
         rule = RULES.get(cls)
         if rule is None:
@@ -656,7 +661,9 @@ def add_gradient_steps(
     if why:
         sentences = []
         if order:
-            sentences.append(WHY["intermediates"])
+            sentences.append(WHY["intermediates"].format(
+                out=latex(output) if output is not None else r"\ell", x=latex(wrt),
+                u=latex(order[-1][0])))
         for offset, (_, _, _, reason, _) in enumerate(steps):
             if reason and reason not in " ".join(sentences):
                 sentences.append(f"In step ({first + offset}): {reason}")
