@@ -1039,9 +1039,16 @@ def matrix_name(text: str, *, what: str = "--shape") -> str:
     ``\Sigma`` -> ``Sigma``, ``\mathbf{x}`` -> ``x``."""
     stripped = text.strip()
     # \mathbf{x}, \mathbf{W}_1, \mathbf{W_1}: the bold letter is the plain one.
-    bold = re.fullmatch(r"\\(?:{})\s*\{{([^{{}}]*)\}}(.*)".format("|".join(_BOLD)), stripped)
+    bold = re.match(r"\\(?:{})\s*\{{".format("|".join(_BOLD)), stripped)
     if bold:
-        stripped = bold.group(1).strip() + bold.group(2).strip()
+        depth, end = 0, None
+        for k in range(bold.end() - 1, len(stripped)):
+            depth += {"{": 1, "}": -1}.get(stripped[k], 0)
+            if depth == 0:
+                end = k
+                break
+        if end is not None:
+            stripped = stripped[bold.end():end].strip() + stripped[end + 1:].strip()
     # A Greek letter is read whole (\mu or mu is mu, never m_u), a letter alone; the subscript is one
     # letter or digit after '_' or a braced group (W_{12}; W_12 is W_1 then 2 in LaTeX, refused
     # here), or digits right after the letter (W1, W12: the names W_1, W_12).
@@ -1439,6 +1446,11 @@ class _MatrixReader:
                     return _Ones(not value.transposed), end
                 raise self.error(f"\\mathbf{{1}} is a vector of ones, so ^{{{text}}} is not "
                                  "defined on it; expected ^T", i - 1)
+            if not self.is_matrix(value) and (transpose or inverse_t) and isinstance(
+                    value, sp.Basic) and value.atoms(sp.MatrixSymbol):
+                # A trace, determinant or norm is a scalar made of matrices: its transpose is
+                # itself (the reader's property test found \|y\|^T refused as "no --shape").
+                return (value if transpose else 1 / value), end
             if not self.is_matrix(value) and (transpose or inverse_t):
                 name = self.text[at:i - 1].strip()
                 raise self.error(
