@@ -1038,12 +1038,25 @@ def matrix_name(text: str, *, what: str = "--shape") -> str:
     r"""The canonical name of a matrix or vector: ``X``, ``W_1`` (for ``W_1``, ``W_{1}``, ``W1``),
     ``\Sigma`` -> ``Sigma``, ``\mathbf{x}`` -> ``x``."""
     stripped = text.strip()
-    bold = re.fullmatch(r"\\(?:{})\{{(.*)\}}".format("|".join(_BOLD)), stripped)
+    # \mathbf{x}, \mathbf{W}_1, \mathbf{W_1}: the bold letter is the plain one.
+    bold = re.match(r"\\(?:{})\s*\{{".format("|".join(_BOLD)), stripped)
     if bold:
-        stripped = bold.group(1).strip()
-    m = re.fullmatch(r"\\?([A-Za-z]+?)(?:_?\{?([A-Za-z0-9]+)\}?)?", stripped)
-    if m and (len(m.group(1)) == 1 or m.group(1) in _GREEK):
-        base, sub = m.group(1), m.group(2)
+        depth, end = 0, None
+        for k in range(bold.end() - 1, len(stripped)):
+            depth += {"{": 1, "}": -1}.get(stripped[k], 0)
+            if depth == 0:
+                end = k
+                break
+        if end is not None:
+            stripped = stripped[bold.end():end].strip() + stripped[end + 1:].strip()
+    # A Greek letter is read whole (\mu or mu is mu, never m_u), a letter alone; the subscript is one
+    # letter or digit after '_' or a braced group (W_{12}; W_12 is W_1 then 2 in LaTeX, refused
+    # here), or digits right after the letter (W1, W12: the names W_1, W_12).
+    m = re.fullmatch(r"(?:\\?([A-Za-z]{2,})|([A-Za-z]))\s*(?:_\s*(?:\{\s*([A-Za-z0-9]+)\s*\}|"
+                     r"([A-Za-z0-9]))|([0-9]+))?", stripped)
+    if m and (m.group(2) or m.group(1) in _GREEK):
+        base = m.group(1) or m.group(2)
+        sub = m.group(3) or m.group(4) or m.group(5)
         return base if not sub else f"{base}_{sub}"
     raise ParseError(f"{what}: {text!r} is not a matrix name such as X, w, W_1 or \\Sigma at "
                      "column 1", 0)
@@ -1110,6 +1123,15 @@ class _Ones:
         self.transposed = transposed
 
 
+class _Eye:
+    r"""The identity ``I`` (not declared with a shape) before its size is known, times ``coeff``:
+    its size comes from the square matrix it is added to (``X^TX + \lambda I``) or the matrix it
+    multiplies; anywhere else it is refused (``I_d`` names the size)."""
+
+    def __init__(self, coeff=None):
+        self.coeff = sp.Integer(1) if coeff is None else coeff
+
+
 class _MatrixReader:
     """Recursive descent over the LaTeX of a matrix-form formula (see the section comment)."""
 
@@ -1165,6 +1187,7 @@ class _MatrixReader:
         return isinstance(v, _Ones) or bool(getattr(v, "is_Matrix", False))
 
     def scalar(self, v, at: int, context: str):
+        v = self.resolve(v, at) if isinstance(v, _Eye) else v
         if isinstance(v, _Ones):
             raise self.error(f"\\mathbf{{1}} cannot stand alone in {context}; expected it in a "
                              "product such as \\mathbf{1}^T v", at)
@@ -1179,9 +1202,44 @@ class _MatrixReader:
         if isinstance(v, _Ones):
             raise self.error("the length of \\mathbf{1} cannot be told here; expected it in a "
                              "product such as \\mathbf{1}^T v", at)
+        if isinstance(v, _Eye):
+            raise self.error("the size of the identity I cannot be told here; expected I_d (d a "
+                             "dimension), or I added to a square matrix or multiplying a matrix",
+                             at)
         return v
 
+    def negate(self, v, at: int):
+        return _Eye(-v.coeff) if isinstance(v, _Eye) else -self.resolve(v, at)
+
+    def eye_product(self, left, right, at: int):
+        """``I`` times a scalar stays ``I`` (scaled); ``I`` times a matrix is the matrix."""
+        if isinstance(left, _Eye) and isinstance(right, _Eye):
+            return _Eye(left.coeff * right.coeff)
+        eye, other = (left, right) if isinstance(left, _Eye) else (right, left)
+        if isinstance(other, _Ones):
+            raise self.resolve(eye, at)
+        if getattr(other, "is_Matrix", False):
+            return eye.coeff * other
+        return _Eye(eye.coeff * other)
+
+    def eye_sum(self, left, right, sign: int, at: int):
+        """``M + c I`` with ``M`` square: ``I`` has the size of ``M``."""
+        if isinstance(left, _Eye) and isinstance(right, _Eye):
+            return _Eye(left.coeff + sign * right.coeff)
+        other = right if isinstance(left, _Eye) else left
+        if not getattr(other, "is_Matrix", False):
+            raise self.resolve(left if isinstance(left, _Eye) else right, at)
+        if other.shape[0] != other.shape[1]:
+            raise self.error(f"the identity I cannot be added to a {other.shape[0]} x "
+                             f"{other.shape[1]} matrix; expected a square one", at)
+        eye = sp.Identity(other.shape[0])
+        left = left.coeff * eye if isinstance(left, _Eye) else left
+        right = right.coeff * eye if isinstance(right, _Eye) else right
+        return left + right if sign > 0 else left - right
+
     def product(self, left, right, at: int):
+        if isinstance(left, _Eye) or isinstance(right, _Eye):
+            return self.eye_product(left, right, at)
         if isinstance(left, _Ones) and isinstance(right, _Ones):
             raise self.error("a product of two \\mathbf{1} has no length to read", at)
         if isinstance(left, _Ones):
@@ -1211,6 +1269,8 @@ class _MatrixReader:
         return left * right
 
     def add(self, left, right, sign: int, at: int):
+        if isinstance(left, _Eye) or isinstance(right, _Eye):
+            return self.eye_sum(left, right, sign, at)
         # \mathbf{1} added to a column vector is the ones vector of its length (1 - y).
         if isinstance(left, _Ones) and getattr(right, "is_Matrix", False) and not left.transposed:
             left = sp.OneMatrix(right.shape[0], 1) if right.shape[1] == 1 else left
@@ -1258,7 +1318,7 @@ class _MatrixReader:
         at = i
         value, i = self.term(i)
         if sign < 0:
-            value = -self.resolve(value, at)
+            value = self.negate(value, at)
         while True:
             j = self.skip(i)
             if j < self.hi and self.text[j] in "+-":
@@ -1271,24 +1331,30 @@ class _MatrixReader:
 
     def term(self, i: int):
         value, i = self.unary(i)
+        odot = None  # where a \odot stands in this chain of factors
         while True:
             j = self.skip(i)
             if j >= self.hi:
                 return value, j
             cmd, k = self.command(j)
             ch = self.text[j]
-            if cmd in ("cdot", "times") or ch == "*":
-                right, i = self.unary(k if cmd else j + 1)
+            if cmd in ("cdot", "times") or ch == "*" or (
+                    not (cmd in ("odot", "circ") or ch == "/") and self.starts_atom(j)):
+                right, i = self.unary(k if cmd in ("cdot", "times") else (
+                    j + 1 if ch == "*" else j))
+                if odot is not None and self.is_matrix(value) and self.is_matrix(right):
+                    # A \odot B C: (A \odot B) C read left to right, A \odot (B C) as products
+                    # are often meant to bind tighter; the two differ, so neither is guessed.
+                    raise self.error("a matrix product after \\odot is ambiguous; expected "
+                                     "parentheses, (A \\odot B) C or A \\odot (B C)", j)
                 value = self.product(value, right, j)
             elif cmd == "odot" or cmd == "circ":
                 right, i = self.unary(k)
                 value = self.hadamard(value, right, j)
+                odot = j
             elif ch == "/":
                 right, i = self.unary(j + 1)
                 value = self.divide(value, right, j)
-            elif self.starts_atom(j):
-                right, i = self.unary(j)
-                value = self.product(value, right, j)
             else:
                 return value, j
 
@@ -1313,15 +1379,17 @@ class _MatrixReader:
         right = self.scalar(self.resolve(right, at), at, "a denominator")
         if right == 0:
             raise self.error("division by zero", at)
-        return self.resolve(left, at) / right if not self.is_matrix(left) else (
-            left * (sp.Integer(1) / right))
+        if isinstance(left, _Eye):
+            return _Eye(left.coeff / right)
+        left = self.resolve(left, at)
+        return left / right if not self.is_matrix(left) else left * (sp.Integer(1) / right)
 
     def unary(self, i: int):
         i = self.skip(i)
         if i < self.hi and self.text[i] == "-":
             at = i
             value, i = self.unary(i + 1)
-            return -self.resolve(value, at), i
+            return self.negate(value, at), i
         return self.postfix(i)
 
     def postfix(self, i: int):
@@ -1363,12 +1431,26 @@ class _MatrixReader:
         compact = text.replace(" ", "")
         transpose = compact in ("T", "\\top", "\\intercal", "\\mathsf{T}", "\\mathrm{T}", "\\T")
         inverse_t = compact in ("-T", "-\\top", "-\\intercal")
+        if isinstance(value, _Eye):  # I^T = I, (cI)^{-1} = I / c, (cI)^k = c^k I
+            if transpose:
+                return value, end
+            if (inverse_t or compact == "-1") and value.coeff != 0:
+                return _Eye(1 / value.coeff), end
+            if compact.isdigit() and len(compact) <= 3:
+                return _Eye(value.coeff ** int(compact)), end
+            raise self.error(f"the identity I to the power {text} is not read; expected ^T, "
+                             "^{-1} or a positive integer", i - 1)
         if transpose or inverse_t or compact == "-1":
             if isinstance(value, _Ones):
                 if transpose:
                     return _Ones(not value.transposed), end
                 raise self.error(f"\\mathbf{{1}} is a vector of ones, so ^{{{text}}} is not "
                                  "defined on it; expected ^T", i - 1)
+            if not self.is_matrix(value) and (transpose or inverse_t) and isinstance(
+                    value, sp.Basic) and value.atoms(sp.MatrixSymbol):
+                # A trace, determinant or norm is a scalar made of matrices: its transpose is
+                # itself (the reader's property test found \|y\|^T refused as "no --shape").
+                return (value if transpose else 1 / value), end
             if not self.is_matrix(value) and (transpose or inverse_t):
                 name = self.text[at:i - 1].strip()
                 raise self.error(
@@ -1422,30 +1504,68 @@ class _MatrixReader:
         return value, end + 1
 
     def name_token(self, i: int) -> tuple[str, int]:
-        """A letter (or Greek command) with an optional subscript: its canonical name."""
+        """A letter (or Greek command) with an optional subscript: its canonical name.
+
+        ``W_1``, ``W_{1}`` and, where ``W_1`` is declared, ``W1`` are one name (as
+        :func:`matrix_name` reads ``--shape W1=...``); ``X2`` with ``X`` declared and no ``X_2``
+        is refused (a name or a product?), as is ``W_12`` where ``W_{12}`` is declared (LaTeX
+        reads ``W_12`` as ``W_1`` times 2)."""
         t = self.text
         cmd, k = self.command(i)
         base = cmd if cmd else t[i]
         j = k if cmd else i + 1
         if j < self.hi and t[j] == "_":
-            j += 1
-            if j < self.hi and t[j] == "{":
-                end = self.matching(j)
-                sub = t[j + 1:end].strip()
-                j = end + 1
-            elif j < self.hi and t[j].isalnum():
-                sub = t[j]
-                j += 1
-            else:
-                raise self.error("expected a subscript after '_'", j)
-            if not re.fullmatch(r"[A-Za-z0-9]+", sub):
-                raise self.error(f"the subscript {sub!r} is not letters or digits", j)
-            return f"{base}_{sub}", j
+            sub, j = self.subscript(j)
+            name = f"{base}_{sub}"
+            more = j
+            while more < self.hi and t[more].isalnum():
+                more += 1
+            longer = f"{name}{t[j:more]}"
+            if more > j and longer in self.symbols:
+                raise self.error(f"{t[i:more]} reads as {name} times {t[j:more]} in LaTeX; "
+                                 f"expected {base}_{{{sub}{t[j:more]}}} for the matrix {longer}",
+                                 i)
+            return name, j
+        if j < self.hi and t[j].isdigit():
+            end = j
+            while end < self.hi and t[end].isdigit():
+                end += 1
+            name = f"{base}_{t[j:end]}"
+            if name in self.symbols:  # W1 for W_1, as --shape W1=... declares it
+                return name, end
+            if base in self.symbols:
+                raise self.error(f"{t[i:end]} is ambiguous: expected {base}_{{{t[j:end]}}} for "
+                                 f"a matrix of that name or {t[j:end]}{base} for a product", i)
         return base, j
+
+    def subscript(self, j: int) -> tuple[str, int]:
+        """The subscript after the '_' at ``j``: one letter or digit, or a braced group."""
+        t = self.text
+        j += 1
+        if j < self.hi and t[j] == "{":
+            end = self.matching(j)
+            sub = t[j + 1:end].strip()
+            j = end + 1
+        elif j < self.hi and t[j].isalnum():
+            sub = t[j]
+            j += 1
+        else:
+            raise self.error("expected a subscript after '_'", j)
+        if not re.fullmatch(r"[A-Za-z0-9]+", sub):
+            raise self.error(f"the subscript {sub!r} is not letters or digits", j)
+        return sub, j
 
     def variable(self, name: str, at: int):
         if name in self.symbols:
             return self.symbols[name]
+        if name == "I":  # the identity, its size from the sum or product it stands in
+            return _Eye()
+        if name.startswith("I_") and name[2:] in self.dims:
+            return sp.Identity(self.dims[name[2:]])
+        if name.startswith("I_") and name[2:].isdigit():
+            if not 1 <= int(name[2:]) <= 10_000:
+                raise self.error(f"the size of {name} is not an integer from 1 to 10000", at)
+            return sp.Identity(int(name[2:]))
         if name in self.dims:
             return self.dims[name]
         if name == "e":  # Euler's number, as in scalar form (e^{x}: the exponential)
@@ -1459,7 +1579,15 @@ class _MatrixReader:
             return self.atom(j)
         if j >= self.hi:
             raise self.error(f"expected the argument of {what}", j)
-        return self.postfix(j)
+        value, k = self.postfix(j)
+        nxt = self.skip(k)
+        if nxt < self.hi and (self.text[nxt] == "*" or self.command(nxt)[0] in ("cdot", "times")
+                              or self.starts_atom(nxt)):
+            # \tanh Xw: tanh(X w) or tanh(X) w? \log\det X and \det X^{-1} stay as written.
+            raise self.error(f"the argument of {what} without parentheses is followed by a "
+                             f"product, which is ambiguous; expected {what}(...) around the "
+                             "whole argument, or parentheses around the function", j)
+        return value, k
 
     def atom(self, i: int):
         i = self.skip(i)
@@ -1514,11 +1642,18 @@ class _MatrixReader:
                 inner = t[inner_lo + 1:end].strip()
             if inner == "1":
                 return _Ones(), end + 1
+            if end + 1 < self.hi and t[end + 1] == "_":  # \mathbf{W}_1: the name W_1
+                sub, after = self.subscript(end + 1)
+                inner, end = f"{inner}_{{{sub}}}", after - 1
             try:
                 name = matrix_name(inner, what=self.what)
             except ParseError:
                 raise self.error(f"\\{cmd}{{{inner}}} is not a matrix or vector name such as "
                                  "\\mathbf{x}", i) from None
+            if name not in self.symbols and (name == "I" or name.startswith("I_")):
+                value = self.variable(name, i)  # \mathbf{I}, \mathbf{I}_d: the identity
+                if isinstance(value, (_Eye, sp.Identity)):
+                    return value, end + 1
             if name not in self.symbols:
                 raise self.error(f"\\{cmd}{{{inner}}} is not declared; expected --shape "
                                  f"{name}=... for a matrix or vector", i)

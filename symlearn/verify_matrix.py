@@ -302,13 +302,26 @@ def _hints(loss, wrt, claim, sizes, arrays, truth, claimed, rng, symmetric, spd)
     # A where A + A^T: the claim holds when every square constant is symmetric.
     square = [s for s in arrays if s != wrt and s.shape[0] == s.shape[1]
               and s.name not in symmetric and s.name not in spd]
-    if square:
-        symmetrized = {s: ((v + v.T) / 2 if s in square else v) for s, v in arrays.items()}
+    def holds_if_symmetric(group) -> bool:
+        symmetrized = {s: ((v + v.T) / 2 if s in group else v) for s, v in arrays.items()}
         t2, c2, _ = _evaluate(loss, wrt, claim, sizes, symmetrized)
-        if t2 is not None and _close(t2, c2):
-            names = ", ".join(s.name for s in square)
-            hints.append(f"the claim holds only for symmetric {names}: where the formula has "
-                         f"{names}, the gradient needs {names} + {names}^T (e.g. (A + A^T) x)")
+        return t2 is not None and _close(t2, c2)
+
+    # One matrix at a time first, so the hint names the one that needs its transpose.
+    alone = [s for s in square if holds_if_symmetric([s])] if len(square) > 1 else []
+    if alone:
+        for s in alone:
+            hints.append(f"the claim holds only for symmetric {s.name}: where the formula has "
+                         f"{s.name}, the gradient needs {s.name} + {s.name}^T (e.g. (A + A^T) x)")
+    elif square and holds_if_symmetric(square):
+        if len(square) == 1:
+            name = square[0].name
+            hints.append(f"the claim holds only for symmetric {name}: where the formula has "
+                         f"{name}, the gradient needs {name} + {name}^T (e.g. (A + A^T) x)")
+        else:
+            names = " and ".join(s.name for s in square)
+            hints.append(f"the claim holds only if {names} are symmetric: the gradient needs "
+                         f"their transposes too ({', '.join(f'{s.name}^T' for s in square)})")
     return hints
 
 

@@ -1,7 +1,11 @@
 """The Matrix Cookbook's section 2 against symlearn's matrix rule table.
 
 Source: K. B. Petersen and M. S. Pedersen, *The Matrix Cookbook*, version of November 15, 2012,
-section 2 ("Derivatives"); the equation numbers below are that edition's. The symmetric-matrix forms
+section 2 ("Derivatives"); the equation numbers below are that edition's, each checked against its
+text (sec. 2.1.2-2.1.4: 49, 51, 52, 54, 55, 57, 58; sec. 2.2: 61-64; sec. 2.4.1-2.4.3: 69-72, 77, 78,
+81-83, 91 (a^T X^n b; 90 is the entrywise form); sec. 2.5.1-2.5.4: 99-104, 106-119, 121-124; sec.
+2.6-2.7: 129, 131, 132). Where a line is the Cookbook's formula carried one step further (the
+chain rule on (132)), the label says so. The symmetric-matrix forms
 (2X - diag(X) and the like, section 2.8) are left out: they are gradients on the set of symmetric
 matrices and fail plain central differences by design.
 
@@ -266,6 +270,7 @@ IDENTITIES = [
              lambda s: sp.log(sp.Determinant(s["X"].T * s["X"])),
              lambda v: np.log(det(v["X"].T @ v["X"])),
              lambda v: 2 * np.linalg.pinv(v["X"]).T),
+    # (57) is d ln|det X| / dX = X^-T; on positive definite X, |det X| = det X.
     Identity("(57) d ln det(X) / dX = X^-T (X positive definite)", "X", {"X": ("n", "n")},
              lambda s: sp.log(sp.Determinant(s["X"])), lambda v: np.log(det(v["X"])),
              lambda v: inv(v["X"]).T, kind="spd"),
@@ -285,7 +290,7 @@ IDENTITIES = [
     Identity("(132) d ||X||_F^2 / dX = 2 X", "X", {"X": ("m", "n")},
              lambda s: FrobeniusNorm(s["X"]) ** 2, lambda v: np.linalg.norm(v["X"]) ** 2,
              lambda v: 2 * v["X"]),
-    Identity("(132) d ||X - A||_F / dX = (X - A) / ||X - A||_F (with the chain rule)", "X",
+    Identity("(132) and the chain rule: d ||X - A||_F / dX = (X - A) / ||X - A||_F", "X",
              {"X": ("m", "n"), "A": ("m", "n")},
              lambda s: FrobeniusNorm(s["X"] - s["A"]), lambda v: np.linalg.norm(v["X"] - v["A"]),
              lambda v: (v["X"] - v["A"]) / np.linalg.norm(v["X"] - v["A"])),
@@ -295,7 +300,8 @@ _u = sp.Dummy("u")
 
 #: Elementwise functions, Hadamard products and powers inside traces and sums: not in the Cookbook;
 #: their formulas are the scalar derivatives, written by hand (d/du of each function, entry by
-#: entry), and checked the same three ways.
+#: entry), and checked the same three ways. (The Cookbook's (128), d Tr(sin X) / dX = cos(X)^T, is
+#: about the matrix function sin X, not sin of each entry: the line below is not that identity.)
 ELEMENTWISE = [
     Identity("d Tr(exp(X)) / dX = I o exp(X)", "X", {"X": ("n", "n")},
              lambda s: sp.Trace(ElementwiseApplyFunction(sp.exp, s["X"])),

@@ -101,13 +101,18 @@ Matrix form (--shape): a scalar loss over matrices and vectors, a gradient in ma
   names               a name without --shape is a scalar (^T on it is an error), e is Euler's
                       number (e^{Xw} elementwise); a dimension
                       name used in the formula (\frac{1}{n}) is that size; \mathbf{x} is x;
-                      W_1, W_{1} and --shape W1=... are one name; products keep their order
+                      W_1, W_{1} and --shape W1=... are one name; products keep their order;
+                      Greek names are whole (--shape '\mu=d' is \mu); I (undeclared) is the
+                      identity, its size from the square matrix it is added to or the matrix
+                      it multiplies ((X^TX + \lambda I)^{-1}), I_d of size d
   notation            ^T ^\top ^{-1} ^{-T} ^2 (square matrix power), \|v\| \|v\|^2 \|M\|_F,
                       \operatorname{tr}(...), \det, \log\det, \odot (Hadamard), \mathbf{1}
                       (ones; \mathbf{1}^T v sums v), \sigma, \operatorname{relu}, softplus,
                       step, \exp, \log, \tanh applied elementwise to a matrix,
                       \operatorname{softmax} and \operatorname{logsumexp} (row-wise),
-                      \operatorname{sum}; a scalar added to a vector is added to each entry
+                      \operatorname{sum}; a scalar added to a vector is added to each entry;
+                      ambiguous forms are refused: A \odot B C (write (A \odot B) C or
+                      A \odot (B C)) and \tanh Xw (write \tanh(Xw))
 The verdict: a symbolic matrix identity where SymPy shows one (confirmed by sympy.diff of the
 loss written out), else 30-digit evaluation at 3 draws of the dimension sizes (2, 3, 4 in
 turn: non-square) and 2 scales; relu/step need arguments on both sides of the kink for
