@@ -1649,6 +1649,14 @@ def _verify_matrix(loss, wrt, claim, shapes, seed: int = 0) -> Verdict:
     warnings = []
     if variable not in loss_expr.free_symbols:
         warnings.append(f"{name} does not appear in the loss: its gradient is 0")
+    # A declared name that neither formula uses is most often a name the reader did not match
+    # (a misspelled --shape, or a symbol written differently in the formula): say so.
+    used = {s.name for e in (loss_expr, claim_expr) for s in e.free_symbols
+            if isinstance(s, sp.MatrixSymbol)}
+    unused = sorted(n for n in symbols if n not in used and n != name)
+    if unused:
+        warnings.append(f"declared with --shape but used in neither the loss nor the claim: "
+                        f"{', '.join(unused)}")
     result = verify_matrix_gradient(loss_expr, variable, claim_expr, symmetric=symmetric,
                                     spd=spd, seed=seed)
     verdict = result["verdict"]

@@ -406,3 +406,16 @@ def test_reader_identity_takes_its_size_from_the_context():
     # A declared I is that matrix, not the identity.
     I_decl = matrix_symbols({"I": "d,d", "A": "d,d"})[0]["I"]
     assert _read("A + I", {"I": "d,d", "A": "d,d"}).has(I_decl)
+
+
+def test_a_declared_name_used_nowhere_is_a_warning():
+    """A --shape the formulas never use is most often a name the reader did not match (the
+    review found ``\\mu`` declared as another name): the verdict says which names."""
+    from symlearn import verify_gradient
+
+    shapes = {"X": ("n", "d"), "w": ("d",), "y": ("n",)}
+    loss, claim = r"\frac{1}{n}\|Xw-y\|^2", r"\frac{2}{n}X^T(Xw-y)"
+    assert verify_gradient(loss, "w", claim, shapes=shapes).warnings == ()
+    extra = verify_gradient(loss, "w", claim, shapes={**shapes, "A": ("d", "d")})
+    assert extra.verdict == "correct"
+    assert any("neither the loss nor the claim: A" in w for w in extra.warnings)
