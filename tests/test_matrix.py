@@ -448,6 +448,14 @@ def test_check_raises_on_each_defect_of_issue_13(monkeypatch, name, wrong):
     assert error.value.max_difference > 1e-3
 
 
+def test_check_of_a_variable_the_loss_does_not_use():
+    """Its gradient is zero, and the check says so instead of failing to look it up."""
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, w, v = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("v", d, 1)
+    L = sp.MatrixSymbol("L", 1, 1)
+    assert MatrixGraph(((L, MatSum(elementwise(sigmoid, X * w))),)).check([w, v])
+
+
 def _random_entries(symbol, rng):
     rows, cols = (int(s) for s in symbol.shape)
     return sp.ImmutableMatrix(rows, cols, [sp.Float(v, 30) for v in rng.uniform(0.1, 1, rows * cols)])

@@ -601,8 +601,11 @@ class MatrixGraph:
             entries, loss = loss_in_entries(p)
             # The reference: sympy.diff of the loss written out in scalars, entry by entry.
             rows, cols = (int(s) for s in target.shape)
-            derivatives = [[sp.diff(loss, entries[target][i, j]) for j in range(cols)]
-                           for i in range(rows)]
+            if target in entries:
+                derivatives = [[sp.diff(loss, entries[target][i, j]) for j in range(cols)]
+                               for i in range(rows)]
+            else:  # a variable the loss does not use: its gradient is zero
+                derivatives = [[sp.Integer(0)] * cols for _ in range(rows)]
             rng = np.random.default_rng([seed, position])
             worst = 0.0
             for _ in range(draws):
