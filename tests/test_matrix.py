@@ -386,3 +386,120 @@ def test_inverses_print_as_solves_and_log_det_as_slogdet():
     assert loss == pytest.approx(np.trace(An @ Xi @ Bn) + np.log(np.linalg.det(Xn)), rel=1e-12)
     # Matrix Cookbook (2012) eq. (63) and (57): -(X^-1 B A X^-1)^T + X^-T.
     np.testing.assert_allclose(grads["X"], -(Xi @ Bn @ An @ Xi).T + Xi.T, rtol=1e-10, atol=1e-12)
+
+
+# --------------------------------------------------------------------------------------------------
+# MatrixGraph.check on the defects of issue 13: right where the rules are right, raising where a
+# rule is made wrong again (monkeypatched back to the old defect)
+
+
+def _first_equal_factor_vjp(node, index, G):
+    """The old product rule: the factor looked up by equality (``list.index``), so both X of
+    A X B X get the first one's gradient."""
+    from symlearn.calculus import matrix
+
+    first = node.args.index(node.args[index])
+    return matrix._matmul_vjp(node, first, G)
+
+
+def _defect_graphs():
+    m, d = sp.symbols("m d", integer=True, positive=True)
+    X, A_, B_ = (sp.MatrixSymbol(s, m, m) for s in "XAB")
+    L = sp.MatrixSymbol("L", 1, 1)
+    repeated = MatrixGraph(((L, sp.Trace(A_ * X * B_ * X)),))
+    scalar = MatrixGraph(((L, sp.Trace(X) * sp.Identity(1)),))
+    M, x, b = sp.MatrixSymbol("M", m, d), sp.MatrixSymbol("x", d, 1), sp.MatrixSymbol("b", m, 1)
+    u = sp.Dummy("u")
+    scaled = MatrixGraph(((L, sp.Rational(1, 2) * MatSum(elementwise(sp.Lambda(u, u**2), M * x - b))),))
+    return {"repeated-factor": (repeated, X), "scalar-factor": (scalar, X), "scaled-sum": (scaled, x)}
+
+
+@pytest.mark.parametrize("name", ["repeated-factor", "scalar-factor", "scaled-sum"])
+def test_check_passes_the_three_defects_of_issue_13_now_fixed(name):
+    graph, variable = _defect_graphs()[name]
+    assert graph.check([variable])
+    # a non-square instance where the graph has two dimensions (M is 3 x 2)
+    assert graph.check([variable], {s: 2 + i for i, s in enumerate(sorted(graph.small_sizes(), key=str))})
+
+
+@pytest.mark.parametrize("name, wrong", [
+    ("repeated-factor", "first equal factor"),  # 2 A^T G X^T B^T instead of the sum of two terms
+    ("scalar-factor", "constant scalar"),  # Trace(X) * I treated as a constant: gradient 0
+    ("scaled-sum", "coefficient dropped"),  # 1/2 * sum(...): the 1/2 left out of the product rule
+])
+def test_check_raises_on_each_defect_of_issue_13(monkeypatch, name, wrong):
+    from symlearn.calculus import matrix
+
+    graph, variable = _defect_graphs()[name]
+    if wrong == "first equal factor":
+        monkeypatch.setitem(matrix.RULES, sp.MatMul, matrix.Rule(_first_equal_factor_vjp, "old"))
+    elif wrong == "constant scalar":
+        monkeypatch.setattr(matrix, "_matmul_scalar_vjp", lambda node, index, G: sp.Integer(0))
+    else:
+        def no_coefficient(node, index, G):
+            matrices = [a for a in node.args if getattr(a, "is_Matrix", False)]
+            position = sum(1 for a in node.args[:index] if getattr(a, "is_Matrix", False))
+            return matrix._matmul_vjp(sp.MatMul(*matrices), position, G)
+
+        monkeypatch.setitem(matrix.RULES, sp.MatMul, matrix.Rule(no_coefficient, "wrong"))
+    with pytest.raises(matrix.GradientCheckError) as error:
+        graph.check([variable])
+    assert error.value.node == variable.name
+    assert error.value.max_difference > 1e-3
+
+
+def test_check_of_a_variable_the_loss_does_not_use():
+    """Its gradient is zero, and the check says so instead of failing to look it up."""
+    n, d = sp.symbols("n d", integer=True, positive=True)
+    X, w, v = sp.MatrixSymbol("X", n, d), sp.MatrixSymbol("w", d, 1), sp.MatrixSymbol("v", d, 1)
+    L = sp.MatrixSymbol("L", 1, 1)
+    assert MatrixGraph(((L, MatSum(elementwise(sigmoid, X * w))),)).check([w, v])
+
+
+def _random_entries(symbol, rng):
+    rows, cols = (int(s) for s in symbol.shape)
+    return sp.ImmutableMatrix(rows, cols, [sp.Float(v, 30) for v in rng.uniform(0.1, 1, rows * cols)])
+
+
+@pytest.mark.parametrize("name", [
+    "matmul", "add-transpose", "hadamard", "elementwise", "sum", "logsumexp", "softmax",
+    "log-softmax", "inverse", "matpow", "hadamard-power", "trace", "det", "frobenius", "bias",
+])
+def test_explicit_matches_sympys_own_algebra(name):
+    """The check builds both its sides with ``_explicit`` (bottom up); here each node type it
+    builds is compared with SymPy's own explicit form (``as_explicit`` / ``doit``) at a random
+    point, so a slip in ``_explicit`` cannot make both sides of the check wrong alike."""
+    from symlearn.calculus.matrix import _explicit
+
+    P, Q = sp.MatrixSymbol("P", 3, 2), sp.MatrixSymbol("Q", 2, 3)
+    S_ = sp.MatrixSymbol("S", 3, 3)
+    b_ = sp.MatrixSymbol("b", 1, 2)
+    exprs = {
+        "matmul": 2 * P * Q * S_,
+        "add-transpose": P + Q.T,
+        "hadamard": sp.HadamardProduct(P, Q.T),
+        "elementwise": elementwise(sigmoid, P),
+        "sum": MatSum(P),
+        "logsumexp": LogSumExp(P),
+        "softmax": Softmax(P),
+        "log-softmax": LogSoftmax(P),
+        # 2 x 2: SymPy's symbolic 3 x 3 inverse, the reference, takes a minute
+        "inverse": sp.Inverse(sp.MatrixSymbol("V", 2, 2) + 3 * sp.Identity(2)),
+        "matpow": S_**3,
+        "hadamard-power": HadamardPower(P, 3),
+        "trace": sp.Trace(P * Q) * sp.Identity(1),
+        "det": sp.Determinant(S_) * sp.Identity(1),
+        "frobenius": FrobeniusNorm(P) * sp.Identity(1),
+        "bias": sp.OneMatrix(3, 1) * b_ + P,
+    }
+    expr = exprs[name]
+    rng = np.random.default_rng(2)
+    env = {s: _random_entries(s, rng) for s in sorted(expr.free_symbols, key=str)
+           if isinstance(s, sp.MatrixSymbol)}
+    ours = _explicit(expr, env)
+    reference = written_out(expr).xreplace(
+        {s[i, j]: v[i, j] for s, v in env.items() for i in range(v.rows) for j in range(v.cols)})
+    assert ours.shape == reference.shape
+    for i in range(ours.rows):
+        for j in range(ours.cols):
+            assert abs(complex(sp.N(ours[i, j] - reference[i, j], 30))) < 1e-20
