@@ -47,6 +47,7 @@ __all__ = [
     "RULES",
     "WHY",
     "GradientStep",
+    "NotDifferentiableError",
     "StepCheck",
     "add_gradient_steps",
     "gradient_steps",
@@ -55,6 +56,11 @@ __all__ = [
 
 #: Candidate names for intermediates, in order; one already in the expression is skipped.
 DEFAULT_NAMES = ("u", "v", "z", "p", "q", "r", "s", "t", "a", "c", "g", "h", "k")
+
+
+class NotDifferentiableError(ValueError):
+    """The expression has no derivative the steps can write (a sum's bound as the variable, a
+    function SymPy leaves unevaluated); the message is one sentence."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,18 @@ def _affine_in(expr):
     return term if isinstance(term, sp.Function) else None
 
 
+def _spare_name(pool: Sequence[str], taken: set) -> str:
+    """The first name of ``pool`` not taken, then ``u_1, u_2, ...`` (a 30-deep nesting names 30
+    intermediates; the pool has 13)."""
+    for name in pool:
+        if name not in taken:
+            return name
+    k = 1
+    while f"u_{k}" in taken:
+        k += 1
+    return f"u_{k}"
+
+
 def name_intermediates(
     expr, wrt, names: Sequence[str] | Mapping | None = None
 ) -> tuple[sp.Expr, tuple[tuple[sp.Symbol, sp.Expr], ...]]:
@@ -173,7 +191,7 @@ def name_intermediates(
         if wanted is None and preferred is not None and preferred not in taken:
             wanted = preferred
         if wanted is None:
-            wanted = next(n for n in pool if n not in taken)
+            wanted = _spare_name(pool, taken)
         taken.add(str(wanted))
         symbol = sp.Symbol(str(wanted), real=True)
         definitions[definition] = symbol
@@ -431,7 +449,12 @@ def _rule_piecewise(expr, ctx):
 def _rule_sum(expr, ctx):
     bounds = [limit[1:] for limit in expr.limits]
     if any(ctx.depends(b) for pair in bounds for b in pair):
-        return None
+        # The number of terms is an integer: d/dn of a sum up to n has no meaning (SymPy leaves
+        # it unevaluated, and the steps would repeat it forever).
+        raise NotDifferentiableError(
+            f"${latex(ctx.wrt)}$ is a bound of the sum ${latex(expr)}$, an integer count of "
+            "terms: the sum is not differentiable in it"
+        )
     ctx.note(
         "term by term",
         "Why term by term: the derivative of a sum is the sum of the derivatives, and the index "
@@ -484,7 +507,13 @@ def _apply(derivative: sp.Derivative, ctx: _Context):
             return result
     # No rule applies: SymPy's diff, said as such (never a silent gap).
     ctx.note("differentiated by SymPy (no named rule applies)")
-    return sp.diff(ctx.full(expr), ctx.wrt)
+    result = sp.diff(ctx.full(expr), ctx.wrt)
+    if result.has(sp.Derivative):  # SymPy left it unevaluated: no step could ever finish it
+        raise NotDifferentiableError(
+            f"no rule applies to ${latex(expr)}$ and SymPy cannot differentiate it in "
+            f"${latex(ctx.wrt)}$"
+        )
+    return result
 
 
 # --------------------------------------------------------------------------------------------------
@@ -564,7 +593,10 @@ def _derive(expr, wrt, names, textbook, max_steps: int):
     ctx = _Context(wrt, dict(order))
     steps: list = []
     current = sp.Derivative(outer, wrt)
-    for _ in range(max_steps):
+    # One step per level: a nesting deeper than max_steps (sigma applied 50 times) gets as
+    # many steps as it has intermediates.
+    limit = max_steps + len(order)
+    for _ in range(limit):
         derivatives = [d for d in sp.preorder_traversal(current) if isinstance(d, sp.Derivative)]
         if not derivatives:
             break
@@ -578,7 +610,7 @@ def _derive(expr, wrt, names, textbook, max_steps: int):
             steps.append(["; ".join(ctx.rules), current, following, " ".join(ctx.whys)])
         current = following
     else:
-        raise RecursionError(f"the derivative of {expr} needs more than {max_steps} steps")
+        raise RecursionError(f"the derivative needs more than {limit} steps")
     if order:
         substituted = ctx.full(current)
         if not _same(current, substituted):
@@ -599,6 +631,49 @@ def _has_symbolic_sum(expr) -> bool:
                for limit in s.limits for b in limit[1:])
 
 
+#: Limits of the final tidy-up (expand, factor, simplify): beyond them the derivative is left
+#: as the steps wrote it. ``factor`` of a degree-199 polynomial, ``simplify`` of sigma nested 10
+#: deep, ``expand`` of (a + b + c + d)^999 each take minutes (measured; issue 15's hostile
+#: inputs), and a document's form must not depend on how fast the machine is, so these are
+#: sizes, not a timer.
+_TIDY_OPS = 40
+_TIDY_DEGREE = 12
+_TIDY_EXPAND_OPS = 400
+_TIDY_EXPAND_TERMS = 500
+
+
+def _expanded_terms(expr) -> int:
+    """An upper bound on the number of terms ``expand(expr)`` writes (capped, so it stays
+    cheap)."""
+    cap = 10**6
+    if expr.is_Add:
+        return min(cap, sum(_expanded_terms(a) for a in expr.args))
+    if expr.is_Mul:
+        total = 1
+        for a in expr.args:
+            total = min(cap, total * _expanded_terms(a))
+        return total
+    if expr.is_Pow and expr.exp.is_Integer and expr.base.is_Add:
+        n, k = abs(int(min(expr.exp, 10**6))), _expanded_terms(expr.base)
+        if n > 10**3 or k > 10**3:
+            return cap
+        from math import comb
+
+        return min(cap, comb(n + k - 1, k - 1))
+    return 1
+
+
+def _degree_at_most(expr, degree: int) -> bool:
+    """No integer power above ``degree`` and no product of more than ``degree`` sums (the
+    inputs of a slow ``factor``)."""
+    for e in sp.preorder_traversal(expr):
+        if e.is_Pow and e.exp.is_Integer and abs(e.exp) > degree:
+            return False
+        if e.is_Mul and sum(1 for a in e.args if a.is_Add) > degree:
+            return False
+    return True
+
+
 def _textbook(expr, textbook):
     if textbook is not None:
         textbook = sp.sympify(textbook)
@@ -607,8 +682,14 @@ def _textbook(expr, textbook):
         return textbook, "simplify to the textbook form"
     if expr.has(sp.Piecewise, sp.Heaviside, sp.Sum):
         return None, ""
+    ops = sp.count_ops(expr)
+    forms = []
+    if ops <= _TIDY_EXPAND_OPS and _expanded_terms(expr) <= _TIDY_EXPAND_TERMS:
+        forms.append(("expand", sp.expand))
+    if ops <= _TIDY_OPS and _degree_at_most(expr, _TIDY_DEGREE) and not expr.has(*_KINKS):
+        forms += [("factor", sp.factor), ("simplify", sp.simplify)]
     candidates = []
-    for how, form in (("expand", sp.expand), ("factor", sp.factor), ("simplify", sp.simplify)):
+    for how, form in forms:
         shaped = form(expr)
         candidates.append((sp.count_ops(shaped), how, shaped))
     if not candidates:
@@ -680,6 +761,8 @@ def gradient_steps(
     textbook=None,
     domain: Mapping | None = None,
     max_steps: int = 40,
+    timeout: float | None = None,
+    memory: int | None = None,
 ) -> list[GradientStep]:
     r"""The derivative of ``expr`` in ``wrt``, step by step, each step checked.
 
@@ -692,6 +775,11 @@ def gradient_steps(
             ``expand``/``factor``/``simplify`` when it is shorter.
         domain: symbol -> ``(lo, hi)`` where numeric checks draw points (default $(-3, 3)$, or
             $(0, \infty)$ for positive symbols).
+        timeout, memory: a deadline (seconds) and a memory ceiling (bytes) for the whole
+            derivation, enforced in a forked worker (:func:`symlearn._budget.call`, the
+            machinery of ``symlearn verify``); ``None`` (the default) runs in this process
+            without limits. A hostile expression (a tower, a 40-factor product) can make SymPy
+            work for minutes inside C code that no signal interrupts.
 
     Returns:
         The steps in order; the first step's left side is $\frac{\partial}{\partial x}\{\ell\}$
@@ -700,7 +788,15 @@ def gradient_steps(
 
     Raises:
         StepCheckError: a step failed its check (a rule is wrong); nothing wrong is returned.
+        NotDifferentiableError: no rule and not SymPy can write the derivative (``wrt`` is a
+            sum's bound).
+        symlearn._budget.BudgetExceeded: the derivation ran over ``timeout`` or ``memory``.
     """
+    if timeout is not None or memory is not None:
+        from .._budget import call
+
+        return call(gradient_steps, expr, wrt, names=names, textbook=textbook, domain=domain,
+                    max_steps=max_steps, timeout=timeout, memory=memory)
     doc = Derivation(name="gradient-steps", title="", domain=dict(domain or {}))
     _, steps = _derive(expr, wrt, names, textbook, max_steps)
     if not steps:
