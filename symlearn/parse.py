@@ -817,6 +817,11 @@ def _rebuild(node: sp.Basic, scanner: _Scanner, lo: int, bound: dict | None = No
             index_symbol = sp.Symbol(index_name, integer=True)
             inner = dict(bound)
             inner[str(index)] = index_symbol
+            # The scanner names each occurrence of a letter apart: the i of \sum_{i=1}^{3} i x
+            # in the terms is the index too (3 i x summed is 6 x, not 3 i x).
+            for symbol in e.function.free_symbols:
+                if scanner.variables.get(symbol.name) == index_name and symbol.name not in inner:
+                    inner[symbol.name] = index_symbol
             # Inside the sum, x_i is the i-th entry of x (an IndexedBase), not a separate symbol.
             for symbol in e.function.free_symbols:
                 head, _, sub = scanner.variables.get(symbol.name, "").partition("_")

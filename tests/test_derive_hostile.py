@@ -282,7 +282,8 @@ CLI_CASES = [
     ("factorial", ["--expr", "x!", "--wrt", "x"], {2}, "column 2"),
     ("sum bound", ["--expr", r"\sum_{i=1}^{n} w x_i", "--wrt", "n"], {2}, "bound of the sum"),
     ("sum entry", ["--expr", r"\sum_{i=1}^{n} x_i^2", "--wrt", "x_1"], {2}, "entry of x"),
-    ("sum index reused", ["--expr", r"\sum_{i=1}^{3} i x", "--wrt", "x"], {2}, "index i"),
+    # The index in the terms is the index (3 i x summed is 6 x): derived, not refused.
+    ("sum index in its terms", ["--expr", r"\sum_{i=1}^{3} i x^2", "--wrt", "x"], {0}, "2 i x"),
     ("wrt a function", ["--expr", r"\sin(x)", "--wrt", r"\sin"], {2}, "--wrt"),
     ("wrt sigma", ["--expr", r"\sigma(x)", "--wrt", r"\sigma"], {2}, "does not depend"),
     ("constant", ["--expr", r"\log(e^{x}) - x", "--wrt", "x"], {2}, "does not depend"),

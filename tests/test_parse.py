@@ -349,3 +349,18 @@ def test_matrix_form_ones_and_e():
     assert isinstance(exp_xw, ElementwiseApplyFunction) and exp_xw.expr == X * w
     assert exp_xw.function(t) == sp.exp(t)
     assert parse_matrix_latex(r"e^{2}", shapes) == sp.exp(2)
+
+
+def test_a_sum_index_used_in_its_terms_is_the_index():
+    r"""``\sum_{i=1}^{3} i x`` is 1x + 2x + 3x = 6x (the scanner names each occurrence of a letter
+    apart; the i in the terms once read as a free variable, 3 i x). Found by the derive review."""
+    import sympy as sp
+
+    from symlearn import verify_gradient
+    from symlearn.parse import parse_latex
+
+    x = sp.Symbol("x", real=True)
+    assert sp.simplify(parse_latex(r"\sum_{i=1}^{3} i x").doit() - 6 * x) == 0
+    assert parse_latex(r"\prod_{j=1}^{3} j").doit() == 6
+    assert verify_gradient(r"\sum_{i=1}^{3} i x^2", "x", "12x").verdict == "correct"
+    assert verify_gradient(r"\sum_{i=1}^{3} i x^2", "x", "6ix").verdict != "correct"
