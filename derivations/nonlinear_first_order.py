@@ -4,6 +4,7 @@ import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Numeric, Rounded, Step
+from symlearn._course_sources import course_source
 from symlearn.printing.latex import rounded_number
 from symlearn.render.figures import plotted
 
@@ -61,7 +62,8 @@ def build():
         name=NAME,
         title="A bit of nonlinearity: $f(x) = (\\cos x + \\tan x)^2$ on $(-1, 1)$",
         summary=(
-            "Seed 003's motivation for gradient descent: the first-order condition of a nonlinear "
+            f"The motivation for gradient descent in {course_source('003')}: the "
+            "first-order condition of a nonlinear "
             "loss is a nonlinear equation. Here it can still be solved by hand; we do so, and "
             "then let gradient descent find the same point."
         ),
@@ -78,7 +80,7 @@ def build():
         ),
         (
             sp.Mul(2, sp.cos(x) + sp.tan(x), -sp.sin(x) + sp.sec(x) ** 2, evaluate=False),
-            "$\\cos' = -\\sin$, $\\tan' = \\sec^2$ (the seed's result)",
+            "$\\cos' = -\\sin$, $\\tan' = \\sec^2$ (the lecture slides' result)",
         ),
     )
     doc = doc.section("Where it vanishes")
