@@ -308,7 +308,7 @@ def momentum_document() -> Derivation:
     header, rows = _rule_table(optimizer)
     doc = doc.table(header, rows, "sgd(momentum=0.9, dampening=0.1): PyTorch's form")
     doc = _where_rule(doc, optimizer, basics=True).text(
-        "PyTorch's $\\mu$ is the course's $\\rho$, its $\\eta_t$ their $\\alpha$.")
+        "PyTorch's $\\mu$ is the course's $\\rho$, and its $\\eta_t$ the course's $\\alpha$.")
     # Steady states: constant gradient versus alternating gradient.
     ustar = sp.Symbol("u^*")
     doc = doc.section("What momentum does to consistent and to sign-switching gradients").text(
@@ -394,7 +394,7 @@ def nesterov_document() -> Derivation:
     header, rows = _rule_table(optimizer)
     doc = doc.table(header, rows, "sgd(momentum=0.9, nesterov=True)")
     doc = _where_rule(doc, optimizer, basics=True).text(
-        "PyTorch's $\\mu$ is the course's $\\rho$, its $\\eta_t$ their $\\alpha$.")
+        "PyTorch's $\\mu$ is the course's $\\rho$, and its $\\eta_t$ the course's $\\alpha$.")
     return doc.text(
         "So PyTorch's iterate is the slides' look-ahead point $x_t + \\rho v_t$, not $x_t$; "
         "tests/test_optim.py checks this on 100 steps of a narrow valley. Compared with plain "
