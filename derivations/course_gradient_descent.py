@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Step
+from symlearn.calculus.steps import add_gradient_steps
 from symlearn.registry import load_helper
 
 
@@ -162,7 +163,18 @@ def _level_sets(doc: Derivation) -> Derivation:
         "the gradient is orthogonal to every direction $\\boldsymbol{\\theta}'(s)$ along the "
         "level set (the course notes' 'gradient is a vector perpendicular to the level set'). "
         "On the example used throughout, $L(x, y) = \\frac{1}{2}(x^2 + 10y^2)$, the level set "
-        "$L = c$ is the ellipse $(x, y) = (\\sqrt{2c}\\cos s, \\sqrt{2c/10}\\,\\sin s)$:"
+        "$L = c$ is the ellipse $(x, y) = (\\sqrt{2c}\\cos s, \\sqrt{2c/10}\\,\\sin s)$. "
+        "First its gradient, one partial derivative at a time (in $\\partial L/\\partial x$ "
+        "the term $10y^2$ does not change with $x$, so it is a constant there, and likewise "
+        "$x^2$ in $\\partial L/\\partial y$):"
+    )
+    L_ = sp.Symbol("L")
+    first = len(doc.all_steps()) + 1
+    doc = add_gradient_steps(doc, LOSS, x, output=L_, why=False)
+    doc = add_gradient_steps(doc, LOSS, y, output=L_, why=False)
+    derived = f"({first})-({len(doc.all_steps())})"
+    doc = doc.text(
+        f"So $\\nabla L = (x, 10y)$ (steps {derived}). Along the ellipse:"
     )
     curve = sp.Matrix([sp.sqrt(2 * c) * sp.cos(s), sp.sqrt(2 * c / 10) * sp.sin(s)])
     on_curve = {x: curve[0], y: curve[1]}
@@ -171,7 +183,8 @@ def _level_sets(doc: Derivation) -> Derivation:
         Step(_shown(r"L(\boldsymbol{\theta}(s))"), c, "the curve lies on the level set $L = c$",
              claim=(LOSS.xreplace(on_curve), c), check=_expanded()),
         Step(_shown(r"\nabla L \cdot \boldsymbol{\theta}'(s)"),
-             _shown(r"x\,x'(s) + 10\,y\,y'(s)"), "$\\nabla L = (x, 10y)$",
+             _shown(r"x\,x'(s) + 10\,y\,y'(s)"),
+             f"$\\nabla L = (x, 10y)$, steps {derived}",
              claim=((gradient.T * curve.diff(s))[0].xreplace({}).subs(on_curve),
                     (x * sp.diff(curve[0], s) + 10 * y * sp.diff(curve[1], s)).subs(on_curve)),
              check=_expanded()),
@@ -293,9 +306,14 @@ def _bound(doc: Derivation) -> Derivation:
                 and sp.simplify(factor.subs(alpha, 0) - 1) == 0
                 and sp.solve(sp.Eq(factor, -1), alpha) == [2 / lam])
 
+    # the gradient along the eigenvector, rule by rule, before the step uses it
+    doc = doc.text("The gradient of $\\frac{1}{2}\\lambda\\theta^2$, rule by rule:")
+    doc = add_gradient_steps(doc, lam * th**2 / 2, th, output=sp.Symbol("L"), why=False)
+    grad_step = len(doc.all_steps())
     doc = doc.steps(
         Step(_shown(r"\theta - \alpha\,\frac{d}{d\theta}\left(\frac{\lambda\theta^2}{2}\right)"),
-             _shown(r"(1 - \alpha\lambda)\,\theta"), "one gradient step",
+             _shown(r"(1 - \alpha\lambda)\,\theta"),
+             f"one gradient step, with the derivative $\\lambda\\theta$ of step ({grad_step})",
              claim=(th - alpha * sp.diff(lam * th**2 / 2, th), (1 - alpha * lam) * th),
              check=_expanded()),
         Step(_shown(r"\theta_t"), _shown(r"(1 - \alpha\lambda)^t\,\theta_0"),
@@ -364,10 +382,16 @@ def _remarks(doc: Derivation) -> Derivation:
     )
     P, Q = {x: 0, y: 1}, {x: 5, y: 0}
     grad = sp.Matrix([sp.diff(LOSS, x), sp.diff(LOSS, y)])
+    # the steps of the first section that derive the two partials of L
+    partials = [i for i, st in enumerate(doc.all_steps(), 1)
+                if st.lhs in (sp.Derivative(sp.Symbol("L"), x), sp.Derivative(sp.Symbol("L"), y))]
+    last = next(i for i, st in enumerate(doc.all_steps(), 1) if st.rhs == 10 * y)
+    derived = f"steps ({partials[0]})-({last})"
     doc = doc.steps(
-        Step(_shown(r"\Vert \nabla L(P)\Vert "), sp.Integer(10), "$\\nabla L = (x, 10y)$ at $(0, 1)$",
+        Step(_shown(r"\Vert \nabla L(P)\Vert "), sp.Integer(10),
+             f"$\\nabla L = (x, 10y)$ ({derived}) is $(0, 10)$ at $P$",
              claim=(grad.xreplace(P).norm(), 10), check=_expanded()),
-        Step(_shown(r"\Vert \nabla L(Q)\Vert "), sp.Integer(5), "at $(5, 0)$",
+        Step(_shown(r"\Vert \nabla L(Q)\Vert "), sp.Integer(5), "$\\nabla L = (5, 0)$ at $Q$",
              claim=(grad.xreplace(Q).norm(), 5), check=_expanded()),
     )
     doc = doc.text(
