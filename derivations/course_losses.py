@@ -217,10 +217,20 @@ def build_what_is_a_loss() -> Derivation:
     step_fn = sp.Heaviside(w * xi + bb)
     dstep = sp.diff(step_fn, w)
     away = {w: sp.Rational(1, 3), xi: 2, bb: 1}
+    u_in = w * xi + bb  # the step's argument, named u below
     doc = doc.steps(
         Step(_shown(r"\frac{\partial}{\partial w} H(w x_i + b)"),
-             _shown(r"x_i\,\delta(w x_i + b)"), "chain rule; $H' = \\delta$, the Dirac delta",
-             claim=(dstep, xi * sp.DiracDelta(w * xi + bb)), check=_fast()),
+             _shown(r"H'(u)\,\frac{\partial u}{\partial w}"),
+             "chain rule, with $u = w x_i + b$",
+             claim=(dstep, sp.DiracDelta(u_in) * sp.diff(u_in, w)), check=_fast()),
+        Step(_shown(r"H'(u)\,\frac{\partial u}{\partial w}"), _shown(r"\delta(u)\,x_i"),
+             "$H' = \\delta$, the Dirac delta; $\\partial u/\\partial w = x_i$ by linearity "
+             "($x_i$ and $b$ do not change with $w$)", continued=True,
+             claim=(sp.DiracDelta(u_in) * sp.diff(u_in, w), xi * sp.DiracDelta(u_in)),
+             check=_fast()),
+        Step(_shown(r"\delta(u)\,x_i"), _shown(r"x_i\,\delta(w x_i + b)"),
+             "substitute $u$", continued=True,
+             claim=(xi * sp.DiracDelta(u_in), xi * sp.DiracDelta(w * xi + bb)), check=_fast()),
         Step(_shown(r"x_i\,\delta(w x_i + b)\big|_{w x_i + b \neq 0}"), sp.Integer(0),
              "$\\delta$ vanishes away from 0 (here at $w = 1/3$, $x_i = 2$, $b = 1$)",
              claim=(dstep.xreplace(away), 0), check=_fast()),
@@ -578,13 +588,27 @@ def build_robustness_to_outliers() -> Derivation:
     d = sp.Symbol("delta", positive=True)
     huber = sp.Piecewise((rr**2 / 2, sp.Abs(rr) <= d), (d * (sp.Abs(rr) - d / 2), True))
     psi = sp.Piecewise((rr, sp.Abs(rr) <= d), (d * sp.sign(rr), True))
+    # each pull derived rule by rule (add_gradient_steps), every step checked
+    doc = doc.text("The squared error, $\\ell = r^2$:")
+    doc = add_gradient_steps(doc, rr**2, rr, output=sp.Symbol("ell"), why=False)
+    doc = doc.text(
+        "It grows without bound: a residual ten times larger pulls ten times harder. The "
+        "absolute error, $\\ell = |r|$, whose derivative is $r/|r|$, the sign of $r$, for "
+        "$r \\neq 0$ (at $r = 0$ there is a kink and no derivative):"
+    )
+    doc = add_gradient_steps(doc, sp.Abs(rr), rr, output=sp.Symbol("ell"), why=False)
+    doc = doc.text(
+        "It is bounded by 1: every residual pulls equally hard, however large. The Huber "
+        "loss, each piece differentiated on its own interval (the pieces meet at "
+        "$|r| = \\delta$ with the same value and the same slope $\\pm\\delta$, so the "
+        "derivative is continuous):"
+    )
+    doc = add_gradient_steps(doc, huber, rr, output=sp.Symbol(r"\ell_\delta"), why=False)
     doc = doc.steps(
-        Step(sp.Derivative(rr**2, rr), 2 * rr, "power rule: grows without bound"),
-        Step(sp.Derivative(sp.Abs(rr), rr), sp.sign(rr), "for $r \\neq 0$: bounded by 1",
-             check=_fast()),
         Step(sp.Derivative(_shown(r"\ell_\delta(r)"), rr),
              _shown(r"\begin{cases} r & |r| \le \delta \\ \delta\,\mathrm{sign}(r) & "
-                    r"|r| > \delta \end{cases}"), "each piece; bounded by $\\delta$",
+                    r"|r| > \delta \end{cases}"),
+             "the same cases, as usually written; $|\\delta\\,\\mathrm{sign}(r)| = \\delta$, bounded",
              claim=(sp.diff(huber, rr).rewrite(sp.sign), psi), check=_piecewise_check(huber, psi, rr, d)),
     )
     doc = doc.text(
@@ -601,10 +625,9 @@ def build_robustness_to_outliers() -> Derivation:
              sp.Integer(0), "the mean minimises the squared error ($n = 5$)",
              claim=(sp.diff(sum((yi - c) ** 2 for yi in ys), c).subs(c, mean), 0),
              check=_fast()),
-        Step(sp.Derivative(_shown(r"\bar y"), ys[4]), sp.Rational(1, 5),
-             "one point's influence on the mean", claim=(sp.diff(mean, ys[4]), sp.Rational(1, 5)),
-             check=_fast()),
     )
+    doc = doc.text("One point's influence on the mean, $\\bar y = (y_1 + \\dots + y_5)/5$:")
+    doc = add_gradient_steps(doc, mean, ys[4], output=sp.Symbol(r"\bar{y}"), why=False)
     fits = f["fits"]
     doc = doc.section("Measured: a line through data with outliers").text(
         "Forty points $y = 2x + 1 + \\varepsilon$ with $\\varepsilon \\sim \\mathcal{N}(0, "
