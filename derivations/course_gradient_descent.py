@@ -600,9 +600,27 @@ def build_learning_rate_diagnostics() -> Derivation:
     ws = sp.Matrix(2, 1, lambda j, _: sp.Symbol(f"w_{j + 1}", real=True))
     r = Xs * ws - ys
     mse = (r.T * r)[0] / 3
+    # one gradient entry, then one Hessian entry, rule by rule; the rest follow the same way
+    first = len(doc.all_steps()) + 1
+    doc = add_gradient_steps(doc, mse, ws[0], output=sp.Symbol("L"), why=False)
+    doc = doc.text(
+        "Each residual $x_{i1} w_1 + x_{i2} w_2 - y_i$ enters squared, so the chain rule brings "
+        "down $2 \\times$ the residual times its derivative $x_{i1}$. Differentiating this "
+        "once more, now in $w_2$ (an entry off the diagonal; "
+        "$L_{w_1} = \\partial L/\\partial w_1$), each residual leaves its coefficient $x_{i2}$:"
+    )
+    doc = add_gradient_steps(doc, sp.diff(mse, ws[0]), ws[1], output=sp.Symbol("L_{w_1}"),
+                             why=False)
+    last = len(doc.all_steps())
+    doc = doc.text(
+        "The same steps for any $j, k$ give $\\frac{2}{n}\\sum_i x_{ij} x_{ik}$, the "
+        "$(j, k)$ entry of $\\frac{2}{n}\\mathbf{X}^T\\mathbf{X}$, and no $\\mathbf{w}$ is "
+        "left: the Hessian is constant."
+    )
     doc = doc.steps(
         Step(_shown(r"\mathbf{H} = \left[\frac{\partial^2 L}{\partial w_j \partial w_k}\right]"),
-             _shown(r"\frac{2}{n}\mathbf{X}^T\mathbf{X}"), "differentiate the gradient once more",
+             _shown(r"\frac{2}{n}\mathbf{X}^T\mathbf{X}"),
+             f"every entry as in steps ({first})-({last}), checked on all four",
              claim=(sp.hessian(mse, list(ws)), sp.Rational(2, 3) * Xs.T * Xs), check=_expanded()),
     )
     doc = doc.text(
