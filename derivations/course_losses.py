@@ -608,7 +608,8 @@ def build_robustness_to_outliers() -> Derivation:
         Step(sp.Derivative(_shown(r"\ell_\delta(r)"), rr),
              _shown(r"\begin{cases} r & |r| \le \delta \\ \delta\,\mathrm{sign}(r) & "
                     r"|r| > \delta \end{cases}"),
-             "the same cases, as usually written; $|\\delta\\,\\mathrm{sign}(r)| = \\delta$, bounded",
+             "the same cases, as usually written; "
+             "$|\\delta\\,\\mathrm{sign}(r)| = \\delta$, bounded",
              claim=(sp.diff(huber, rr).rewrite(sp.sign), psi), check=_piecewise_check(huber, psi, rr, d)),
     )
     doc = doc.text(
