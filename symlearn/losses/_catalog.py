@@ -24,9 +24,9 @@ from ._functions import xlogy
 from ._spec import Check, LossSpec
 
 # Reader-facing names of the course material, for the rows' notes (not seed file names).
-_SLIDES = course_source("003", capital=True)
-_NOTES = course_source("000", capital=True)
-_BLOG = course_source("001", capital=True)
+_SLIDES = "From " + course_source("003")
+_NOTES = "From " + course_source("000")
+_BLOG = "From " + course_source("001")
 
 __all__ = ["SPECS"]
 

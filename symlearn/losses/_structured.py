@@ -50,8 +50,8 @@ import sympy as sp
 from .._course_sources import course_source
 from ._spec import LossSpec, as_float_array
 
-_SLIDES = course_source("003", capital=True)
-_BLOG = course_source("001", capital=True)
+_SLIDES = "From " + course_source("003")
+_BLOG = "From " + course_source("001")
 
 __all__ = ["SPECS"]
 
