@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import sympy as sp
 
+from symlearn._course_sources import course_source
 from symlearn.calculus.steps import add_gradient_steps
 from symlearn.derivation import Derivation, Figure, Numeric, Step
 from symlearn.functions import sigmoid
@@ -611,7 +612,8 @@ def build_overview() -> Derivation:
         summary="The loss catalog on one page: each loss, its gradient, and a plot of both.",
     )
     doc = doc.text(
-        "The course's \"Still puzzling?\" slide lists PyTorch's losses (seed 003); here each one is "
+        f"The \"Still puzzling?\" slide of {course_source('003')} lists PyTorch's "
+        "losses; here each one is "
         "a row of symlearn's catalog, with its per-element (or per-sample) formula and the "
         "gradient its document derives and checks."
     )

@@ -13,7 +13,12 @@ from __future__ import annotations
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Step, Symbolic
+from symlearn._course_sources import course_source
 from symlearn.calculus.steps import add_gradient_steps
+
+# The course material under the names a reader knows (full form at a document's first mention).
+SLIDES = course_source("003")
+NOTES = course_source("000")
 
 __all__ = [
     "adagrad_document",
@@ -129,8 +134,8 @@ def _bias_correction(doc: Derivation) -> Derivation:
     doc = doc.section("Why Adam divides by $1 - \\beta^{t+1}$ (bias correction)").text(
         "Write $k = t + 1$ for the number of gradients seen. With $m_0 = 0$ the recurrence "
         "$m_k = \\beta m_{k-1} + (1 - \\beta) g_k$ unrolls to a weighted sum whose weights do not "
-        "add up to one, so $m_k$ is biased towards the zero it started from (seed 003: "
-        "'moments = 0 -> bias!')."
+        "add up to one, so $m_k$ is biased towards the zero it started from "
+        f"({SLIDES}: 'moments = 0 -> bias!')."
     )
     doc = doc.steps(
         Step(m(k), unrolled, "unroll the recurrence from $m_0 = 0$",
@@ -192,7 +197,8 @@ def _adagrad_decay(doc: Derivation) -> Derivation:
     )
     return doc.text(
         "The step shrinks like $1/\\sqrt{t}$ whatever the gradient: on a long run AdaGrad stops "
-        "before it arrives (seed 003: 'step size decays to zero'). RMSProp replaces the sum by a "
+        f"before it arrives ({SLIDES}: 'step size decays to zero'). "
+        "RMSProp replaces the sum by a "
         "decaying mean, $v_{t+1} = \\alpha v_t + (1 - \\alpha) g_t^2$, which stays near $g^2$."
     )
 
@@ -213,7 +219,8 @@ def _rmsprop_note(doc: Derivation) -> Derivation:
     doc = doc.steps(Step(sp.Symbol("v_t"), (1 - alpha**t) * g**2, "geometric series",
                          check=Custom(check, "checked symbolically for each $t = 1, \\dots, 9$", "symbolic")))
     return doc.text(
-        "which tends to $g^2$, not to infinity, so the step tends to $\\eta$ (seed 003's `decay_rate` "
+        "which tends to $g^2$, not to infinity, so the step tends to $\\eta$ (the lecture "
+        "slides' `decay_rate` "
         "is PyTorch's `alpha`). Like Adam's moments it starts biased towards zero; RMSProp does not "
         "correct that, so its first steps are larger than $\\eta$ by $1/\\sqrt{1-\\alpha}$."
     )
@@ -271,10 +278,12 @@ def momentum_document() -> Derivation:
     u, w = sp.Symbol("u_t"), sp.Symbol("w_t")
     u1, w1 = sp.Symbol("u_{t+1}"), sp.Symbol("w_{t+1}")
     doc = Derivation("momentum", "SGD with momentum: two forms, one trajectory",
-                     "Momentum in the seeds' two forms, their equivalence, PyTorch's dampening, "
-                     "and what momentum does to sign-switching gradients (an erratum of seed 000).")
+                     "Momentum in the course's two forms, their equivalence, PyTorch's dampening, "
+                     "and what momentum does to sign-switching gradients (an erratum of "
+                     f"{NOTES}).")
     doc = doc.section("Two forms").text(
-        "Seed 003 writes $u_{t+1} = \\rho u_t + g_t$, $x_{t+1} = x_t - \\alpha u_{t+1}$ (PyTorch's form, "
+        f"{SLIDES[0].upper() + SLIDES[1:]} write "
+        "$u_{t+1} = \\rho u_t + g_t$, $x_{t+1} = x_t - \\alpha u_{t+1}$ (PyTorch's form, "
         "$u$ is `momentum_buffer`). Its Nesterov slide, and many texts, write "
         "$w_{t+1} = \\rho w_t - \\alpha g_t$, $x_{t+1} = x_t + w_{t+1}$. Claim: with a constant "
         "$\\alpha$ and $u_0 = w_0 = 0$, $w_t = -\\alpha u_t$ for every $t$, hence the same iterates. "
@@ -299,11 +308,12 @@ def momentum_document() -> Derivation:
     header, rows = _rule_table(optimizer)
     doc = doc.table(header, rows, "sgd(momentum=0.9, dampening=0.1): PyTorch's form")
     doc = _where_rule(doc, optimizer, basics=True).text(
-        "PyTorch's $\\mu$ is the seeds' $\\rho$, its $\\eta_t$ their $\\alpha$.")
+        "PyTorch's $\\mu$ is the course's $\\rho$, and its $\\eta_t$ the course's $\\alpha$.")
     # Steady states: constant gradient versus alternating gradient.
     ustar = sp.Symbol("u^*")
     doc = doc.section("What momentum does to consistent and to sign-switching gradients").text(
-        "Erratum: seed 000 says momentum 'increases the strength of the updates for dimensions "
+        "Erratum: the lecture notes say momentum 'increases the strength of the updates for "
+        "dimensions "
         "whose gradients switch direction'. It does the opposite: it accelerates dimensions whose "
         "gradient keeps its sign and damps those whose gradient switches. With a constant "
         "gradient $g$ the buffer settles where $u^* = \\rho u^* + g$:"
@@ -338,11 +348,12 @@ def nesterov_document() -> Derivation:
                     check=Symbolic())
 
     doc = Derivation("nesterov", "Nesterov momentum: the change of variables, and PyTorch's form",
-                     "Seed 003's look-ahead Nesterov update rewritten at the look-ahead point, "
+                     f"The look-ahead Nesterov update of {SLIDES} rewritten at the look-ahead "
+                     "point, "
                      "checked symbolically, and shown equal to PyTorch's "
                      "`torch.optim.SGD(nesterov=True)`.")
     doc = doc.section("The look-ahead form").text(
-        "Seed 003: $v_{t+1} = \\rho v_t - \\alpha \\nabla f(x_t + \\rho v_t)$, "
+        "The lecture slides write $v_{t+1} = \\rho v_t - \\alpha \\nabla f(x_t + \\rho v_t)$, "
         "$x_{t+1} = x_t + v_{t+1}$. The gradient is taken at the look-ahead point, not at the "
         "iterate. Change variables to $\\tilde x_t = x_t + \\rho v_t$ so that the gradient is at the "
         "variable we store:"
@@ -357,7 +368,8 @@ def nesterov_document() -> Derivation:
              claim=(sp.expand(expand(xt1)), sp.expand(expand(xt + v1 + rho * (v1 - v)))), continued=True),
     )
     doc = doc.text(
-        "with $v_{t+1} = \\rho v_t - \\alpha \\nabla f(\\tilde x_t)$: seed 003's result, now checked "
+        "with $v_{t+1} = \\rho v_t - \\alpha \\nabla f(\\tilde x_t)$: the lecture slides' result, "
+        "now checked "
         "symbolically (each line, with the definitions substituted, minus the left side simplifies "
         "to zero)."
     )
@@ -382,12 +394,12 @@ def nesterov_document() -> Derivation:
     header, rows = _rule_table(optimizer)
     doc = doc.table(header, rows, "sgd(momentum=0.9, nesterov=True)")
     doc = _where_rule(doc, optimizer, basics=True).text(
-        "PyTorch's $\\mu$ is the seeds' $\\rho$, its $\\eta_t$ their $\\alpha$.")
+        "PyTorch's $\\mu$ is the course's $\\rho$, and its $\\eta_t$ the course's $\\alpha$.")
     return doc.text(
-        "So PyTorch's iterate is the seed's look-ahead point $x_t + \\rho v_t$, not $x_t$; "
+        "So PyTorch's iterate is the slides' look-ahead point $x_t + \\rho v_t$, not $x_t$; "
         "tests/test_optim.py checks this on 100 steps of a narrow valley. Compared with plain "
         "momentum, the step adds $\\rho(v_{t+1} - v_t)$: a correction that brakes when the "
-        "velocity turns (seed 000: it corrects momentum's overshoot)."
+        f"velocity turns ({NOTES}: it corrects momentum's overshoot)."
     )
 
 
@@ -569,12 +581,14 @@ def sgd_document() -> Derivation:
     epochs = 5
     doc = Derivation("sgd", "Gradient descent, SGD and mini-batches",
                      "Gradient descent and (mini-batch) SGD as update rules; the cost of one "
-                     "full-batch gradient is linear in N (seed 003 says 'exponentially'), counted.")
+                     f"full-batch gradient is linear in N ({SLIDES} say 'exponentially'), "
+                     "counted.")
     doc = doc.section("Update rule")
     header, rows = _rule_table(sgd())
     doc = _where_rule(doc.table(header, rows), sgd(), basics=True).text(
         "Gradient descent evaluates $g_t = \\nabla \\mathcal{L}(\\theta_t)$ on all $N$ examples; "
-        "SGD on one; mini-batch SGD on a batch $B$ of 8 to 256 examples (seed 000), drawn by "
+        "SGD on one; mini-batch SGD on a batch $B$ of 8 to 256 examples "
+        f"({NOTES}), drawn by "
         "shuffling the data once per epoch and taking consecutive slices, so an epoch is "
         "$\\lceil N/|B| \\rceil$ steps. The update rule is the same; only $g_t$ changes."
     )
@@ -582,7 +596,7 @@ def sgd_document() -> Derivation:
     sizes = (2**12, 2**14, 2**16, 2**18)
     counts = [(n, gradient_operation_count(n, d)) for n in sizes]
     doc = doc.section("The cost of a full-batch gradient is linear in N").text(
-        "Erratum: seed 003 says the computational time of gradient descent 'increases "
+        "Erratum: the lecture slides say the computational time of gradient descent 'increases "
         "exponentially as N goes up'. The loss $\\sum_{i=1}^N \\ell_i(\\theta)$ is a sum of $N$ "
         "terms, and so is its gradient $\\sum_i \\nabla \\ell_i(\\theta)$: one pass over the data. "
         f"Counted for logistic regression with $d = {d}$ features, "
@@ -628,7 +642,7 @@ def sgd_document() -> Derivation:
         "takes one. In seconds the comparison is closer than in examples, because each step also "
         "pays a fixed Python and library overhead that small batches pay more often (not timed "
         "here). The noise of small batches also sets a floor on the loss at a fixed learning "
-        "rate, which is why seed 000 decays the learning rate."
+        "rate, which is why the lecture notes decay the learning rate."
     )
 
 
@@ -674,7 +688,7 @@ def schedules_document() -> Derivation:
         "$\\eta_{\\max}/(d d_f)$)."
     )
     doc = doc.text(
-        "Why decay at all (seed 000): a large rate moves fast early but keeps overshooting near "
+        f"Why decay at all ({NOTES}): a large rate moves fast early but keeps overshooting near "
         "the minimum; shrinking it lets the iterates settle. For SGD with noisy gradients the "
         "classical conditions are $\\sum_t \\eta_t = \\infty$ and $\\sum_t \\eta_t^2 < \\infty$; "
         "the $1/t$ schedule meets both:"
@@ -773,11 +787,12 @@ def comparison_document() -> Derivation:
 
     problems, (x, y) = _problems()
     doc = Derivation("optimizer-comparison", "Comparison of optimization methods",
-                     "Seed 003's comparison: SGD, momentum, Nesterov, AdaGrad, RMSProp and Adam on "
+                     f"The comparison of {SLIDES}: SGD, momentum, Nesterov, AdaGrad, RMSProp "
+                     "and Adam on "
                      "a narrow valley (condition number 100, from its Hessian) and on Rosenbrock.")
     doc = doc.section("The two landscapes").text(
         "The condition number is the ratio of the Hessian's largest to smallest singular value "
-        "(seed 003); a large one is a long narrow valley."
+        "(as the lecture slides define it); a large one is a long narrow valley."
     )
     hessian = sp.hessian(problems["valley"]["expr"], (x, y))
     eigen = sorted(hessian.eigenvals())
@@ -863,7 +878,8 @@ def comparison_document() -> Derivation:
         "Reading the pictures: plain SGD's rate is capped by the steep direction "
         "($\\eta < 2/\\lambda_{\\max} = 0.02$ on the valley), so it crawls along the flat one. "
         "Momentum damps the zig-zag across the valley and accelerates along it (see the momentum "
-        "document: the opposite of seed 000's wording). The adaptive methods rescale each "
+        f"document: the opposite of the wording of {NOTES}). "
+        "The adaptive methods rescale each "
         "coordinate by its own gradient history, which undoes the axis-aligned valley's "
         "conditioning but not Rosenbrock's curved one."
     )
@@ -878,7 +894,7 @@ def saddle_document() -> Derivation:
     f = x**2 - y**2
     doc = Derivation("saddle-point", "A saddle point: gradient descent stalls, momentum escapes",
                      "$f = x^2 - y^2$ from a start near the saddle: plain GD lingers, momentum "
-                     "leaves (seed 003: 'saddle points -> zero gradient -> no update').")
+                     f"leaves ({SLIDES}: 'saddle points -> zero gradient -> no update').")
     f_ = sp.Symbol("f")
     doc = doc.section("The saddle").text(
         "The two partial derivatives of $f = x^2 - y^2$, rule by rule:"
@@ -914,7 +930,7 @@ def saddle_document() -> Derivation:
         f"escape takes {t_mom if t_mom is not None else 'more than ' + str(steps)} steps, because "
         "the buffer accumulates the consistently signed $y$-gradient (up to $1/(1-\\rho) = 10$ "
         "times). Started exactly on $y = 0$ both stay on the $x$-axis: the $y$-gradient is zero, "
-        "which is the seed's 'no update'; noise in SGD's gradients is what pushes it off. "
+        "which is the slides' 'no update'; noise in SGD's gradients is what pushes it off. "
         f"The plots show the same two runs, {steps} steps each."
     )
 

@@ -1,15 +1,18 @@
-"""Backpropagation on f(x, y, z) = (x + y) z: forward and backward pass node by node (seed 003)."""
+"""Backpropagation on f(x, y, z) = (x + y) z: forward and backward pass node by node
+(from the lecture slides "Neural Network Training Basics")."""
 
 import sympy as sp
 
 from symlearn import graph
+from symlearn._course_sources import course_source
 
 NAME = "chain-rule-basics"
 
 x, y, z = sp.symbols("x y z")
 q, f = sp.symbols("q f")
 
-# The course's "simple example" (seed 003, 'Backpropagation'); the point is CS231n's classic one.
+# The course's "simple example" (the lecture slides, 'Backpropagation'); the point is CS231n's
+# classic one.
 GRAPH = graph((q, x + y), (f, q * z))
 POINT = {x: -2, y: 5, z: -4}
 
@@ -21,7 +24,8 @@ def build():
         name=NAME,
         title="The chain rule on $f(x, y, z) = (x + y)\\,z$",
         summary=(
-            "The course's first backpropagation example (seed 003): name the intermediate "
+            f"The course's first backpropagation example ({course_source('003')}): "
+            "name the intermediate "
             "$q = x + y$, run the graph forward at $x = -2$, $y = 5$, $z = -4$, then backward, "
             "one local derivative at a time."
         ),

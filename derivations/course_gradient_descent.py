@@ -24,6 +24,7 @@ import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Step
+from symlearn.calculus.steps import add_gradient_steps
 from symlearn.registry import load_helper
 
 
@@ -162,7 +163,18 @@ def _level_sets(doc: Derivation) -> Derivation:
         "the gradient is orthogonal to every direction $\\boldsymbol{\\theta}'(s)$ along the "
         "level set (the course notes' 'gradient is a vector perpendicular to the level set'). "
         "On the example used throughout, $L(x, y) = \\frac{1}{2}(x^2 + 10y^2)$, the level set "
-        "$L = c$ is the ellipse $(x, y) = (\\sqrt{2c}\\cos s, \\sqrt{2c/10}\\,\\sin s)$:"
+        "$L = c$ is the ellipse $(x, y) = (\\sqrt{2c}\\cos s, \\sqrt{2c/10}\\,\\sin s)$. "
+        "First its gradient, one partial derivative at a time (in $\\partial L/\\partial x$ "
+        "the term $10y^2$ does not change with $x$, so it is a constant there, and likewise "
+        "$x^2$ in $\\partial L/\\partial y$):"
+    )
+    L_ = sp.Symbol("L")
+    first = len(doc.all_steps()) + 1
+    doc = add_gradient_steps(doc, LOSS, x, output=L_, why=False)
+    doc = add_gradient_steps(doc, LOSS, y, output=L_, why=False)
+    derived = f"({first})-({len(doc.all_steps())})"
+    doc = doc.text(
+        f"So $\\nabla L = (x, 10y)$ (steps {derived}). Along the ellipse:"
     )
     curve = sp.Matrix([sp.sqrt(2 * c) * sp.cos(s), sp.sqrt(2 * c / 10) * sp.sin(s)])
     on_curve = {x: curve[0], y: curve[1]}
@@ -171,7 +183,8 @@ def _level_sets(doc: Derivation) -> Derivation:
         Step(_shown(r"L(\boldsymbol{\theta}(s))"), c, "the curve lies on the level set $L = c$",
              claim=(LOSS.xreplace(on_curve), c), check=_expanded()),
         Step(_shown(r"\nabla L \cdot \boldsymbol{\theta}'(s)"),
-             _shown(r"x\,x'(s) + 10\,y\,y'(s)"), "$\\nabla L = (x, 10y)$",
+             _shown(r"x\,x'(s) + 10\,y\,y'(s)"),
+             f"$\\nabla L = (x, 10y)$, steps {derived}",
              claim=((gradient.T * curve.diff(s))[0].xreplace({}).subs(on_curve),
                     (x * sp.diff(curve[0], s) + 10 * y * sp.diff(curve[1], s)).subs(on_curve)),
              check=_expanded()),
@@ -293,9 +306,14 @@ def _bound(doc: Derivation) -> Derivation:
                 and sp.simplify(factor.subs(alpha, 0) - 1) == 0
                 and sp.solve(sp.Eq(factor, -1), alpha) == [2 / lam])
 
+    # the gradient along the eigenvector, rule by rule, before the step uses it
+    doc = doc.text("The gradient of $\\frac{1}{2}\\lambda\\theta^2$, rule by rule:")
+    doc = add_gradient_steps(doc, lam * th**2 / 2, th, output=sp.Symbol("L"), why=False)
+    grad_step = len(doc.all_steps())
     doc = doc.steps(
         Step(_shown(r"\theta - \alpha\,\frac{d}{d\theta}\left(\frac{\lambda\theta^2}{2}\right)"),
-             _shown(r"(1 - \alpha\lambda)\,\theta"), "one gradient step",
+             _shown(r"(1 - \alpha\lambda)\,\theta"),
+             f"one gradient step, with the derivative $\\lambda\\theta$ of step ({grad_step})",
              claim=(th - alpha * sp.diff(lam * th**2 / 2, th), (1 - alpha * lam) * th),
              check=_expanded()),
         Step(_shown(r"\theta_t"), _shown(r"(1 - \alpha\lambda)^t\,\theta_0"),
@@ -364,10 +382,16 @@ def _remarks(doc: Derivation) -> Derivation:
     )
     P, Q = {x: 0, y: 1}, {x: 5, y: 0}
     grad = sp.Matrix([sp.diff(LOSS, x), sp.diff(LOSS, y)])
+    # the steps of the first section that derive the two partials of L
+    partials = [i for i, st in enumerate(doc.all_steps(), 1)
+                if st.lhs in (sp.Derivative(sp.Symbol("L"), x), sp.Derivative(sp.Symbol("L"), y))]
+    last = next(i for i, st in enumerate(doc.all_steps(), 1) if st.rhs == 10 * y)
+    derived = f"steps ({partials[0]})-({last})"
     doc = doc.steps(
-        Step(_shown(r"\Vert \nabla L(P)\Vert "), sp.Integer(10), "$\\nabla L = (x, 10y)$ at $(0, 1)$",
+        Step(_shown(r"\Vert \nabla L(P)\Vert "), sp.Integer(10),
+             f"$\\nabla L = (x, 10y)$ ({derived}) is $(0, 10)$ at $P$",
              claim=(grad.xreplace(P).norm(), 10), check=_expanded()),
-        Step(_shown(r"\Vert \nabla L(Q)\Vert "), sp.Integer(5), "at $(5, 0)$",
+        Step(_shown(r"\Vert \nabla L(Q)\Vert "), sp.Integer(5), "$\\nabla L = (5, 0)$ at $Q$",
              claim=(grad.xreplace(Q).norm(), 5), check=_expanded()),
     )
     doc = doc.text(
@@ -576,9 +600,27 @@ def build_learning_rate_diagnostics() -> Derivation:
     ws = sp.Matrix(2, 1, lambda j, _: sp.Symbol(f"w_{j + 1}", real=True))
     r = Xs * ws - ys
     mse = (r.T * r)[0] / 3
+    # one gradient entry, then one Hessian entry, rule by rule; the rest follow the same way
+    first = len(doc.all_steps()) + 1
+    doc = add_gradient_steps(doc, mse, ws[0], output=sp.Symbol("L"), why=False)
+    doc = doc.text(
+        "Each residual $x_{i1} w_1 + x_{i2} w_2 - y_i$ enters squared, so the chain rule brings "
+        "down $2 \\times$ the residual times its derivative $x_{i1}$. Differentiating this "
+        "once more, now in $w_2$ (an entry off the diagonal; "
+        "$L_{w_1} = \\partial L/\\partial w_1$), each residual leaves its coefficient $x_{i2}$:"
+    )
+    doc = add_gradient_steps(doc, sp.diff(mse, ws[0]), ws[1], output=sp.Symbol("L_{w_1}"),
+                             why=False)
+    last = len(doc.all_steps())
+    doc = doc.text(
+        "The same steps for any $j, k$ give $\\frac{2}{n}\\sum_i x_{ij} x_{ik}$, the "
+        "$(j, k)$ entry of $\\frac{2}{n}\\mathbf{X}^T\\mathbf{X}$, and no $\\mathbf{w}$ is "
+        "left: the Hessian is constant."
+    )
     doc = doc.steps(
         Step(_shown(r"\mathbf{H} = \left[\frac{\partial^2 L}{\partial w_j \partial w_k}\right]"),
-             _shown(r"\frac{2}{n}\mathbf{X}^T\mathbf{X}"), "differentiate the gradient once more",
+             _shown(r"\frac{2}{n}\mathbf{X}^T\mathbf{X}"),
+             f"every entry as in steps ({first})-({last}), checked on all four",
              claim=(sp.hessian(mse, list(ws)), sp.Rational(2, 3) * Xs.T * Xs), check=_expanded()),
     )
     doc = doc.text(

@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Step, Symbolic
+from symlearn.calculus.steps import add_gradient_steps
 from symlearn.registry import load_helper
 
 # --------------------------------------------------------------------------------------------------
@@ -139,14 +140,32 @@ def build_minima_saddles() -> Derivation:
         "minimum is **global** when no other point has a lower loss. The landscape used here "
         "has all three kinds: $L(x, y) = x^4 + \\frac{2}{3}x^3 - x^2 + y^2$."
     )
+    # the gradient and the Hessian one partial derivative at a time, rule by rule
+    L_ = sp.Symbol("L")
+    gx, gy = 4 * x**3 + 2 * x**2 - 2 * x, 2 * y
+    doc = doc.text("The gradient, one partial derivative at a time (in $\\partial L/\\partial x$ "
+                   "the term $y^2$ is a constant, and in $\\partial L/\\partial y$ every term "
+                   "in $x$ is):")
+    doc = add_gradient_steps(doc, LANDSCAPE, x, output=L_, textbook=gx, why=False)
+    doc = add_gradient_steps(doc, LANDSCAPE, y, output=L_, textbook=gy, why=False)
+    doc = doc.text("So the gradient is zero where both partials are; the first one factors:")
     doc = doc.steps(
-        Step(_shown(r"\nabla L"), sp.Matrix([4 * x**3 + 2 * x**2 - 2 * x, 2 * y]), "power rule",
-             claim=(sp.Matrix([sp.diff(LANDSCAPE, x), sp.diff(LANDSCAPE, y)]),
-                    sp.Matrix([4 * x**3 + 2 * x**2 - 2 * x, 2 * y]))),
         Step(_shown(r"4x^3 + 2x^2 - 2x"), _shown(r"4x\,(x + 1)\left(x - \tfrac{1}{2}\right)"),
              "factor: zeros at $x = -1, 0, \\frac{1}{2}$ (and $y = 0$)",
              claim=(4 * x**3 + 2 * x**2 - 2 * x, 4 * x * (x + 1) * (x - sp.Rational(1, 2)))),
-        Step(_shown(r"\mathbf{H}"), sp.diag(12 * x**2 + 4 * x - 2, 2), "differentiate again",
+    )
+    doc = doc.text(
+        "The Hessian's entries are the partials of the partials. $\\partial L/\\partial x$ "
+        "has no $y$ and $\\partial L/\\partial y$ no $x$, so the mixed entries "
+        "$\\partial^2 L/\\partial x\\,\\partial y$ are zero; the diagonal ones, writing "
+        "$L_x = \\partial L/\\partial x$ and $L_y = \\partial L/\\partial y$:"
+    )
+    Lx, Ly = sp.Symbol("L_x"), sp.Symbol("L_y")
+    doc = add_gradient_steps(doc, gx, x, output=Lx, why=False)
+    doc = add_gradient_steps(doc, gy, y, output=Ly, why=False)
+    doc = doc.steps(
+        Step(_shown(r"\mathbf{H}"), sp.diag(12 * x**2 + 4 * x - 2, 2),
+             "the diagonal entries just derived; the mixed ones are zero",
              claim=(sp.hessian(LANDSCAPE, (x, y)), sp.diag(12 * x**2 + 4 * x - 2, 2))),
     )
     rows = []
@@ -351,14 +370,28 @@ def build_random_initialisation() -> Derivation:
     f = v1 * sp.tanh(w1 * xx) + v2 * sp.tanh(w2 * xx)
     L = (f - yy) ** 2
     same = {w1: w, w2: w, v1: v, v2: v}
+    # the two gradients of unit 1 rule by rule; unit 2's are the same steps with 2 for 1
+    L_ = sp.Symbol("L")
+    doc = doc.text("First the gradients of unit 1, one rule at a time:")
+    first = len(doc.all_steps()) + 1
+    doc = add_gradient_steps(doc, L, w1, output=L_, why=False,
+                             textbook=2 * (f - yy) * v1 * (1 - sp.tanh(w1 * xx) ** 2) * xx)
+    mid = len(doc.all_steps())
+    doc = add_gradient_steps(doc, L, v1, output=L_, why=False)
+    last = len(doc.all_steps())
+    doc = doc.text(
+        "Why $\\partial L/\\partial v_1$ is shorter: $v_1$ multiplies $\\tanh(w_1 x)$ "
+        "directly, so no activation's derivative enters. Unit 2's gradients are the same steps "
+        "with the index 2 for 1, so at equal weights the two units' gradients are equal:"
+    )
     doc = doc.steps(
         Step(_shown(r"\frac{\partial L}{\partial w_1} - \frac{\partial L}{\partial w_2}"
                     r"\,\Big|_{w_1 = w_2,\, v_1 = v_2}"), sp.Integer(0),
-             "chain rule: $2(f - y)\\,v_k\\,(1 - \\tanh^2(w_k x))\\,x$, the same for $k = 1, 2$",
+             f"steps ({first})-({mid}) for $k = 1$ and $k = 2$ agree when $w_1 = w_2$, $v_1 = v_2$",
              claim=((sp.diff(L, w1) - sp.diff(L, w2)).xreplace(same), 0), check=Symbolic()),
         Step(_shown(r"\frac{\partial L}{\partial v_1} - \frac{\partial L}{\partial v_2}"
                     r"\,\Big|_{w_1 = w_2,\, v_1 = v_2}"), sp.Integer(0),
-             "$2(f - y)\\tanh(w_k x)$, the same for $k = 1, 2$",
+             f"steps ({mid + 1})-({last}), likewise",
              claim=((sp.diff(L, v1) - sp.diff(L, v2)).xreplace(same), 0), check=Symbolic()),
     )
     doc = doc.text(

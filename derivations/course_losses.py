@@ -25,6 +25,7 @@ import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Rounded, Step, Symbolic, sigmoid
+from symlearn.calculus.steps import add_gradient_steps
 from symlearn.registry import load_helper
 
 # --------------------------------------------------------------------------------------------------
@@ -216,10 +217,20 @@ def build_what_is_a_loss() -> Derivation:
     step_fn = sp.Heaviside(w * xi + bb)
     dstep = sp.diff(step_fn, w)
     away = {w: sp.Rational(1, 3), xi: 2, bb: 1}
+    u_in = w * xi + bb  # the step's argument, named u below
     doc = doc.steps(
         Step(_shown(r"\frac{\partial}{\partial w} H(w x_i + b)"),
-             _shown(r"x_i\,\delta(w x_i + b)"), "chain rule; $H' = \\delta$, the Dirac delta",
-             claim=(dstep, xi * sp.DiracDelta(w * xi + bb)), check=_fast()),
+             _shown(r"H'(u)\,\frac{\partial u}{\partial w}"),
+             "chain rule, with $u = w x_i + b$",
+             claim=(dstep, sp.DiracDelta(u_in) * sp.diff(u_in, w)), check=_fast()),
+        Step(_shown(r"H'(u)\,\frac{\partial u}{\partial w}"), _shown(r"\delta(u)\,x_i"),
+             "$H' = \\delta$, the Dirac delta; $\\partial u/\\partial w = x_i$ by linearity "
+             "($x_i$ and $b$ do not change with $w$)", continued=True,
+             claim=(sp.DiracDelta(u_in) * sp.diff(u_in, w), xi * sp.DiracDelta(u_in)),
+             check=_fast()),
+        Step(_shown(r"\delta(u)\,x_i"), _shown(r"x_i\,\delta(w x_i + b)"),
+             "substitute $u$", continued=True,
+             claim=(xi * sp.DiracDelta(u_in), xi * sp.DiracDelta(w * xi + bb)), check=_fast()),
         Step(_shown(r"x_i\,\delta(w x_i + b)\big|_{w x_i + b \neq 0}"), sp.Integer(0),
              "$\\delta$ vanishes away from 0 (here at $w = 1/3$, $x_i = 2$, $b = 1$)",
              claim=(dstep.xreplace(away), 0), check=_fast()),
@@ -392,15 +403,25 @@ def build_cross_entropy_vs_mse() -> Derivation:
         "$p = \\sigma(z)$ and $\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$. For the cross-entropy "
         "the factor $\\sigma'$ cancels; for the squared error $(\\sigma(z) - y)^2$ it stays:"
     )
-    doc = doc.steps(
-        Step(sp.Derivative(_shown(r"\ell_{\mathrm{BCE}}(\sigma(z), y)"), z),
-             _shown(r"\sigma(z) - y"),
-             "chain rule, $\\sigma' = \\sigma(1 - \\sigma)$ cancels the denominators",
-             claim=(sp.diff(bce.subs(p, sigmoid(z)), z), sigmoid(z) - yy), check=_fast()),
-        Step(sp.Derivative(_shown(r"(\sigma(z) - y)^2"), z),
-             _shown(r"2\,(\sigma(z) - y)\,\sigma(z)\,(1 - \sigma(z))"), "chain rule",
-             claim=(sp.diff((sigmoid(z) - yy) ** 2, z),
-                    2 * (sigmoid(z) - yy) * sigmoid(z) * (1 - sigmoid(z))), check=_fast()),
+    # Each gradient rule by rule (named intermediates, chain rule, the sigmoid's derivative),
+    # every step checked; the last step is the textbook form, checked equal.
+    doc = doc.text("The cross-entropy, $\\ell_{\\mathrm{BCE}} = -y\\log\\sigma(z) - "
+                   "(1 - y)\\log(1 - \\sigma(z))$, differentiated one rule at a time:")
+    doc = add_gradient_steps(doc, bce.subs(p, sigmoid(z)), z, textbook=sigmoid(z) - yy,
+                             output=sp.Symbol(r"\ell_{\mathrm{BCE}}"))
+    doc = doc.text(
+        "Why the result is so simple: the derivative of $\\log \\sigma(z)$ is "
+        "$\\sigma'(z)/\\sigma(z) = 1 - \\sigma(z)$, and that of $\\log(1 - \\sigma(z))$ is "
+        "$-\\sigma(z)$; the factor $\\sigma'$ that would shrink the gradient divides out. "
+        "The squared error of the probability, $\\ell_{\\mathrm{MSE}} = (\\sigma(z) - y)^2$, "
+        "the same way:"
+    )
+    doc = add_gradient_steps(doc, (sigmoid(z) - yy) ** 2, z,
+                             textbook=2 * (sigmoid(z) - yy) * sigmoid(z) * (1 - sigmoid(z)),
+                             output=sp.Symbol(r"\ell_{\mathrm{MSE}}"), why=False)
+    doc = doc.text(
+        "Here nothing divides the factor $\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$ away: it "
+        "multiplies the error, and it is at most $1/4$ and nearly $0$ wherever $|z|$ is large."
     )
     bce_at = (sigmoid(z) - yy).xreplace({z: -10, yy: 1})
     mse_at = (2 * (sigmoid(z) - yy) * sigmoid(z) * (1 - sigmoid(z))).xreplace({z: -10, yy: 1})
@@ -567,13 +588,28 @@ def build_robustness_to_outliers() -> Derivation:
     d = sp.Symbol("delta", positive=True)
     huber = sp.Piecewise((rr**2 / 2, sp.Abs(rr) <= d), (d * (sp.Abs(rr) - d / 2), True))
     psi = sp.Piecewise((rr, sp.Abs(rr) <= d), (d * sp.sign(rr), True))
+    # each pull derived rule by rule (add_gradient_steps), every step checked
+    doc = doc.text("The squared error, $\\ell = r^2$:")
+    doc = add_gradient_steps(doc, rr**2, rr, output=sp.Symbol("ell"), why=False)
+    doc = doc.text(
+        "It grows without bound: a residual ten times larger pulls ten times harder. The "
+        "absolute error, $\\ell = |r|$, whose derivative is $r/|r|$, the sign of $r$, for "
+        "$r \\neq 0$ (at $r = 0$ there is a kink and no derivative):"
+    )
+    doc = add_gradient_steps(doc, sp.Abs(rr), rr, output=sp.Symbol("ell"), why=False)
+    doc = doc.text(
+        "It is bounded by 1: every residual pulls equally hard, however large. The Huber "
+        "loss, each piece differentiated on its own interval (the pieces meet at "
+        "$|r| = \\delta$ with the same value and the same slope $\\pm\\delta$, so the "
+        "derivative is continuous):"
+    )
+    doc = add_gradient_steps(doc, huber, rr, output=sp.Symbol(r"\ell_\delta"), why=False)
     doc = doc.steps(
-        Step(sp.Derivative(rr**2, rr), 2 * rr, "power rule: grows without bound"),
-        Step(sp.Derivative(sp.Abs(rr), rr), sp.sign(rr), "for $r \\neq 0$: bounded by 1",
-             check=_fast()),
         Step(sp.Derivative(_shown(r"\ell_\delta(r)"), rr),
              _shown(r"\begin{cases} r & |r| \le \delta \\ \delta\,\mathrm{sign}(r) & "
-                    r"|r| > \delta \end{cases}"), "each piece; bounded by $\\delta$",
+                    r"|r| > \delta \end{cases}"),
+             "the same cases, as usually written; "
+             "$|\\delta\\,\\mathrm{sign}(r)| = \\delta$, bounded",
              claim=(sp.diff(huber, rr).rewrite(sp.sign), psi), check=_piecewise_check(huber, psi, rr, d)),
     )
     doc = doc.text(
@@ -590,10 +626,9 @@ def build_robustness_to_outliers() -> Derivation:
              sp.Integer(0), "the mean minimises the squared error ($n = 5$)",
              claim=(sp.diff(sum((yi - c) ** 2 for yi in ys), c).subs(c, mean), 0),
              check=_fast()),
-        Step(sp.Derivative(_shown(r"\bar y"), ys[4]), sp.Rational(1, 5),
-             "one point's influence on the mean", claim=(sp.diff(mean, ys[4]), sp.Rational(1, 5)),
-             check=_fast()),
     )
+    doc = doc.text("One point's influence on the mean, $\\bar y = (y_1 + \\dots + y_5)/5$:")
+    doc = add_gradient_steps(doc, mean, ys[4], output=sp.Symbol(r"\bar{y}"), why=False)
     fits = f["fits"]
     doc = doc.section("Measured: a line through data with outliers").text(
         "Forty points $y = 2x + 1 + \\varepsilon$ with $\\varepsilon \\sim \\mathcal{N}(0, "

@@ -1,9 +1,11 @@
-"""Entropy, cross-entropy and KL divergence in bits, with seed 003's numbers and Gibbs' inequality."""
+"""Entropy, cross-entropy and KL divergence in bits, with the lecture slides' numbers and Gibbs'
+inequality."""
 
 import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Numeric, Rounded, Step
+from symlearn._course_sources import course_source
 from symlearn.functions import log2
 from symlearn.render.figures import plotted
 
@@ -70,7 +72,8 @@ def build():
         },
         title="Entropy, cross-entropy and KL divergence, in bits",
         summary=(
-            "Seed 003's information-theory slides: the bits needed to name a winner, the "
+            f"The information-theory part of {course_source('003')}: "
+            "the bits needed to name a winner, the "
             "entropy of a biased game, cross-entropy, KL divergence and Gibbs' inequality "
             "$H(p, q) \\geq H(p)$."
         ),
@@ -100,12 +103,12 @@ def build():
         Step(sp.Add(sp.Mul(sp.Float("0.75", 2), sp.Float("0.42", 2), evaluate=False),
                     sp.Mul(sp.Float("0.25", 2), 2, evaluate=False), evaluate=False),
              sp.Float("0.82", 2),
-             "the seed's figure: it rounds $0.415$ to $0.42$ first",
+             "the slides' figure: it rounds $0.415$ to $0.42$ first",
              relation="approx", check=Rounded(2),
              claim=(sp.Rational(75, 100) * sp.Rational(42, 100) + sp.Rational(1, 4) * 2, sp.Float("0.82", 2))),
     )
     doc = doc.text(
-        "The exact entropy is $0.8113$ bits, which rounds to $0.81$. The seed's $0.82$ comes from "
+        "The exact entropy is $0.8113$ bits, which rounds to $0.81$. The slides' $0.82$ comes from "
         "rounding $-\\log_2(3/4) = 0.415$ up to $0.42$ before weighting it "
         "($0.75 \\times 0.42 + 0.25 \\times 2 = 0.815$); the rounding, not the formula, "
         "accounts for the difference."

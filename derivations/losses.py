@@ -1,5 +1,5 @@
-"""The loss catalog's documents: one per loss, plus the one-page overview (seed 003's
-"Still puzzling?" slide, derived).
+"""The loss catalog's documents: one per loss, plus the one-page overview (the lecture
+slides' "Still puzzling?" slide, derived).
 
 Every document is generated from the loss's row in ``symlearn.losses`` (adding a row adds a
 document); the builders are lazy, so importing this module is cheap.

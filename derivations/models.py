@@ -175,7 +175,7 @@ def build_linear_regression() -> Derivation:
         )
     )
     doc = doc.text(
-        "These are the normal equations of the `normal-equations` document (seed 003's "
+        "These are the normal equations of the `normal-equations` document (the lecture slides' "
         "$\\|\\mathbf{y} - \\mathbf{X}\\boldsymbol{\\theta}\\|^2$ is $n$ times this loss, so the "
         "two gradients differ by the factor $n$ and have the same zero). Gradient descent on "
         "this loss therefore converges to the least-squares solution; `tests/test_train.py` "

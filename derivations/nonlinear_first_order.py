@@ -4,6 +4,7 @@ import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Numeric, Rounded, Step
+from symlearn._course_sources import course_source
 from symlearn.printing.latex import rounded_number
 from symlearn.render.figures import plotted
 
@@ -61,7 +62,8 @@ def build():
         name=NAME,
         title="A bit of nonlinearity: $f(x) = (\\cos x + \\tan x)^2$ on $(-1, 1)$",
         summary=(
-            "Seed 003's motivation for gradient descent: the first-order condition of a nonlinear "
+            f"The motivation for gradient descent in {course_source('003')}: the "
+            "first-order condition of a nonlinear "
             "loss is a nonlinear equation. Here it can still be solved by hand; we do so, and "
             "then let gradient descent find the same point."
         ),
@@ -77,9 +79,28 @@ def build():
             "chain rule, $(u^2)' = 2u\\,u'$",
         ),
         (
-            sp.Mul(2, sp.cos(x) + sp.tan(x), -sp.sin(x) + sp.sec(x) ** 2, evaluate=False),
-            "$\\cos' = -\\sin$, $\\tan' = \\sec^2$ (the seed's result)",
+            sp.Mul(2, sp.cos(x) + sp.tan(x),
+                   sp.Add(sp.Derivative(sp.cos(x), x), sp.Derivative(sp.tan(x), x),
+                          evaluate=False), evaluate=False),
+            "linearity: the derivative of a sum is the sum of the derivatives",
         ),
+        (
+            sp.Mul(2, sp.cos(x) + sp.tan(x), -sp.sin(x) + sp.sec(x) ** 2, evaluate=False),
+            "$\\cos' = -\\sin$; $\\tan' = \\sec^2$ by the quotient rule (below)",
+        ),
+    )
+    doc = doc.text(
+        "Why $\\tan' = \\sec^2$: $\\tan x = \\sin x/\\cos x$, and the quotient rule "
+        "$(u/v)' = (u'v - uv')/v^2$ gives $(\\cos x \\cos x + \\sin x \\sin x)/\\cos^2 x = "
+        "1/\\cos^2 x = \\sec^2 x$, since $\\cos^2 + \\sin^2 = 1$ (the lecture slides state "
+        "the result)."
+    )
+    doc = doc.steps(
+        Step(sp.Derivative(sp.sin(x) / sp.cos(x), x),
+             (sp.cos(x) * sp.cos(x) + sp.sin(x) * sp.sin(x)) / sp.cos(x) ** 2,
+             "quotient rule, with $\\sin' = \\cos$, $\\cos' = -\\sin$"),
+        Step((sp.cos(x) * sp.cos(x) + sp.sin(x) * sp.sin(x)) / sp.cos(x) ** 2, sp.sec(x) ** 2,
+             "$\\cos^2 + \\sin^2 = 1$", continued=True),
     )
     doc = doc.section("Where it vanishes")
     doc = doc.text(

@@ -4,6 +4,7 @@ import numpy as np
 import sympy as sp
 
 from symlearn import Custom, Derivation, Figure, Step
+from symlearn._course_sources import course_source
 from symlearn.render.figures import plotted
 
 NAME = "normal-equations"
@@ -107,7 +108,8 @@ def build():
         name=NAME,
         title="Least squares and the normal equations",
         summary=(
-            "Seed 003's linear model $f(\\mathbf{x}|\\boldsymbol{\\theta}) = "
+            f"The linear model of {course_source('003')}, "
+            "$f(\\mathbf{x}|\\boldsymbol{\\theta}) = "
             "\\mathbf{x}^T\\boldsymbol{\\theta}$: expand the loss, differentiate it, set the "
             "gradient to zero, and solve. Matrix identities are checked entry by entry on a "
             "$4 \\times 3$ instance."

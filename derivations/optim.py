@@ -1,5 +1,6 @@
-"""Optimizers and learning-rate schedules (seeds 000 and 003): one document per update rule, the
-schedules, seed 003's comparison of optimization methods, and a saddle point.
+"""Optimizers and learning-rate schedules (the lecture notes "Loss Functions" and the lecture slides
+"Neural Network Training Basics"): one document per update rule, the schedules, the slides'
+comparison of optimization methods, and a saddle point.
 
 Import is cheap: each builder imports and builds on demand. The documents written out here are
 in _optim_documents.py, loaded by symlearn.registry.load_helper; so is ``optimizer_document``, which
@@ -32,7 +33,7 @@ def _document(function):
 CATALOG = {
     "sgd": ("Gradient descent, SGD and mini-batches; full-batch cost is linear in N (measured)",
             _document("sgd_document")),
-    "momentum": (("Momentum: the seeds' two forms are one trajectory; it damps sign-switching "
+    "momentum": (("Momentum: the course's two forms are one trajectory; it damps sign-switching "
                   "gradients"), _document("momentum_document")),
     "nesterov": ("Nesterov: the change of variables to the look-ahead point, and PyTorch's form",
                  _document("nesterov_document")),
@@ -50,7 +51,8 @@ CATALOG = {
               _optimizer("nadam")),
     "lr-schedules": ("Learning-rate schedules as formulas in t, equal to torch.optim.lr_scheduler",
                      _document("schedules_document")),
-    "optimizer-comparison": (("Seed 003's comparison: paths on a narrow valley (condition number "
+    "optimizer-comparison": (("The lecture slides' comparison: paths on a narrow valley "
+                              "(condition number "
                               "100) and Rosenbrock"), _document("comparison_document")),
     "saddle-point": ("A saddle, x squared minus y squared: gradient descent stalls, momentum escapes",
                      _document("saddle_document")),

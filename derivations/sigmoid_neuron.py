@@ -3,6 +3,7 @@
 import sympy as sp
 
 from symlearn import Derivation, Rounded, Step, graph, sigmoid
+from symlearn._course_sources import course_source
 from symlearn.calculus.chain import add_backward
 
 NAME = "sigmoid-neuron"
@@ -11,7 +12,7 @@ w1, x1, w2, x2, b = sp.symbols("w_1 x_1 w_2 x_2 b")
 m1, m2, s, z, u, v, d, f = sp.symbols("m_1 m_2 s z u v d f")
 POINT = {w1: 2, x1: -1, w2: -3, x2: -2, b: -3}
 
-# Seed 003, 'Another Example': the gates of the slide's graph, one node each.
+# The lecture slides, 'Another Example': the gates of the slide's graph, one node each.
 GATES = graph(
     (m1, w1 * x1), (m2, w2 * x2), (s, m1 + m2), (z, s + b), (u, -z), (v, sp.exp(u)),
     (d, 1 + v), (f, 1 / d),
@@ -19,7 +20,7 @@ GATES = graph(
 # The same neuron with the sigmoid as one node: sigma'(z) = sigma(z) (1 - sigma(z)).
 NEURON = graph((z, w1 * x1 + w2 * x2 + b), (f, sigmoid(z)))
 
-# The seed's printed values for the five partials.
+# The slides' printed values for the five partials.
 SEED_PARTIALS = {w1: "-0.1966", x1: "0.3932", w2: "-0.3932", x2: "-0.5898", b: "0.1966"}
 
 
@@ -56,7 +57,8 @@ def _by_hand(doc: Derivation) -> Derivation:
             claim=(value, -sp.exp(-1) / (1 + sp.exp(-1)) ** 2),
         ),
         Step(
-            sp.Derivative(F, w1), sp.Float("-0.1966", 4), "the seed's value", relation="approx",
+            sp.Derivative(F, w1), sp.Float("-0.1966", 4), "the lecture slides' value",
+            relation="approx",
             check=Rounded(4), claim=(value, sp.Float("-0.1966", 4)),
         ),
     )
@@ -64,7 +66,7 @@ def _by_hand(doc: Derivation) -> Derivation:
         "The other four partials follow the same way, with $x_1$ replaced by the derivative of "
         "$z$ with respect to the variable: $\\partial z/\\partial x_1 = w_1$, "
         "$\\partial z/\\partial w_2 = x_2$, $\\partial z/\\partial x_2 = w_2$, "
-        "$\\partial z/\\partial b = 1$. All five, against the seed's values:"
+        "$\\partial z/\\partial b = 1$. All five, against the lecture slides' values:"
     )
     steps = []
     for var, seed in SEED_PARTIALS.items():
@@ -72,7 +74,8 @@ def _by_hand(doc: Derivation) -> Derivation:
         steps.append(
             Step(
                 sp.Derivative(F, var), sp.Float(seed, len(seed.strip("-").replace(".", "").lstrip("0"))),
-                "seed 003", relation="approx", check=Rounded(4), claim=(exact, sp.Float(seed)),
+                "the lecture slides' value", relation="approx", check=Rounded(4),
+                claim=(exact, sp.Float(seed)),
             )
         )
     return doc.steps(*steps)
@@ -85,7 +88,8 @@ def build():
         definitions={sp.Symbol("f"): 1 / (1 + sp.exp(-zz))},
         title="A sigmoid neuron: $f = 1/(1 + e^{-(w_1 x_1 + w_2 x_2 + b)})$",
         summary=(
-            "Seed 003's 'Another Example' at $w_1 = 2$, $x_1 = -1$, $w_2 = -3$, $x_2 = -2$, "
+            f"The 'Another Example' of {course_source('003')}, at "
+            "$w_1 = 2$, $x_1 = -1$, $w_2 = -3$, $x_2 = -2$, "
             "$b = -3$: the five partials by hand, then node by node through the graph of gates, "
             "then with the shortcut $\\sigma'(z) = \\sigma(z)(1 - \\sigma(z))$."
         ),

@@ -391,7 +391,7 @@ class Step:
 
     Attributes:
         lhs, rhs: SymPy expressions as displayed.
-        reason: the rule or reason in words ("chain rule", "seed 003's value").
+        reason: the rule or reason in words ("chain rule", "the lecture slides' value").
         relation: a key of :data:`RELATIONS` ("=", "approx", "iff", ...).
         check: how the step is checked; ``None`` records an unchecked step (not renderable).
         claim: what is checked, when the display is a notation for it (e.g. the display

@@ -618,3 +618,34 @@ def test_mean_moves_with_an_outlier_and_the_median_does_not():
         moved[-1] += delta
         assert moved.mean() - y.mean() == pytest.approx(delta / 5)
         assert np.median(moved) == np.median(y)
+
+
+# ==================================================================================================
+# The course material's reader-facing names (symlearn._course_sources)
+
+SEEDS = Path("/work/shared/seeds")
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the course seeds are not on this machine")
+def test_each_course_source_name_matches_its_seed_file():
+    """Each title and author in COURSE_SOURCES is read off the seed file itself (the tutorial,
+    002, has no title line: its subject, forward and backward propagation, is checked)."""
+    from symlearn._course_sources import COURSE_SOURCES, course_source
+
+    texts = {path.name[:3]: path.read_text(errors="replace") for path in SEEDS.glob("0*.txt")}
+    assert set(COURSE_SOURCES) == set(texts)
+    for seed, source in COURSE_SOURCES.items():
+        text = texts[seed]
+        if seed == "002":
+            assert "Back Propagation" in text and "forward propagation" in text
+        else:
+            assert source.title in text, seed
+        if source.author:
+            assert source.author.split()[-1] in text, seed
+        if source.year:
+            assert str(source.year) in text, seed
+        assert "seed" not in course_source(seed).lower()
+    assert course_source("003", short=True, possessive=True, capital=True) == "The lecture slides'"
+    assert course_source("001", short=True, possessive=True) == "the blog post's"
+    with pytest.raises(ValueError, match="004"):
+        course_source("004")

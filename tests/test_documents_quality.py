@@ -181,6 +181,21 @@ def test_inline_markdown_maths_survives_github(built, name):
     assert not bad, bad
 
 
+#: A course seed's file name ("seed 003"), which no reader of a document knows.
+SEED_FILE_NAME = re.compile(r"seed 0\d\d", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_documents_cite_the_course_material_by_name_not_by_seed_file(built, name):
+    bad = [
+        f"{name}.{suffix}: ...{text[max(0, m.start() - 40):m.end() + 20]}..."
+        for suffix in ("md", "tex")
+        for text in [(built / f"{name}.{suffix}").read_text()]
+        for m in SEED_FILE_NAME.finditer(text)
+    ]
+    assert not bad, bad
+
+
 #: The documents that had overfull boxes (issue 15) and those with the widest tables.
 ON_THE_PAGE = [
     "information-theory", "cross-entropy", "ctc-loss", "linf-distance", "soft-margin-loss",

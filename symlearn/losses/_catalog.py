@@ -1,6 +1,7 @@
 r"""The loss catalog: one :class:`~symlearn.losses._spec.LossSpec` per loss.
 
-Every loss named in the course (seed 003, "Lots of Puzzling Terms!", and seed 001's list) is one row
+Every loss named in the course (the lecture slides "Neural Network Training Basics", slide
+"Lots of Puzzling Terms!", and the list of the blog post "Deep Dive: Loss Functions") is one row
 here; the :class:`~symlearn.losses._spec.Loss` objects, their documents, the ``symlearn losses``
 listing, the tests and the benchmark all read this table. Signatures and defaults are those of
 ``torch.nn.functional`` (torch 2.13), including the legacy ``size_average``/``reduce`` arguments.
@@ -16,10 +17,16 @@ from dataclasses import replace
 import numpy as np
 import sympy as sp
 
+from .._course_sources import course_source
 from ..functions import log_sigmoid, relu, sigmoid, softplus
 from . import _structured as structured
 from ._functions import xlogy
 from ._spec import Check, LossSpec
+
+# Reader-facing names of the course material, for the rows' notes (not seed file names).
+_SLIDES = "From " + course_source("003")
+_NOTES = "From " + course_source("000")
+_BLOG = "From " + course_source("001")
 
 __all__ = ["SPECS"]
 
@@ -225,7 +232,8 @@ SPECS: list[LossSpec] = [
         weight="normalized",
         torch="torch.nn.functional.mse_loss",
         domain={"input": "real", "target": "real"},
-        notes="Seed 003, 'L1 and L2 Loss'; weighted 'mean' divides by the sum of the weights.",
+        notes=f"{_SLIDES}, slide 'L1 and L2 Loss'; weighted 'mean' divides by the sum of the "
+              "weights.",
         matrix_form=_matrix_mse,
         matrix_targets="values",
     ),
@@ -242,7 +250,7 @@ SPECS: list[LossSpec] = [
         torch="torch.nn.functional.l1_loss",
         domain={"input": "real", "target": "real"},
         kink=r"at $x = y$ the gradient is $\operatorname{sign}(0) = 0$, as in PyTorch.",
-        notes="Seed 003, 'L1 and L2 Loss'.",
+        notes=f"{_SLIDES}, slide 'L1 and L2 Loss'.",
     ),
     LossSpec(
         name="huber_loss",
@@ -262,7 +270,8 @@ SPECS: list[LossSpec] = [
         torch="torch.nn.functional.huber_loss",
         domain={"input": "real", "target": "real", "delta": "> 0"},
         kink=r"the gradient is continuous at $|x - y| = \delta$; both branches give $\pm\delta$.",
-        notes="Seed 003, 'Huber & Smoothed L1'; weighted 'mean' divides by the element count.",
+        notes=f"{_SLIDES}, slide 'Huber & Smoothed L1'; weighted 'mean' divides by the element "
+              "count.",
     ),
     LossSpec(
         name="smooth_l1_loss",
@@ -305,7 +314,7 @@ SPECS: list[LossSpec] = [
         numeric_domain={x: (0.0, 1.0), y: (0.0, 1.0)},
         torch="torch.nn.functional.binary_cross_entropy",
         domain={"input": "[0, 1]", "target": "[0, 1]"},
-        notes="Seed 000, 'Other Loss Functions'; logs are clamped at -100 as in PyTorch.",
+        notes=f"{_NOTES}, section 'Other Loss Functions'; logs are clamped at -100 as in PyTorch.",
     ),
     LossSpec(
         name="binary_cross_entropy_with_logits",
@@ -344,7 +353,8 @@ SPECS: list[LossSpec] = [
         domain={"input": "log-probabilities", "target": "probabilities (log_target=False)"},
         reductions=("none", "mean", "sum", "batchmean"),
         notes=(
-            r"Seed 003, 'Cross Entropy': $D_{KL}(p, q) = H(p, q) - H(p)$; input holds $\log q$. "
+            rf"{_SLIDES}, slide 'Cross Entropy': $D_{{KL}}(p, q) = H(p, q) - H(p)$; "
+            r"input holds $\log q$. "
             r"With log_target=True the target holds $\log p$ and the element is $e^{y}(y - x)$."
         ),
     ),
@@ -507,7 +517,7 @@ SPECS: list[LossSpec] = [
         ),
         numeric_domain={x: (-0.9, 5.0), y: (-0.9, 5.0)},
         domain={"input": "> -1", "target": "> -1"},
-        notes=r"Seed 001: squashes the range of the outputs; $\log(1 + u)$ is printed as log1p.",
+        notes=rf"{_BLOG}: squashes the range of the outputs; $\log(1 + u)$ is printed as log1p.",
     ),
     LossSpec(
         name="mean_absolute_percentage_error",
@@ -521,7 +531,7 @@ SPECS: list[LossSpec] = [
         checks=(Check("target", lambda a: a != 0, "non-zero"),),
         domain={"input": "real", "target": "non-zero"},
         kink=r"at $x = y$ the gradient is $\operatorname{sign}(0) = 0$, as for the L1 loss.",
-        notes="Seed 001: a relative error (a fraction, not multiplied by 100).",
+        notes=f"{_BLOG}: a relative error (a fraction, not multiplied by 100).",
     ),
     LossSpec(
         name="logistic_loss",
@@ -535,7 +545,7 @@ SPECS: list[LossSpec] = [
         checks=(Check("target", _is_sign, "1 or -1"),),
         numeric_domain={y: (-1.0, 1.0)},
         domain={"input": "real (a score f)", "target": "{1, -1}"},
-        notes=r"Seed 001: $\log(1 + e^{-yf})$, stable as $\operatorname{logaddexp}(0, -yf)$.",
+        notes=rf"{_BLOG}: $\log(1 + e^{{-yf}})$, stable as $\operatorname{{logaddexp}}(0, -yf)$.",
     ),
     LossSpec(
         name="hinge_loss",
@@ -550,7 +560,7 @@ SPECS: list[LossSpec] = [
         numeric_domain={y: (-1.0, 1.0)},
         domain={"input": "real (a score f)", "target": "{1, -1}"},
         kink=r"at $yf = 1$ the gradient is $0$, the convention of torch.relu.",
-        notes=r"Seed 003, 'Hinge Loss': $\max(0, 1 - yf)$.",
+        notes=rf"{_SLIDES}, slide 'Hinge Loss': $\max(0, 1 - yf)$.",
     ),
 ]
 

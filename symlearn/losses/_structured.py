@@ -47,7 +47,11 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
+from .._course_sources import course_source
 from ._spec import LossSpec, as_float_array
+
+_SLIDES = "From " + course_source("003")
+_BLOG = "From " + course_source("001")
 
 __all__ = ["SPECS"]
 
@@ -721,7 +725,8 @@ SPECS = [
             "input": "logits, (N, C) or (C,) or (N, C, d1, ...)",
             "target": "class indices in [0, C) or probabilities of input's shape",
         },
-        notes="Seed 003, 'Cross Entropy': $H(p, q) = -\\sum_i p_i \\log q_i$ with $q$ = softmax.",
+        notes=f"{_SLIDES}, slide 'Cross Entropy': "
+              "$H(p, q) = -\\sum_i p_i \\log q_i$ with $q$ = softmax.",
     ),
     LossSpec(
         name="nll_loss",
@@ -850,7 +855,8 @@ SPECS = [
         structured=_linf_distance,
         domain={"input": "(..., D)", "target": "shape of input"},
         kink="ties share the gradient equally (torch.amax's convention).",
-        notes=r"Seed 001, 'Infinity Norm': $\max_i |x_i - y_i|$ over the last axis (shown for D = 3).",
+        notes=f"{_BLOG}, section 'Infinity Norm': "
+              r"$\max_i |x_i - y_i|$ over the last axis (shown for D = 3).",
     ),
     LossSpec(
         name="minkowski_distance",
@@ -863,7 +869,7 @@ SPECS = [
         structured=_minkowski_distance,
         domain={"input": "(..., D)", "target": "shape of input", "p": "> 0"},
         kink=r"at $x = y$ the gradient is $0$ (PyTorch's convention for norms).",
-        notes="Seed 003, 'Regression: L_p Distances'; over the last axis.",
+        notes=f"{_SLIDES}, slide 'Regression: L_p Distances'; over the last axis.",
     ),
 ]
 SPECS.append(_ctc_spec())

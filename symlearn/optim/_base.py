@@ -1,7 +1,8 @@
 r"""The optimizer machinery: an update rule as SymPy equations, compiled to a numpy step.
 
 An update rule is an ordered list of equations, each defining one new symbol from symbols defined
-before it (seed 003 writes them the same way, one line per quantity):
+before it (the lecture slides "Neural Network Training Basics" write them the same way, one line
+per quantity):
 
 .. math::
 

@@ -304,7 +304,8 @@ def rmsprop(
             \theta_{t+1} = \theta_t - \eta_t b_{t+1} \ \text{(momentum)}, \quad
             \theta_{t+1} = \theta_t - \eta_t \tilde g_t / \sigma_t \ \text{(otherwise)}
 
-    Defaults are ``torch.optim.RMSprop``'s (``alpha`` is seed 003's ``decay_rate``).
+    Defaults are ``torch.optim.RMSprop``'s (``alpha`` is the lecture slides'
+    ``decay_rate``).
     """
     _check_lr(lr)
     if not 0.0 <= alpha <= 1.0:

@@ -7,9 +7,9 @@ front, and errors name the argument and its value.
 
 The step convention is optax's and PyTorch's: the value at $t$ is the learning rate of the
 $(t+1)$-th update, so ``schedule(0)`` is the initial learning rate, and a ``torch.optim``
-scheduler stepped $t$ times reports ``schedule(t)``. Seed 000 lists the first kind ("a preset
-list of learning rates used for each epoch") and the idea behind the rest ("progressively reduce
-over time"); the formulas are PyTorch's.
+scheduler stepped $t$ times reports ``schedule(t)``. The lecture notes "Loss Functions" list the
+first kind ("a preset list of learning rates used for each epoch") and the idea behind the
+rest ("progressively reduce over time"); the formulas are PyTorch's.
 """
 
 from __future__ import annotations
@@ -122,8 +122,8 @@ def constant(init_value: float) -> Schedule:
 
 
 def preset(values: Sequence[float]) -> Schedule:
-    r"""Seed 000's "preset list of learning rates used for each epoch": $\eta_t$ = ``values[t]``,
-    and the last value after the list ends."""
+    r"""The "preset list of learning rates used for each epoch" of the lecture notes "Loss
+    Functions": $\eta_t$ = ``values[t]``, and the last value after the list ends."""
     values = list(values)
     if not values:
         raise ValueError(f"{values=} must hold at least one learning rate")
