@@ -335,3 +335,16 @@ def test_function_applied_entrywise_prints_as_applied_to_the_matrix():
     assert latex(elementwise(sigmoid, X * w)) == r"\sigma\left(\mathbf{X} \mathbf{w}\right)"
     u = sp.Dummy("u")
     assert r"\mapsto" in latex(elementwise(sp.Lambda(u, u**2), X * w))  # not a matrix power
+
+
+def test_quotations_in_prose_get_tex_quotes():
+    """ASCII quotes in prose: TeX prints 'Hinge Loss' with two closing quotes and " straight,
+    so an opening quote becomes ` (``), a closing " becomes ''; apostrophes stay."""
+    from symlearn.render._text import prose_to_latex
+
+    assert prose_to_latex("the slide 'Hinge Loss' says") == "the slide `Hinge Loss' says"
+    assert prose_to_latex('he said "go" now') == "he said ``go'' now"
+    assert prose_to_latex("the seeds' notes don't") == "the seeds' notes don't"
+    assert prose_to_latex("('Cross Entropy')") == "(`Cross Entropy')"
+    assert prose_to_latex("'$x$' is") == "`$x$' is"
+    assert prose_to_latex("`it's`") == r"\texttt{it's}"  # code is left as typed

@@ -78,20 +78,42 @@ def _breakable_code(text: str) -> str:
     )
 
 
+#: An ASCII quote that opens a quotation: at the start or after a space or an opening bracket,
+#: and before a character that is not a space.
+_OPENING_QUOTE = re.compile(r"""(?:(?<=^)|(?<=[\s(\[{]))(['"])(?=\S)""")
+
+
+def _typeset_quotes(text: str, before: str = "", after: str = "") -> str:
+    """ASCII quotes as TeX's: an opening ' or " becomes ` or ``, a closing " becomes ''
+    (a closing ' and an apostrophe, "seeds'", are TeX's right quote already). ``before`` and
+    ``after`` are the characters around ``text`` in the sentence (a quotation may enclose maths or
+    code). TeX would otherwise print 'Hinge Loss' with two closing quotes, and " straight."""
+    if "'" not in text and '"' not in text:
+        return text
+    padded = (before[-1:] or " ") + text + (after[:1] or " ")
+    padded = _OPENING_QUOTE.sub(lambda m: "``" if m.group(1) == '"' else "`", padded)
+    return padded.replace('"', "''")[1:-1]
+
+
 def prose_to_latex(text: str) -> str:
     out = []
-    for is_math, piece in split_math(text):
+    pieces = split_math(text)
+    for k, (is_math, piece) in enumerate(pieces):
         if is_math:
             out.append(f"${piece}$")
             continue
+        before = pieces[k - 1][1] if k else ""
+        after = pieces[k + 1][1] if k + 1 < len(pieces) else ""
         parts = re.split(r"(\*\*[^*]+\*\*|`[^`]+`)", piece)
-        for part in parts:
+        for j, part in enumerate(parts):
             if part.startswith("**") and part.endswith("**") and len(part) > 4:
-                out.append(r"\textbf{" + _escape_latex(part[2:-2]) + "}")
+                out.append(r"\textbf{" + _escape_latex(_typeset_quotes(part[2:-2])) + "}")
             elif part.startswith("`") and part.endswith("`") and len(part) > 2:
                 out.append(r"\texttt{" + _breakable_code(part[1:-1]) + "}")
             else:
-                out.append(_escape_latex(part))
+                left = parts[j - 1] if j else before
+                right = parts[j + 1] if j + 1 < len(parts) else after
+                out.append(_escape_latex(_typeset_quotes(part, left, right)))
     return "".join(out)
 
 
