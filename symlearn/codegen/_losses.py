@@ -144,7 +144,8 @@ def loss_refusal(spec) -> str | None:
 #: their own source text (inspect.getsource), so the module runs the code the package runs.
 STRUCTURED = (
     "cross_entropy", "nll_loss", "multi_margin_loss", "multilabel_margin_loss",
-    "cosine_embedding_loss", "triplet_margin_loss",
+    "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "linf_distance", "minkowski_distance",
 )
 
 
