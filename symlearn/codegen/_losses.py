@@ -232,15 +232,7 @@ def structured_source(specs) -> str:
 STRUCTURED_RUNTIME = '''
 def _structured_loss(function, reductions, bound, want_value, want_grad):
     """(value, gradient) of a loss written by hand in numpy, as Loss._evaluate calls it."""
-    reduction = bound["reduction"]
-    if (
-        reduction not in REDUCTIONS
-        or bound.get("size_average") is not None
-        or bound.get("reduce") is not None
-    ):
-        reduction = resolve_reduction(
-            bound.get("size_average"), bound.get("reduce"), reduction, reductions
-        )
+    reduction = _bound_reduction(bound, reductions)
     value, grad = function(bound, reduction, want_value, want_grad)
     return (value if want_value else None), (grad if want_grad else None)
 '''
