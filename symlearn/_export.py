@@ -16,11 +16,12 @@ What can be exported today:
   ``name(t, <the factory's arguments>)`` returning $\eta_t$, validating its arguments as the
   factory does.
 
-* ``losses=("mse_loss", ...)`` (or ``("all",)``): the elementwise losses of the catalog, each as
+* ``losses=("mse_loss", ...)`` (or ``("all",)``): the losses of the catalog, each as
   ``name(...)``, ``name_grad(...)`` and ``name_value_and_grad(...)`` with
   ``torch.nn.functional``'s arguments (see :mod:`symlearn.codegen._losses`). The losses written
-  by hand in numpy (cross_entropy, nll_loss, ctc_loss, ...) are refused with a sentence naming
-  them; ``"all"`` leaves them out and the module's header lists them.
+  by hand in numpy (cross_entropy, nll_loss, ctc_loss, ...) carry the package's own source; a
+  loss that cannot be exported is refused with a sentence naming it, and ``"all"`` leaves it
+  out and lists it in the module's header.
 
 * ``optimizers=("adam", ...)`` (or ``("all",)``): the optimizers of :mod:`symlearn.optim`, each
   as its state NamedTuple, ``name_init(params, **hyper)`` and ``name_update(grads, state, params,

@@ -33,14 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPORTED = (
     "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss",
     "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "kl_div", "hinge_embedding_loss", "cosine_embedding_loss",
+    "binary_cross_entropy_with_logits", "kl_div", "hinge_embedding_loss", "ctc_loss",
+    "cosine_embedding_loss",
     "margin_ranking_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
     "triplet_margin_loss", "mean_squared_log_error", "mean_absolute_percentage_error",
     "linf_distance", "minkowski_distance", "logistic_loss", "hinge_loss", "poisson_nll_loss",
     "gaussian_nll_loss",
     "triplet_margin_with_distance_loss", "multi_margin_loss", "multilabel_margin_loss",
 )
-REFUSED = ("ctc_loss",)
 
 # Runs every case of a JSON file through the module, with sympy and symlearn blocked.
 _RUNNER = """
@@ -270,6 +270,15 @@ def _cases():
     add("minkowski_distance", [_r(2, 3, 4), _r(2, 3, 4)])
     add("triplet_margin_with_distance_loss", [anchor, positive, negative])
     add("triplet_margin_with_distance_loss", [anchor, positive, negative], margin=2.0, swap=True)
+    # CTC: PyTorch's gradient (in the logits when log_probs = log_softmax(logits)), padded and
+    # concatenated targets, a sequence shorter than the batch's T, and the unbatched form.
+    log_probs = np.log(rng.dirichlet(np.ones(5), (7, 3)))
+    lengths_in, lengths_out = np.array([7, 6, 5]), np.array([3, 2, 1])
+    padded = np.array([[1, 2, 2], [3, 4, 0], [2, 0, 0]])
+    add("ctc_loss", [log_probs, padded, lengths_in, lengths_out])
+    add("ctc_loss", [log_probs, np.array([1, 2, 2, 3, 4, 2]), lengths_in, lengths_out])
+    add("ctc_loss", [log_probs, padded, lengths_in, lengths_out], blank=0, zero_infinity=True)
+    add("ctc_loss", [log_probs[:, 0], np.array([1, 2, 2]), np.array(7), np.array(3)])
     return cases
 
 
@@ -423,15 +432,22 @@ def test_structured_losses_run_the_packages_own_numpy_source(module_path):
     assert catalog["nll_loss"].spec.structured is _structured._nll_loss
 
 
-def test_refused_losses_are_named():
-    for name in REFUSED:
-        with pytest.raises(ValueError, match=name):
-            export(losses=[name])
+def test_every_catalog_loss_exports_and_a_misspelling_is_named():
+    assert set(EXPORTED) == set(catalog), set(catalog) - set(EXPORTED)
     with pytest.raises(ValueError, match="did you mean mse_loss"):
         export(losses=["mse_los"])
-    text = export(losses=["all"])
-    assert "not exported (computed by hand-written numpy code in symlearn): ctc_loss" in text
-    assert "triplet_margin_with_distance_loss" not in text.split("not exported")[1].split("\n")[0]
+    assert "not exported" not in export(losses=["all"])
+
+
+def test_ctc_runs_the_packages_own_forward_backward(module_path):
+    import inspect
+
+    from symlearn.losses import _ctc
+
+    text = module_path.read_text()
+    for function in (_ctc._ctc_loss, _ctc._lse, _ctc._lengths, _ctc._targets_padded):
+        assert inspect.getsource(function).strip() in text, function.__name__
+    assert catalog["ctc_loss"].spec.structured is _ctc._ctc_loss
 
 
 def test_module_is_deterministic_compiles_and_is_ruff_clean(module_path):
@@ -454,11 +470,12 @@ def test_cli_writes_the_losses(tmp_path):
     text = out.read_text()
     assert "def binary_cross_entropy_with_logits_value_and_grad(" in text
     assert "def l1_loss(" not in text
-    bad = subprocess.run([sys.executable, "-m", "symlearn", "export", "--loss", "ctc_loss",
+    bad = subprocess.run([sys.executable, "-m", "symlearn", "export", "--loss", "ctc_los",
                           "-o", str(tmp_path / "n.py")],
                          check=False, capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2
-    assert "ctc_loss" in bad.stderr and "Traceback" not in bad.stderr
+    assert "did you mean ctc_loss" in bad.stderr and "Traceback" not in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "n.py").exists()
 
 

@@ -145,31 +145,35 @@ def loss_refusal(spec) -> str | None:
 STRUCTURED = (
     "cross_entropy", "nll_loss", "multi_margin_loss", "multilabel_margin_loss",
     "cosine_embedding_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-    "linf_distance", "minkowski_distance",
+    "linf_distance", "minkowski_distance", "ctc_loss",
 )
 
 
 def _structured_parts(spec) -> list[str] | None:
     """The source texts the structured loss's function needs (itself, the helpers it calls in
-    symlearn/losses/_structured.py, its module constants), in source order; ``None`` when it
-    uses anything else than numpy, those and the runtime's ``as_float_array``."""
+    symlearn/losses/_structured.py and _ctc.py, their module constants), in source order;
+    ``None`` when it uses anything else than numpy, those and the runtime's ``as_float_array``."""
     import ast
     import builtins
     import dis
     import types
 
-    from ..losses import _structured
+    from ..losses import _ctc, _structured
 
-    module_source = inspect.getsource(_structured)
-    tree = ast.parse(module_source)
-    constants = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
-            node.targets[0], ast.Name
-        ):
-            constants[node.targets[0].id] = (node.lineno,
-                                             ast.get_source_segment(module_source, node))
-    found: dict[str, tuple[int, str]] = {}
+    # The modules a structured loss's code may come from; their texts go into one module, so a
+    # name that two of them define differently makes the loss not exportable.
+    modules = {m.__name__: m for m in (_structured, _ctc)}
+    constants: dict[tuple[str, str], tuple[tuple[int, int], str]] = {}
+    for order, module in enumerate(modules.values()):
+        module_source = inspect.getsource(module)
+        for node in ast.parse(module_source).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+                node.targets[0], ast.Name
+            ):
+                constants[module.__name__, node.targets[0].id] = (
+                    (order, node.lineno), ast.get_source_segment(module_source, node))
+    found: dict[str, tuple[tuple[int, int], str]] = {}
+    origin: dict[str, str] = {}
 
     def names_of(code):
         """The global names the code reads; an import makes it not exportable (None)."""
@@ -187,27 +191,36 @@ def _structured_parts(spec) -> list[str] | None:
                 names |= inner
         return names
 
+    def one_origin(name: str, module_name: str) -> bool:
+        return origin.setdefault(name, module_name) == module_name
+
     def visit(function) -> bool:
+        module = modules.get(function.__module__)
+        if module is None or not one_origin(function.__name__, module.__name__):
+            return False
         if function.__name__ in found:
             return True
+        order = list(modules).index(module.__name__)
         lineno = inspect.getsourcelines(function)[1]
-        found[function.__name__] = (lineno, inspect.getsource(function).strip())
+        found[function.__name__] = ((order, lineno), inspect.getsource(function).strip())
         names = names_of(function.__code__)
         if names is None:
             return False
         for name in sorted(names):
-            if name not in vars(_structured):
+            if name not in vars(module):
                 if hasattr(builtins, name):
                     continue
                 return False
-            value = vars(_structured)[name]
+            value = vars(module)[name]
             if name in ("np", "as_float_array"):
                 continue
-            if isinstance(value, types.FunctionType) and value.__module__ == _structured.__name__:
+            if isinstance(value, types.FunctionType) and value.__module__ in modules:
                 if not visit(value):
                     return False
-            elif name in constants:
-                found[name] = constants[name]
+            elif (module.__name__, name) in constants:
+                if not one_origin(name, module.__name__):
+                    return False
+                found[name] = constants[module.__name__, name]
             else:
                 return False
         return True

@@ -24,7 +24,7 @@ import numpy as np
 
 from ._spec import as_float_array
 
-__all__ = ["ctc_loss"]
+__all__: list[str] = []  # _ctc_loss is the catalog row's structured function
 
 _NEG = -np.inf
 
@@ -76,7 +76,7 @@ def _lengths(values, name, batch, limit, limit_name):
     return lengths
 
 
-def ctc_loss(bound, reduction, want_value, want_grad):
+def _ctc_loss(bound, reduction, want_value, want_grad):
     """CTC loss and PyTorch's gradient with respect to ``log_probs`` (see the module docstring)."""
     log_probs = as_float_array(bound["log_probs"], "log_probs")
     unbatched = log_probs.ndim == 2

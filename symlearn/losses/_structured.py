@@ -696,7 +696,7 @@ def _ctc_spec():
         symbols=(),
         expr=-sp.log(sp.Function(r"\alpha_T")(sp.Symbol("S'")) + sp.Function(r"\alpha_T")(
             sp.Symbol("S'") - 1)),
-        structured=_ctc.ctc_loss,
+        structured=_ctc._ctc_loss,
         torch="torch.nn.functional.ctc_loss",
         domain={
             "log_probs": "log-probabilities, (T, N, C) or (T, C)",
