@@ -185,18 +185,23 @@ def export(
     return _module_text(sources, listing, prelude, named_tuple=bool(optimizers))
 
 
+def _did_you_mean(name: str, names: Iterable[str]) -> str:
+    """``"; did you mean a or b?"`` for the names close to ``name``, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.5)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
 def _optimizer_names(requested: Iterable[str]) -> tuple[str, ...]:
     requested = tuple(requested)
     if "all" in requested:
         return tuple(OPTIMIZERS)
     for name in requested:
         if name not in OPTIMIZERS:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(OPTIMIZERS), n=3, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(close)}?" if close else ""
             raise ValueError(
-                f"there is no optimizer called {name!r}{hint} (exportable: {', '.join(OPTIMIZERS)})"
+                f"there is no optimizer called {name!r}{_did_you_mean(name, OPTIMIZERS)} "
+                f"(exportable: {', '.join(OPTIMIZERS)})"
             )
     return tuple(dict.fromkeys(requested))
 
@@ -214,11 +219,8 @@ def _loss_specs(requested: Iterable[str]) -> tuple[list, list[str]]:
     chosen = []
     for name in dict.fromkeys(requested):
         if name not in by_name:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(by_name), n=3, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(close)}?" if close else ""
-            raise ValueError(f"there is no loss called {name!r} in the catalog{hint}")
+            raise ValueError(f"there is no loss called {name!r} in the catalog"
+                             f"{_did_you_mean(name, by_name)}")
         refusal = loss_refusal(by_name[name])
         if refusal is not None:
             raise ValueError(refusal)
@@ -232,12 +234,8 @@ def _schedule_names(requested: Iterable[str]) -> tuple[str, ...]:
         return tuple(_SCHEDULES)
     for name in requested:
         if name not in _SCHEDULES:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(_SCHEDULES), n=3, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(close)}?" if close else ""
             raise ValueError(
-                f"there is no exportable schedule called {name!r}{hint} "
+                f"there is no exportable schedule called {name!r}{_did_you_mean(name, _SCHEDULES)} "
                 f"(exportable: {', '.join(_SCHEDULES)})"
             )
     return tuple(dict.fromkeys(requested))
