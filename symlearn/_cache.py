@@ -50,11 +50,20 @@ def read_checked(path: Path, magic: bytes, max_bytes: int = 1 << 20) -> bytes | 
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
             return None
-        data = os.read(fd, max_bytes + 1)
+        chunks, size = [], 0
+        while size <= info.st_size:  # os.read may return less than asked: read to the end
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
     except OSError:
         return None
     finally:
         os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > max_bytes:  # grew after fstat
+        return None
     start = len(magic) + _DIGEST
     if len(data) < start or not data.startswith(magic):
         return None

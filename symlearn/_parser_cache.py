@@ -45,13 +45,13 @@ import hashlib
 import io
 import os
 import pickle
-import stat
 import sys
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 # The cache directory is shared with the matrix-check verdicts (symlearn/_cache.py).
 from ._cache import directory as _directory
+from ._cache import framed, read_checked
 
 __all__ = [
     "WARM_UP", "cache_path", "cached", "dfa_size", "healthy", "load", "save_if_grown", "warm_up",
@@ -60,7 +60,7 @@ __all__ = [
 _FORMAT = 3
 #: The file's first bytes; the SHA-256 of everything after the digest follows.
 _MAGIC = b"symlearn parser DFA cache\n"
-_DIGEST = 32
+
 #: A file larger than this is not read (the cache stops growing at a few MB).
 _MAX_FILE_BYTES = 256 * 2**20
 #: The cache stops growing here (a few MB; the warm-up makes about 500 states): loading stays
@@ -476,39 +476,11 @@ def load() -> bool:
 def _read_verified(path: Path) -> bytes | None:
     """The pickle inside the cache file, or None when the file is absent, not a regular file,
     too large, or does not match its checksum. Never blocks: a FIFO is not read."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_FILE_BYTES:
-            return None
-        chunks, size = [], 0
-        while size <= info.st_size:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    start = len(_MAGIC) + _DIGEST
-    if len(data) < start or not data.startswith(_MAGIC):
-        return None
-    body = data[start:]
-    if hashlib.sha256(body).digest() != data[len(_MAGIC):start]:
-        return None
-    return body
+    return read_checked(path, _MAGIC, _MAX_FILE_BYTES)
 
 
 def _framed(body: bytes) -> bytes:
-    return _MAGIC + hashlib.sha256(body).digest() + body
+    return framed(_MAGIC, body)
 
 
 def healthy(path: Path | None = None) -> bool:

@@ -209,7 +209,7 @@ def rewrite_blobs(data: bytes, damage) -> bytes:
     """The cache with its states' blobs changed by ``damage(k, rows)`` and a valid checksum: the
     damage a faulty writer would make, which the checksum cannot see."""
     parser, lexer = _parser_cache._recognizers()
-    body = data[len(_parser_cache._MAGIC) + _parser_cache._DIGEST:]
+    body = data[len(_parser_cache._MAGIC) + 32:]  # the magic, then a SHA-256 digest
     header, lexer_dfas, records = _parser_cache._Unpickler(
         __import__("io").BytesIO(body), parser, lexer).load()
     new_records = []
