@@ -58,3 +58,30 @@ def check_output_folder(path: Path) -> None:
         raise UsageError(f"the output folder {path} is below {ancestor}, which is a file")
     if ancestor.exists() and not os.access(ancestor, os.W_OK | os.X_OK):
         raise UsageError(f"the output folder {path} cannot be written ({ancestor} is read-only)")
+
+
+def glue_option_values(argv: list[str], value_options, flags=(), stray: str | None = None):
+    """``argv`` with each ``--opt VALUE`` of ``value_options`` written ``--opt=VALUE``, so that a
+    LaTeX value beginning with '-' (``--claim -\\frac{y}{p}``) reaches argparse as a value, not
+    as an unknown option. With ``stray``, any other token that begins with '-' and is not an
+    option (a loss such as ``-y\\ln p``) becomes ``stray=TOKEN``. Everything after ``--`` is
+    left as it is."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            out.extend(argv[i:])
+            break
+        if token in value_options and i + 1 < len(argv):
+            out.append(f"{token}={argv[i + 1]}")
+            i += 2
+            continue
+        is_option = (token in flags or token in value_options
+                     or any(token.startswith(o + "=") for o in value_options))
+        if stray is not None and token.startswith("-") and not is_option:
+            out.append(f"{stray}={token}")
+        else:
+            out.append(token)
+        i += 1
+    return out

@@ -27,20 +27,9 @@ _VALUE_OPTIONS = ("--expr", "--wrt", "--timeout", "--memory")
 def prepare_argv(argv: list[str]) -> list[str]:
     """``--expr -x^2`` becomes ``--expr=-x^2`` (argparse would take ``-x^2`` for an option and
     print a usage block instead of one sentence)."""
-    out: list[str] = []
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        if token == "--":
-            out.extend(argv[i:])
-            break
-        if token in _VALUE_OPTIONS and i + 1 < len(argv):
-            out.append(f"{token}={argv[i + 1]}")
-            i += 2
-            continue
-        out.append(token)
-        i += 1
-    return out
+    from ._common import glue_option_values
+
+    return glue_option_values(argv, _VALUE_OPTIONS)
 
 
 def configure(parser):

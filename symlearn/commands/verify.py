@@ -179,24 +179,9 @@ def prepare_argv(argv: list[str]) -> list[str]:
     ``--claim -\\frac{y}{p}`` becomes ``--claim=-\\frac{y}{p}``, and a loss such as ``-y\\ln p``
     (which argparse would take for an option) becomes ``--loss=-y\\ln p``.
     """
-    out: list[str] = []
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        if token == "--":
-            out.extend(argv[i:])
-            break
-        if token in _VALUE_OPTIONS and i + 1 < len(argv):
-            out.append(f"{token}={argv[i + 1]}")
-            i += 2
-            continue
-        is_option = token in _FLAGS or any(token.startswith(o + "=") for o in _VALUE_OPTIONS)
-        if token.startswith("-") and not is_option and token not in _VALUE_OPTIONS:
-            out.append(f"--loss={token}")
-        else:
-            out.append(token)
-        i += 1
-    return out
+    from ._common import glue_option_values
+
+    return glue_option_values(argv, _VALUE_OPTIONS, _FLAGS, stray="--loss")
 
 
 # -- the budget options -------------------------------------------------------------------------
