@@ -48,7 +48,7 @@ from .codegen._losses import (
     runtime_source,
     structured_source,
 )
-from .codegen._optim import OPTIM_RUNTIME, OPTIMIZERS, optimizer_source
+from .codegen._optim import OPTIMIZERS, optim_runtime, optimizer_source
 from .codegen._source import PRELUDE
 from .printing.latex import latex
 
@@ -173,7 +173,7 @@ def export(
                 structured
             )
     if optimizers:
-        prelude += "\n\n" + OPTIM_RUNTIME.strip()
+        prelude += "\n\n" + optim_runtime()
     # The module's header imports NamedTuple when there are optimizers; so does the executed text.
     compiled = compile_source(
         sources, ("from typing import NamedTuple\n" if optimizers else "") + prelude)

@@ -37,7 +37,7 @@ import sympy as sp
 
 from ._source import FunctionSource, function_source
 
-__all__ = ["OPTIMIZERS", "OPTIM_RUNTIME", "optimizer_source"]
+__all__ = ["OPTIMIZERS", "OPTIM_RUNTIME", "optim_runtime", "optimizer_source"]
 
 #: The optimizers that can be exported, each with the switches that change its equations:
 #: ``(argument, kind)`` with ``kind`` ``"nonzero"`` (the factory branches on ``value != 0``) or
@@ -422,8 +422,9 @@ def _indent(doc: str) -> str:
     return "\n".join(f"    {line}" if line else "" for line in doc.strip().splitlines()).lstrip()
 
 
-#: The optimizers' runtime in the module (numpy only): argument checks with the factories'
-#: messages, parameter trees matched by key with the package's messages
+#: The optimizers' runtime in the module (numpy only), less the package's own functions that
+#: :func:`optim_runtime` copies into it at the ``{name}`` marks: argument checks with the
+#: factories' messages, parameter trees matched by key with the package's messages
 #: (symlearn/optim/_base.py), and the step around each variant's compiled functions.
 OPTIM_RUNTIME = '''
 _ndarray = numpy.ndarray
@@ -434,25 +435,10 @@ _exp, _log, _absolute, _sign = numpy.exp, numpy.log, numpy.absolute, numpy.sign
 _copy = numpy.copy
 
 
-def _check_lr(lr):
-    if callable(lr):
-        return
-    if not isinstance(lr, (int, float)) or isinstance(lr, bool):
-        raise TypeError(f"{lr=} must be a number or a schedule (a function of the step)")
-    if not lr >= 0.0:
-        raise ValueError(f"{lr=} must be non-negative")
+{_check_lr}
 
 
-def _check_betas(betas):
-    try:
-        beta1, beta2 = betas
-    except (TypeError, ValueError):
-        raise ValueError(f"{betas=} must be a pair (beta1, beta2)") from None
-    if not 0.0 <= beta1 < 1.0:
-        raise ValueError(f"{betas=}: betas[0]={beta1!r} must be in [0, 1)")
-    if not 0.0 <= beta2 < 1.0:
-        raise ValueError(f"{betas=}: betas[1]={beta2!r} must be in [0, 1)")
-    return float(beta1), float(beta2)
+{_check_betas}
 
 
 def _non_negative(name, value):
@@ -471,12 +457,7 @@ def _is_mapping(tree):
         and not isinstance(tree, (list, tuple, numpy.ndarray)))
 
 
-def _sorted_keys(keys):
-    """A mapping's keys in an order that does not depend on insertion order (as JAX)."""
-    try:
-        return tuple(sorted(keys))
-    except TypeError:
-        return tuple(sorted(keys, key=lambda k: (type(k).__name__, repr(k))))
+{_sorted_keys}
 
 
 def _flatten(tree, leaves, paths, path=""):
@@ -697,3 +678,16 @@ def _new_state(state, count, array_index, arrays, scalar_index, scalars):
 
 _tuple_new = tuple.__new__
 '''
+
+
+def optim_runtime() -> str:
+    """:data:`OPTIM_RUNTIME` with the package's ``_check_lr``, ``_check_betas`` (the factories'
+    checks) and ``_sorted_keys`` (the trees' key order) copied in by ``inspect.getsource``, so
+    the module checks and orders exactly as the package does."""
+    from ..optim import _base, _rules
+
+    text = OPTIM_RUNTIME
+    for function in (_rules._check_lr, _rules._check_betas, _base._sorted_keys):
+        text = text.replace("{" + function.__name__ + "}", inspect.getsource(function).strip())
+    return text.strip()
+
