@@ -133,9 +133,9 @@ def export(
         The module's text. The same request always gives the same text, byte for byte.
     """
     losses = tuple(losses)
-    optimizers = _optimizer_names(optimizers)
+    optimizers = _chosen_names(optimizers, OPTIMIZERS, "optimizer")
     losses, skipped = _loss_specs(losses)
-    schedules = _schedule_names(schedules)
+    schedules = _chosen_names(schedules, _SCHEDULES, "exportable schedule")
     functions = dict(functions or {})
     if not schedules and not functions and not losses and not optimizers:
         raise ValueError("nothing to export: name at least one loss, optimizer, schedule or "
@@ -193,15 +193,17 @@ def _did_you_mean(name: str, names: Iterable[str]) -> str:
     return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
-def _optimizer_names(requested: Iterable[str]) -> tuple[str, ...]:
+def _chosen_names(requested: Iterable[str], known, what: str) -> tuple[str, ...]:
+    """The names asked for, each once (``all``: every one of ``known``); an unknown name is a
+    ValueError with the close matches and the list of ``what``s that can be exported."""
     requested = tuple(requested)
     if "all" in requested:
-        return tuple(OPTIMIZERS)
+        return tuple(known)
     for name in requested:
-        if name not in OPTIMIZERS:
+        if name not in known:
             raise ValueError(
-                f"there is no optimizer called {name!r}{_did_you_mean(name, OPTIMIZERS)} "
-                f"(exportable: {', '.join(OPTIMIZERS)})"
+                f"there is no {what} called {name!r}{_did_you_mean(name, known)} "
+                f"(exportable: {', '.join(known)})"
             )
     return tuple(dict.fromkeys(requested))
 
@@ -214,8 +216,9 @@ def _loss_specs(requested: Iterable[str]) -> tuple[list, list[str]]:
     requested = tuple(requested)
     by_name = {spec.name: spec for spec in SPECS}
     if "all" in requested:
-        chosen = [s for s in SPECS if loss_refusal(s) is None]
-        return chosen, [s.name for s in SPECS if loss_refusal(s) is not None]
+        refusals = {s.name: loss_refusal(s) for s in SPECS}
+        return ([s for s in SPECS if refusals[s.name] is None],
+                [name for name, refusal in refusals.items() if refusal is not None])
     chosen = []
     for name in dict.fromkeys(requested):
         if name not in by_name:
@@ -226,19 +229,6 @@ def _loss_specs(requested: Iterable[str]) -> tuple[list, list[str]]:
             raise ValueError(refusal)
         chosen.append(by_name[name])
     return chosen, []
-
-
-def _schedule_names(requested: Iterable[str]) -> tuple[str, ...]:
-    requested = tuple(requested)
-    if "all" in requested:
-        return tuple(_SCHEDULES)
-    for name in requested:
-        if name not in _SCHEDULES:
-            raise ValueError(
-                f"there is no exportable schedule called {name!r}{_did_you_mean(name, _SCHEDULES)} "
-                f"(exportable: {', '.join(_SCHEDULES)})"
-            )
-    return tuple(dict.fromkeys(requested))
 
 
 def _function_sources(name: str, spec) -> tuple[list[FunctionSource], str]:
