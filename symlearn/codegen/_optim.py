@@ -9,8 +9,9 @@ example values, combinations whose equations are the same share one variant, and
 dispatches on the switches' values at call time.
 
 Each variant's step is compiled by the pieces :func:`~symlearn.optim._base.compile_rule` uses:
-the closed forms, :func:`~symlearn.codegen.rewrite.factor_scalars_out`,
-:func:`~symlearn.codegen.rewrite.hoist_scalars` and the in-place generator of
+:func:`~symlearn.optim._base.plan_rule` (the closed forms,
+:func:`~symlearn.codegen.rewrite.factor_scalars_out`,
+:func:`~symlearn.codegen.rewrite.hoist_scalars`) and the in-place generator of
 :func:`symlearn.codegen.inplace.lambdify_inplace`, so that the in-place body the module runs is
 the package's text, line for line (``tests/test_export_optim.py`` compares them). Where the module
 differs from the package:
@@ -88,30 +89,17 @@ class _Variant:
     """One structural variant: its rule, and the source of its two compiled functions."""
 
     def __init__(self, name: str, index: int, optimizer):
-        from ..optim._base import DELTA, GRAD, LR, THETA, T
+        from ..optim._base import GRAD, LR, THETA, T, plan_rule
         from ..optim._rules import HYPERPARAMETER_ARGUMENTS
-        from .rewrite import factor_scalars_out as _factor_scalars_out
-        from .rewrite import hoist_scalars as _hoist_scalars
 
         rule = optimizer.rule
         self.rule, self.optimizer = rule, optimizer
         prefix = f"_{name}_{index}"
         self.scalars_name, self.arrays_name = f"{prefix}_scalars", f"{prefix}_arrays"
         self.fixed_name = f"{prefix}_fixed"
-        # compile_rule's steps, in its order.
-        forms = rule.closed_forms()
-        array_state = tuple(s for s in rule.state if not s.scalar)
-        scalar_state = tuple(s for s in rule.state if s.scalar)
-        array_symbols = frozenset({THETA, GRAD, *(s.current for s in array_state)})
-        constants: dict = {}
-        array_outputs = [
-            _hoist_scalars(_factor_scalars_out(form, array_symbols, rule.positive), array_symbols,
-                           constants)
-            for form in [forms[DELTA], *(forms[s.next] for s in array_state)]
-        ]
-        hyper_symbols = tuple(rule.hyperparameters)
-        fixed = {e: c for e, c in constants.items() if e.free_symbols <= set(hyper_symbols)}
-        per_step = {e: c for e, c in constants.items() if e not in fixed}
+        # compile_rule's first half, shared with it.
+        (forms, array_state, scalar_state, array_symbols, array_outputs, constants,
+         hyper_symbols, fixed, per_step) = plan_rule(rule)
         self.array_fields = tuple(s.field for s in array_state)
         self.scalar_fields = tuple(s.field for s in scalar_state)
         # The initial value of each array state, as Python source in the arguments' names.

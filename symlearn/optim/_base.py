@@ -28,7 +28,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import sympy as sp
@@ -482,27 +482,54 @@ def _state_layout(fields: Sequence[str], array_state, scalar_state) -> dict:
     }
 
 
-def compile_rule(rule: UpdateRule, fields: Sequence[str] = ()) -> CompiledStep:
-    """Compile ``rule`` (see the module docstring for how); ``fields`` are the state
-    NamedTuple's field names, in order."""
-    from ..compile import lambdify_inplace
+class RulePlan(NamedTuple):
+    """What compiling a rule starts from (shared by :func:`compile_rule` and the exported
+    optimizers in :mod:`symlearn.codegen._optim`): the closed forms, the state split into array
+    and scalar parts, the array outputs (update, then each new array state) with their scalar
+    factors hoisted into ``constants`` (expression -> placeholder symbol), and those constants
+    split into ``fixed`` (of the hyper-parameters alone) and ``per_step`` (in t, the learning
+    rate or a scalar state)."""
 
+    forms: dict
+    array_state: tuple
+    scalar_state: tuple
+    array_symbols: frozenset
+    array_outputs: list
+    constants: dict
+    hyper_symbols: tuple
+    fixed: dict
+    per_step: dict
+
+
+def plan_rule(rule: UpdateRule) -> RulePlan:
+    """The first half of compiling ``rule``: closed forms, state split, scalar hoisting."""
     forms = rule.closed_forms()
     array_state = tuple(s for s in rule.state if not s.scalar)
     scalar_state = tuple(s for s in rule.state if s.scalar)
     array_symbols = frozenset({THETA, GRAD, *(s.current for s in array_state)})
     constants: dict = {}
     array_outputs = [
-        _hoist_scalars(_factor_scalars_out(form, array_symbols, rule.positive), array_symbols, constants)
+        _hoist_scalars(_factor_scalars_out(form, array_symbols, rule.positive), array_symbols,
+                       constants)
         for form in [forms[DELTA], *(forms[s.next] for s in array_state)]
     ]
     hyper_symbols = tuple(rule.hyperparameters)
-    hyper_values = tuple(float(v) for v in rule.hyperparameters.values())
-    # Constants of the hyper-parameters alone (beta, 1 - beta) are computed once, here; the
-    # in-place step holds them as 0-d arrays. The others (in t, the learning rate or a scalar
-    # state) are computed at every step.
+    # Constants of the hyper-parameters alone (beta, 1 - beta) are computed once; the in-place
+    # step holds them as 0-d arrays. The others are computed at every step.
     fixed = {e: c for e, c in constants.items() if e.free_symbols <= set(hyper_symbols)}
     per_step = {e: c for e, c in constants.items() if e not in fixed}
+    return RulePlan(forms, array_state, scalar_state, array_symbols, array_outputs, constants,
+                    hyper_symbols, fixed, per_step)
+
+
+def compile_rule(rule: UpdateRule, fields: Sequence[str] = ()) -> CompiledStep:
+    """Compile ``rule`` (see the module docstring for how); ``fields`` are the state
+    NamedTuple's field names, in order."""
+    from ..compile import lambdify_inplace
+
+    (forms, array_state, scalar_state, array_symbols, array_outputs, constants, hyper_symbols,
+     fixed, per_step) = plan_rule(rule)
+    hyper_values = tuple(float(v) for v in rule.hyperparameters.values())
     fixed_values = sp.lambdify(hyper_symbols, list(fixed), modules=_SCALAR_MODULES)(*hyper_values)
     scalar_args = [T, LR, *hyper_symbols, *(s.current for s in scalar_state)]
     scalar_outputs = list(per_step) + [forms[s.next] for s in scalar_state]
