@@ -139,12 +139,21 @@ def _plot_path(value: str):
         known = ", ".join(f".{f}" for f in sorted(formats))
         what = f"its suffix {path.suffix!r} is not" if suffix else "it has no suffix naming"
         raise UsageError(f"--plot {value}: {what} an image format matplotlib writes ({known})")
-    folder = path.parent
-    if not folder.is_dir():
-        raise UsageError(f"--plot {value}: the folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"--plot {value}: the folder {str(folder)!r} is not writable")
+    _check_folder("--plot", value, path.parent)
     return path
+
+
+def _check_folder(option: str, value: str, folder) -> None:
+    """The folder an output option writes into exists and is writable (checked before
+    training, so that a long run does not end in an error)."""
+    import os
+
+    from ..cli import UsageError
+
+    if not folder.is_dir():
+        raise UsageError(f"{option} {value}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {value}: the folder {str(folder)!r} is not writable")
 
 
 def _export_path(value: str):
@@ -161,11 +170,7 @@ def _export_path(value: str):
     if path.suffix != ".py":
         what = f"its suffix is {path.suffix!r}" if path.suffix else "it has no suffix"
         raise UsageError(f"--export {value}: {what}; the model is written as a Python file (.py)")
-    folder = path.parent
-    if not folder.is_dir():
-        raise UsageError(f"--export {value}: the folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UsageError(f"--export {value}: the folder {str(folder)!r} is not writable")
+    _check_folder("--export", value, path.parent)
     return path
 
 
